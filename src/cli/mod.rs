@@ -1,0 +1,197 @@
+//! Command-line definitions and the context every command runs in.
+//!
+//! clap parses; [`Context`] carries what the global options and the environment
+//! decided (profile, file paths, endpoint override, verbosity, colour) as plain values.
+//! Each command lives in its own module and takes a `Context` and its own options.
+
+pub mod login;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Env;
+use crate::error::{Error, Exit};
+
+/// MFA in front of every programmatic use of AWS and S3-compatible clouds.
+#[derive(Debug, Parser)]
+#[command(name = "awsmfa", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalOpts {
+    /// Profile to use [default: $AWS_PROFILE, else "default"]
+    #[arg(short, long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file [default: $AWS_CONFIG_FILE, else ~/.aws/config]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Credentials file [default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub credentials_file: Option<PathBuf>,
+    /// STS/IAM endpoint, overriding every configured one (e.g. https://sts.wasabisys.com)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region for STS (and the default of new profiles)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Say more about what happens (repeat for more); secrets are never shown
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour in messages
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Get an MFA session and write it into the credentials file as a profile
+    Login(login::LoginOpts),
+}
+
+/// What every command needs: the environment snapshot and the global options, resolved.
+pub struct Context {
+    pub env: Env,
+    pub profile: String,
+    pub config_file: Option<PathBuf>,
+    pub credentials_file: Option<PathBuf>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub verbose: u8,
+    pub color: bool,
+}
+
+impl Context {
+    pub fn new(global: &GlobalOpts, env: Env) -> Result<Context, Error> {
+        let profile = global
+            .profile
+            .clone()
+            .or_else(|| env.get("AWS_PROFILE").map(String::from))
+            .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(String::from))
+            .unwrap_or_else(|| "default".to_string());
+        check_section_name(&profile, "profile")?;
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                !env.is_set("NO_COLOR")
+                    && env.get("TERM") != Some("dumb")
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Ok(Context {
+            profile,
+            config_file: global.config_file.clone(),
+            credentials_file: global.credentials_file.clone(),
+            endpoint_url: global.endpoint_url.clone(),
+            region: global.region.clone(),
+            verbose: global.verbose,
+            color,
+            env,
+        })
+    }
+
+    /// A progress line at `-v` (level 1) or `-vv` (level 2), on stderr.
+    pub fn debug(&self, level: u8, message: &str) {
+        if self.verbose >= level {
+            eprintln!("awsmfa: {message}");
+        }
+    }
+
+    /// A line the person should always see, on stderr.
+    pub fn say(&self, message: &str) {
+        eprintln!("awsmfa: {message}");
+    }
+
+    /// A next step for the person, on stderr.
+    pub fn hint(&self, message: &str) {
+        eprintln!("hint: {message}");
+    }
+
+    pub fn warn(&self, message: &str) {
+        if self.color {
+            eprintln!("\x1b[33mwarning:\x1b[0m {message}");
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+}
+
+/// Section and profile names end up between `[` and `]` in a file: keep them sane.
+pub fn check_section_name(name: &str, what: &str) -> Result<(), Error> {
+    let bad = name.is_empty()
+        || name.len() > 128
+        || name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '[' | ']' | '=' | '#' | ';'))
+        || name.trim() != name;
+    if bad {
+        return Err(Error::new(
+            Exit::Usage,
+            format!(
+                "{what} name {:?} cannot be used as an AWS profile name",
+                name.chars().take(40).collect::<String>()
+            ),
+        )
+        .with_hint("use letters, digits, '-', '_', '.', '@' or '+'"));
+    }
+    Ok(())
+}
+
+/// Parses arguments and runs the command. Returns the exit status.
+pub fn run(cli: Cli, env: Env) -> Result<(), Error> {
+    let ctx = Context::new(&cli.global, env)?;
+    match cli.command {
+        Command::Login(opts) => login::run(&ctx, &opts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn profile_comes_from_flag_then_env_then_default() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).unwrap();
+        let env = Env::from_pairs([("AWS_PROFILE", "envp")]);
+        let c = parse(&["awsmfa", "login"]);
+        assert_eq!(
+            Context::new(&c.global, env.clone()).unwrap().profile,
+            "envp"
+        );
+        let c = parse(&["awsmfa", "-p", "flag", "login"]);
+        assert_eq!(Context::new(&c.global, env).unwrap().profile, "flag");
+        let c = parse(&["awsmfa", "login"]);
+        assert_eq!(
+            Context::new(&c.global, Env::default()).unwrap().profile,
+            "default"
+        );
+    }
+
+    #[test]
+    fn section_names_are_checked() {
+        assert!(check_section_name("work-mfa", "profile").is_ok());
+        for bad in ["", "a]b", "a\nb", " lead", "x=y"] {
+            assert!(check_section_name(bad, "profile").is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! A lossless INI document for `~/.aws/config` and `~/.aws/credentials`.
+//!
+//! These files hold people's only copy of their keys, so an edit must change exactly
+//! the bytes it means to and nothing else: comments, blank lines, order, spacing, case,
+//! CRLF line endings and a missing final newline all survive. The document is a list of
+//! lines, each kept verbatim with its own line ending; parsing only records where the
+//! section names, keys and values sit inside each line. `to_bytes` of an unedited
+//! document is the input, byte for byte.
+//!
+//! Parse errors carry a line number and never the line itself: the line may hold a
+//! secret key.
+
+use std::fmt;
+
+/// What went wrong reading an INI file. Never contains file contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IniError {
+    /// The bytes are not UTF-8 text, or contain a NUL byte (a binary file).
+    NotText { line: usize },
+    /// A line that is neither `[section]`, `key = value`, an indented continuation,
+    /// a comment, nor blank.
+    BadLine { line: usize, what: &'static str },
+    /// The same section twice (the AWS CLI rejects this file too).
+    DuplicateSection { line: usize, first: usize },
+    /// The same key twice in one section (keys compare case-insensitively).
+    DuplicateKey { line: usize, first: usize },
+}
+
+impl fmt::Display for IniError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IniError::NotText { line } => {
+                write!(
+                    f,
+                    "line {line}: not a text file (binary data or invalid UTF-8)"
+                )
+            }
+            IniError::BadLine { line, what } => write!(f, "line {line}: {what}"),
+            IniError::DuplicateSection { line, first } => write!(
+                f,
+                "line {line}: section repeated (first at line {first}); the AWS CLI rejects this file too"
+            ),
+            IniError::DuplicateKey { line, first } => write!(
+                f,
+                "line {line}: key repeated in its section (first at line {first}); the AWS CLI rejects this file too"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for IniError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// Blank, or a comment (`#` or `;` after optional white space).
+    Other,
+    /// `[name]`: byte range of the trimmed name inside the line.
+    Section { name: (usize, usize) },
+    /// `key = value`: ranges of the key and of the trimmed value; `indented` for the
+    /// sub-keys of a nested block (`s3 =` followed by `  endpoint_url = …`).
+    Entry {
+        key: (usize, usize),
+        value: (usize, usize),
+        indented: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
+    text: String,
+    /// "\n", "\r\n" or "" (the last line of a file with no final newline).
+    ending: &'static str,
+    kind: Kind,
+}
+
+impl Line {
+    fn slice(&self, range: (usize, usize)) -> &str {
+        &self.text[range.0..range.1]
+    }
+}
+
+/// A parsed INI file that can be edited and written back losslessly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    lines: Vec<Line>,
+}
+
+/// One section's entries, in file order: `(key, value, line number)`. Sub-keys of a
+/// nested block are reported as `parent.sub`.
+pub type Entries = Vec<(String, String, usize)>;
+
+impl Document {
+    /// Parses bytes. Fails on binary data and on lines that are not INI at all; repeated
+    /// sections and keys are accepted here (so any file round-trips) and reported by
+    /// [`Document::check_duplicates`].
+    pub fn parse(bytes: &[u8]) -> Result<Document, IniError> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                return Err(IniError::NotText { line });
+            }
+        };
+        if let Some(pos) = text.find('\0') {
+            let line = 1 + text[..pos].matches('\n').count();
+            return Err(IniError::NotText { line });
+        }
+        let mut lines = Vec::new();
+        let mut rest = text;
+        let mut in_section = false;
+        let mut after_entry = false;
+        let mut number = 0;
+        while !rest.is_empty() {
+            number += 1;
+            let (raw, ending, next) = match rest.find('\n') {
+                Some(i) if i > 0 && rest.as_bytes()[i - 1] == b'\r' => {
+                    (&rest[..i - 1], "\r\n", &rest[i + 1..])
+                }
+                Some(i) => (&rest[..i], "\n", &rest[i + 1..]),
+                None => (rest, "", ""),
+            };
+            rest = next;
+            let kind = classify(raw, number, in_section, after_entry)?;
+            match kind {
+                Kind::Section { .. } => {
+                    in_section = true;
+                    after_entry = false;
+                }
+                Kind::Entry { .. } => after_entry = true,
+                Kind::Other => {
+                    // A blank line ends a nested block; comments do not.
+                    if raw.trim().is_empty() {
+                        after_entry = false;
+                    }
+                }
+            }
+            lines.push(Line {
+                text: raw.to_string(),
+                ending,
+                kind,
+            });
+        }
+        Ok(Document { lines })
+    }
+
+    /// The document's bytes: the input, byte for byte, plus whatever was edited.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.text.len() + 2).sum());
+        for line in &self.lines {
+            out.extend_from_slice(line.text.as_bytes());
+            out.extend_from_slice(line.ending.as_bytes());
+        }
+        out
+    }
+
+    /// Reports the first repeated section or repeated key, as the AWS CLI would refuse them.
+    pub fn check_duplicates(&self) -> Result<(), IniError> {
+        let mut sections: std::collections::HashMap<&str, usize> = Default::default();
+        let mut keys: std::collections::HashMap<String, usize> = Default::default();
+        let mut parent = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            match &line.kind {
+                Kind::Section { name } => {
+                    let name = line.slice(*name);
+                    if let Some(first) = sections.insert(name, i + 1) {
+                        return Err(IniError::DuplicateSection { line: i + 1, first });
+                    }
+                    keys.clear();
+                }
+                Kind::Entry { key, indented, .. } => {
+                    let mut k = line.slice(*key).to_ascii_lowercase();
+                    if *indented {
+                        k = format!("{parent}.{k}");
+                    } else {
+                        parent = k.clone();
+                    }
+                    if let Some(first) = keys.insert(k, i + 1) {
+                        return Err(IniError::DuplicateKey { line: i + 1, first });
+                    }
+                }
+                Kind::Other => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Section names in file order (a repeated name appears once, at its first place).
+    pub fn section_names(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.lines
+            .iter()
+            .filter_map(|l| match &l.kind {
+                Kind::Section { name } => Some(l.slice(*name)),
+                _ => None,
+            })
+            .filter(|n| seen.insert(*n))
+            .collect()
+    }
+
+    pub fn has_section(&self, name: &str) -> bool {
+        self.section_range(name).is_some()
+    }
+
+    /// The entries of the first section called `name`, or `None` when there is none.
+    pub fn entries(&self, name: &str) -> Option<Entries> {
+        let (start, end) = self.section_range(name)?;
+        let mut out = Vec::new();
+        let mut parent = String::new();
+        for (i, line) in self.lines[start..end].iter().enumerate() {
+            if let Kind::Entry {
+                key,
+                value,
+                indented,
+            } = &line.kind
+            {
+                let k = line.slice(*key).to_string();
+                let full = if *indented {
+                    format!("{parent}.{k}")
+                } else {
+                    parent = k.clone();
+                    k
+                };
+                out.push((full, line.slice(*value).to_string(), start + i + 1));
+            }
+        }
+        Some(out)
+    }
+
+    /// The value of a top-level `key` (case-insensitive) in section `name`.
+    pub fn get(&self, name: &str, key: &str) -> Option<&str> {
+        let (start, end) = self.section_range(name)?;
+        let idx = self.find_key(start, end, key)?;
+        let line = &self.lines[idx];
+        match &line.kind {
+            Kind::Entry { value, .. } => Some(line.slice(*value)),
+            _ => None,
+        }
+    }
+
+    /// Sets `key = value` in section `name`, creating the key (after the section's last
+    /// entry) or the section (at the end of the file) when missing. An existing key keeps
+    /// its spelling, its spacing around `=` and anything after the value.
+    pub fn set(&mut self, name: &str, key: &str, value: &str) {
+        debug_assert!(!value.contains(['\n', '\r']));
+        let ending = self.line_ending();
+        let Some((start, end)) = self.section_range(name) else {
+            self.append_section(name, &[(key, value)]);
+            return;
+        };
+        if let Some(idx) = self.find_key(start, end, key) {
+            let line = &mut self.lines[idx];
+            if let Kind::Entry {
+                key: k,
+                value: v,
+                indented,
+            } = line.kind
+            {
+                let mut prefix = line.text[..v.0].to_string();
+                // `key =` with nothing after it gains a separating space.
+                if v.0 == v.1 && !prefix.ends_with(' ') {
+                    prefix.push(' ');
+                }
+                let at = prefix.len();
+                line.text = format!("{prefix}{value}{}", &line.text[v.1..]);
+                line.kind = Kind::Entry {
+                    key: k,
+                    value: (at, at + value.len()),
+                    indented,
+                };
+            }
+            return;
+        }
+        let style = self.separator_style(start, end);
+        let insert_at = self
+            .last_entry_line(start, end)
+            .map_or(start + 1, |i| i + 1);
+        // After the file's unterminated last line, the new line becomes the
+        // unterminated one, so "no final newline" stays true of the file.
+        let mut new_ending = ending;
+        if self.lines[insert_at - 1].ending.is_empty() {
+            self.lines[insert_at - 1].ending = ending;
+            new_ending = "";
+        }
+        let text = format!("{key}{style}{value}");
+        let line = entry_line(text, key.len(), style.len(), new_ending);
+        self.lines.insert(insert_at, line);
+    }
+
+    /// Removes a top-level key (and its nested sub-keys) from a section. Returns whether
+    /// anything was removed.
+    pub fn remove_key(&mut self, name: &str, key: &str) -> bool {
+        let Some((start, end)) = self.section_range(name) else {
+            return false;
+        };
+        let Some(idx) = self.find_key(start, end, key) else {
+            return false;
+        };
+        let mut stop = idx + 1;
+        while stop < end && matches!(self.lines[stop].kind, Kind::Entry { indented: true, .. }) {
+            stop += 1;
+        }
+        let last_ending = self.lines[stop - 1].ending;
+        self.lines.drain(idx..stop);
+        // Keep "no final newline" true of the file if we removed its last line.
+        if last_ending.is_empty() && idx == self.lines.len() && idx > 0 {
+            self.lines[idx - 1].ending = "";
+        }
+        true
+    }
+
+    /// Appends a new section with entries at the end of the file, separated from what
+    /// precedes it by one blank line.
+    pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) {
+        let ending = self.line_ending();
+        if let Some(last) = self.lines.last_mut()
+            && last.ending.is_empty()
+        {
+            last.ending = ending;
+        }
+        if self.lines.last().is_some_and(|l| !l.text.trim().is_empty()) {
+            self.lines.push(Line {
+                text: String::new(),
+                ending,
+                kind: Kind::Other,
+            });
+        }
+        let header = format!("[{name}]");
+        let len = header.len();
+        self.lines.push(Line {
+            text: header,
+            ending,
+            kind: Kind::Section { name: (1, len - 1) },
+        });
+        for (key, value) in entries {
+            let text = format!("{key} = {value}");
+            self.lines.push(entry_line(text, key.len(), 3, ending));
+        }
+    }
+
+    /// The file's line ending: that of its first terminated line, else "\n".
+    fn line_ending(&self) -> &'static str {
+        self.lines
+            .iter()
+            .map(|l| l.ending)
+            .find(|e| !e.is_empty())
+            .unwrap_or("\n")
+    }
+
+    /// `(header index, end index exclusive)` of the first section called `name`.
+    fn section_range(&self, name: &str) -> Option<(usize, usize)> {
+        let start = self
+            .lines
+            .iter()
+            .position(|l| matches!(&l.kind, Kind::Section { name: r } if l.slice(*r) == name))?;
+        let end = self.lines[start + 1..]
+            .iter()
+            .position(|l| matches!(l.kind, Kind::Section { .. }))
+            .map_or(self.lines.len(), |i| start + 1 + i);
+        Some((start, end))
+    }
+
+    fn find_key(&self, start: usize, end: usize, key: &str) -> Option<usize> {
+        (start + 1..end).find(|&i| {
+            let line = &self.lines[i];
+            matches!(&line.kind, Kind::Entry { key: r, indented: false, .. }
+                if line.slice(*r).eq_ignore_ascii_case(key))
+        })
+    }
+
+    fn last_entry_line(&self, start: usize, end: usize) -> Option<usize> {
+        (start + 1..end)
+            .rev()
+            .find(|&i| matches!(self.lines[i].kind, Kind::Entry { .. }))
+    }
+
+    /// How the section writes `=`: the text between key and value of its first entry.
+    fn separator_style(&self, start: usize, end: usize) -> String {
+        for line in &self.lines[start + 1..end] {
+            if let Kind::Entry {
+                key,
+                value,
+                indented: false,
+            } = line.kind
+            {
+                let between = &line.text[key.1..value.0];
+                if between.trim() == "=" {
+                    return between.to_string();
+                }
+            }
+        }
+        " = ".to_string()
+    }
+}
+
+fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str) -> Line {
+    let value_start = key_len + sep_len;
+    let len = text.len();
+    Line {
+        text,
+        ending,
+        kind: Kind::Entry {
+            key: (0, key_len),
+            value: (value_start, len),
+            indented: false,
+        },
+    }
+}
+
+fn classify(raw: &str, line: usize, in_section: bool, after_entry: bool) -> Result<Kind, IniError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+        return Ok(Kind::Other);
+    }
+    let indent = raw.len() - raw.trim_start().len();
+    if trimmed.starts_with('[') {
+        let open = indent;
+        let Some(close) = raw.rfind(']') else {
+            return Err(IniError::BadLine {
+                line,
+                what: "section header without a closing `]`",
+            });
+        };
+        let after = raw[close + 1..].trim();
+        if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
+            return Err(IniError::BadLine {
+                line,
+                what: "text after a section header",
+            });
+        }
+        let inner = &raw[open + 1..close];
+        let lead = inner.len() - inner.trim_start().len();
+        let name_start = open + 1 + lead;
+        let name_end = name_start + inner.trim().len();
+        if name_start == name_end {
+            return Err(IniError::BadLine {
+                line,
+                what: "empty section name",
+            });
+        }
+        return Ok(Kind::Section {
+            name: (name_start, name_end),
+        });
+    }
+    if !in_section {
+        return Err(IniError::BadLine {
+            line,
+            what: "a key before the first [section]",
+        });
+    }
+    let Some(eq) = raw.find('=') else {
+        return Err(IniError::BadLine {
+            line,
+            what: "expected `key = value`",
+        });
+    };
+    let key_part = &raw[..eq];
+    let key_start = indent;
+    let key_end = key_part.trim_end().len();
+    if key_end <= key_start {
+        return Err(IniError::BadLine {
+            line,
+            what: "a value without a key",
+        });
+    }
+    let value_part = &raw[eq + 1..];
+    let lead = value_part.len() - value_part.trim_start().len();
+    let value_start = eq + 1 + lead;
+    let value_end = value_start + value_part.trim().len();
+    let indented = indent > 0 && after_entry;
+    Ok(Kind::Entry {
+        key: (key_start, key_end),
+        value: (value_start, value_end),
+        indented,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(input: &[u8]) {
+        let doc = Document::parse(input).expect("parses");
+        assert_eq!(doc.to_bytes(), input, "round trip changed bytes");
+    }
+
+    #[test]
+    fn round_trips_exotic_layouts() {
+        roundtrip(b"");
+        roundtrip(b"\n\n");
+        roundtrip(b"[default]\r\naws_access_key_id = A\r\n\r\n; c\r\n[x]\r\nk=v");
+        roundtrip(b"  # lead comment\n[ profile  spaced ]  ; trailing\n  key   =   v a l  \n");
+        roundtrip(b"[services wasabi]\nsts =\n  endpoint_url = https://sts.wasabisys.com\ns3 =\n  endpoint_url = https://s3.wasabisys.com\n");
+        roundtrip(b"[Work]\nK=1\n[work]\nk=2\n");
+    }
+
+    #[test]
+    fn reads_sections_keys_and_nested_blocks() {
+        let doc = Document::parse(
+            b"[services w]\nsts =\n  endpoint_url = https://sts.wasabisys.com\n\n[profile a]\nRegion = eu-west-1\n",
+        )
+        .unwrap();
+        assert_eq!(doc.section_names(), vec!["services w", "profile a"]);
+        assert_eq!(doc.get("profile a", "region"), Some("eu-west-1"));
+        let e = doc.entries("services w").unwrap();
+        assert_eq!(e[1].0, "sts.endpoint_url");
+        assert_eq!(e[1].1, "https://sts.wasabisys.com");
+    }
+
+    #[test]
+    fn set_replaces_value_and_keeps_everything_else() {
+        let input = b"# keys\n[a]\nAWS_Session_Token   =old   # not a comment\nx=y\n[b]\nk = v";
+        let mut doc = Document::parse(input).unwrap();
+        doc.set("a", "aws_session_token", "new");
+        assert_eq!(
+            doc.to_bytes(),
+            b"# keys\n[a]\nAWS_Session_Token   =new\nx=y\n[b]\nk = v".to_vec()
+        );
+    }
+
+    #[test]
+    fn set_adds_key_after_last_entry_in_section_style_and_crlf() {
+        let mut doc = Document::parse(b"[a]\r\nk=v\r\n\r\n# about b\r\n[b]\r\n").unwrap();
+        doc.set("a", "new", "1");
+        assert_eq!(
+            doc.to_bytes(),
+            b"[a]\r\nk=v\r\nnew=1\r\n\r\n# about b\r\n[b]\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn set_in_last_section_without_final_newline() {
+        let mut doc = Document::parse(b"[a]\nk = v").unwrap();
+        doc.set("a", "n", "1");
+        assert_eq!(doc.to_bytes(), b"[a]\nk = v\nn = 1".to_vec());
+    }
+
+    #[test]
+    fn append_section_separates_with_blank_line() {
+        let mut doc = Document::parse(b"[a]\nk = v").unwrap();
+        doc.set("b", "x", "1");
+        assert_eq!(doc.to_bytes(), b"[a]\nk = v\n\n[b]\nx = 1\n".to_vec());
+        let mut empty = Document::default();
+        empty.set("b", "x", "1");
+        assert_eq!(empty.to_bytes(), b"[b]\nx = 1\n".to_vec());
+    }
+
+    #[test]
+    fn remove_key_removes_nested_block_and_keeps_no_final_newline() {
+        let mut doc = Document::parse(b"[s]\nsts =\n  endpoint_url = u\nk = v").unwrap();
+        assert!(doc.remove_key("s", "sts"));
+        assert_eq!(doc.to_bytes(), b"[s]\nk = v".to_vec());
+        assert!(doc.remove_key("s", "k"));
+        assert_eq!(doc.to_bytes(), b"[s]".to_vec());
+    }
+
+    #[test]
+    fn errors_name_the_line_and_not_its_text() {
+        let err = Document::parse(b"[a]\nk = v\nSECRETSTUFF\n").unwrap_err();
+        assert_eq!(
+            err,
+            IniError::BadLine {
+                line: 3,
+                what: "expected `key = value`"
+            }
+        );
+        assert!(!err.to_string().contains("SECRETSTUFF"));
+        assert_eq!(
+            Document::parse(b"[a]\nk=\xff\n").unwrap_err(),
+            IniError::NotText { line: 2 }
+        );
+        assert_eq!(
+            Document::parse(b"[a]\n\0").unwrap_err(),
+            IniError::NotText { line: 2 }
+        );
+        assert!(matches!(
+            Document::parse(b"k = v\n[a]\n"),
+            Err(IniError::BadLine { line: 1, .. })
+        ));
+        assert!(matches!(
+            Document::parse(b"[a\n"),
+            Err(IniError::BadLine { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn duplicates_are_reported_case_insensitively_for_keys() {
+        let doc = Document::parse(b"[a]\nKey = 1\nkey = 2\n").unwrap();
+        assert_eq!(
+            doc.check_duplicates(),
+            Err(IniError::DuplicateKey { line: 3, first: 2 })
+        );
+        let doc = Document::parse(b"[a]\n[b]\n[a]\n").unwrap();
+        assert_eq!(
+            doc.check_duplicates(),
+            Err(IniError::DuplicateSection { line: 3, first: 1 })
+        );
+        let doc = Document::parse(b"[A]\nk=1\n[a]\nk=1\n").unwrap();
+        assert_eq!(doc.check_duplicates(), Ok(()));
+    }
+}

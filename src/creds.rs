@@ -1,0 +1,83 @@
+//! AWS credentials as values that cannot leak.
+//!
+//! The secret key and the session token live in `SecretString`s: no `Display`, a
+//! `Debug` that prints nothing of them, zeroized on drop. The access key id is not a
+//! secret, but it is shown masked (`AKIA…WXYZ`) wherever awsmfa prints it.
+
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+
+/// A set of AWS credentials: long-term keys (no token, no expiry) or a session.
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
+    pub expiration: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &mask(&self.access_key_id))
+            .field("secret_access_key", &"[redacted]")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+impl Credentials {
+    pub fn long_term(access_key_id: &str, secret: &str) -> Credentials {
+        Credentials {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: SecretString::from(secret.to_string()),
+            session_token: None,
+            expiration: None,
+        }
+    }
+
+    pub fn secret(&self) -> &str {
+        self.secret_access_key.expose_secret()
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.session_token.as_ref().map(|t| t.expose_secret())
+    }
+}
+
+/// `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`; short ids are masked whole.
+pub fn mask(key_id: &str) -> String {
+    let chars: Vec<char> = key_id.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_string();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let mut c = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG");
+        c.session_token = Some(SecretString::from("TOKEN-VALUE".to_string()));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("wJalr"));
+        assert!(!shown.contains("TOKEN-VALUE"));
+        assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"));
+        assert!(shown.contains("AKIA…MPLE"));
+    }
+
+    #[test]
+    fn masks_key_ids() {
+        assert_eq!(mask("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
+        assert_eq!(mask("short"), "…");
+    }
+}

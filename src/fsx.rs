@@ -1,0 +1,237 @@
+//! Private, atomic, locked file writes.
+//!
+//! The AWS files hold people's only copy of their keys. Every write here follows one
+//! recipe, so that a crash at any instant leaves either the old file or the new one and
+//! two writers never lose each other's changes:
+//! take an exclusive lock on a separate lock file (locking the target itself loses
+//! updates once it is renamed over), let the caller re-read and edit under the lock,
+//! write a temporary file with mode 0600 in the target's directory, fsync it, rename it
+//! over the target (following a symlink to its real file), and fsync the directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused: no AWS config or credentials file is this big,
+/// and reading one must not exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Why a file could not be read or written. Holds the path, never the contents.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: is a directory, not a file")]
+    IsDirectory { path: PathBuf },
+    #[error("{path}: too large ({size} bytes; awsmfa reads at most {MAX_FILE_BYTES})")]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path}: too many levels of symbolic links")]
+    SymlinkLoop { path: PathBuf },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
+    move |source| FsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads a whole file, or `None` when it does not exist. Refuses directories and files
+/// over [`MAX_FILE_BYTES`].
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(FsError::SymlinkLoop {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let meta = file.metadata().map_err(io_err(path))?;
+    if meta.is_dir() {
+        return Err(FsError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    // `take` guards against a file that grows while we read it.
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(io_err(path))?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+        });
+    }
+    Ok(Some(buf))
+}
+
+/// The file a write to `path` must replace: `path` itself, or the end of its chain of
+/// symbolic links (which need not exist yet).
+pub fn resolve_target(path: &Path) -> Result<PathBuf, FsError> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs::read_link(&current).map_err(io_err(&current))?;
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(FsError::IsDirectory { path: current });
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(io_err(&current)(e)),
+        }
+    }
+    Err(FsError::SymlinkLoop {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Creates `dir` and its missing parents with mode 0700.
+pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err(dir))
+}
+
+/// An exclusive lock on the lock file beside a target; released on drop.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+/// The lock file that guards `target`: `.NAME.awsmfa-lock` in the same directory.
+pub fn lock_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.awsmfa-lock"))
+}
+
+/// Blocks until this process holds the lock for `target` (a resolved path).
+pub fn lock(target: &Path) -> Result<FileLock, FsError> {
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let path = lock_path(target);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    file.lock().map_err(io_err(&path))?;
+    Ok(FileLock { _file: file })
+}
+
+/// Replaces `target` (a resolved path) with `bytes`: temp file 0600 in the same
+/// directory, fsync, rename, fsync of the directory. Call with the target's lock held.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_private_dir(&dir)?;
+    // tempfile creates the file with O_EXCL and mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".awsmfa-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err(&dir))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+    tmp.persist(target).map_err(|e| FsError::Io {
+        path: target.to_path_buf(),
+        source: e.error,
+    })?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(&dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn write_is_private_and_follows_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let target = resolve_target(&link).unwrap();
+        assert_eq!(target, real);
+        let _guard = lock(&target).unwrap();
+        write_atomic(&target, b"new").unwrap();
+        assert_eq!(fs::read(&link).unwrap(), b"new");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn reads_refuse_directories_loops_and_huge_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_optional(dir.path()),
+            Err(FsError::IsDirectory { .. })
+        ));
+        assert_eq!(read_optional(&dir.path().join("missing")).unwrap(), None);
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        assert!(matches!(
+            read_optional(&a),
+            Err(FsError::SymlinkLoop { .. })
+        ));
+        assert!(matches!(
+            resolve_target(&a),
+            Err(FsError::SymlinkLoop { .. })
+        ));
+        let big = dir.path().join("big");
+        let f = File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        assert!(matches!(read_optional(&big), Err(FsError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn new_directories_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("new/.aws/credentials");
+        write_atomic(&target, b"x").unwrap();
+        let mode = fs::metadata(target.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}

@@ -1,0 +1,18 @@
+//! awsmfa: multi-factor authentication in front of every programmatic use of AWS and of
+//! S3-compatible clouds that speak STS.
+//!
+//! The binary (`src/main.rs`) is glue; this library holds the pieces, each behind a
+//! small interface so the decisions can be tested without network, terminal or disk:
+//! [`config`] reads the environment and the AWS files, [`sts`] talks to STS and IAM,
+//! [`mfa`] obtains codes, [`session`] holds the session rules, [`output`] writes files,
+//! [`fsx`] makes writes atomic and private, [`cli`] turns flags into requests.
+
+pub mod cli;
+pub mod config;
+pub mod creds;
+pub mod error;
+pub mod fsx;
+pub mod mfa;
+pub mod output;
+pub mod session;
+pub mod sts;

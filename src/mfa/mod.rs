@@ -1,0 +1,305 @@
+//! MFA codes: where they come from and what a valid one looks like.
+//!
+//! Sources, first that applies (DESIGN §6): the `--token-code` flag (or `-` for one
+//! line of standard input); the profile's `mfa_process` command; a prompt on the
+//! controlling terminal (`/dev/tty`, never stdin/stdout, which tools such as the AWS
+//! CLI capture). With none of them available the caller gets [`MfaError::NoPrompt`]
+//! (exit status 4) instead of a hang. Every code is checked locally (six digits) before
+//! it is sent anywhere.
+
+use std::io::{BufRead, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why no usable code was obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("an MFA code is 6 digits; {0}")]
+    Malformed(&'static str),
+    #[error("an MFA code is needed for {serial}, and there is no terminal to ask on")]
+    NoPrompt { serial: String },
+    #[error("mfa_process failed ({status})")]
+    ProcessFailed { status: String },
+    #[error("mfa_process did not finish within {0} s")]
+    ProcessTimeout(u64),
+    #[error("mfa_process printed no 6-digit code")]
+    ProcessOutput,
+    #[error("cannot run mfa_process: {0}")]
+    ProcessSpawn(String),
+    #[error("cannot read the MFA code from standard input: {0}")]
+    Stdin(String),
+}
+
+impl MfaError {
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            MfaError::NoPrompt { .. } => Some(
+                "pass --token-code CODE (or - to read it from stdin), set mfa_process in the profile, or run awsmfa in a terminal",
+            ),
+            MfaError::ProcessOutput => Some(
+                "mfa_process must print the code, alone or last on a line (as `ykman oath accounts code` does)",
+            ),
+            MfaError::Malformed(_) => Some("type the 6 digits your MFA device shows"),
+            _ => None,
+        }
+    }
+}
+
+/// Asks a person for a code. The terminal implementation is [`TtyPrompt`]; tests supply
+/// their own.
+pub trait Prompt {
+    /// Shows `question` and returns the answer line, or `Ok(None)` when there is no
+    /// way to ask.
+    fn ask(&self, question: &str) -> std::io::Result<Option<String>>;
+}
+
+/// Prompts on `/dev/tty`, which works even when stdin and stdout are captured.
+pub struct TtyPrompt;
+
+impl Prompt for TtyPrompt {
+    fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
+        let tty = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+        {
+            Ok(t) => t,
+            Err(_) => return Ok(None),
+        };
+        let mut writer = &tty;
+        writer.write_all(question.as_bytes())?;
+        writer.flush()?;
+        let mut line = String::new();
+        std::io::BufReader::new(&tty)
+            .take(256)
+            .read_line(&mut line)?;
+        Ok(Some(line))
+    }
+}
+
+/// Checks a code as typed: surrounding white space is ignored, inner spaces too
+/// (`123 456`), and what is left must be exactly six ASCII digits.
+pub fn check_code(input: &str) -> Result<String, MfaError> {
+    let code: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.is_empty() {
+        return Err(MfaError::Malformed("got nothing"));
+    }
+    if !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(MfaError::Malformed("got something that is not digits"));
+    }
+    if code.len() != 6 {
+        return Err(MfaError::Malformed("got the wrong number of digits"));
+    }
+    Ok(code)
+}
+
+/// The code in a code command's output: a bare code, or the last 6-digit word of the
+/// last line that has one (`ykman oath accounts code -s NAME` prints `NAME  123456`).
+pub fn code_from_output(output: &str) -> Option<String> {
+    output.lines().rev().find_map(|line| {
+        let word = line.split_whitespace().last()?;
+        (word.len() == 6 && word.chars().all(|c| c.is_ascii_digit())).then(|| word.to_string())
+    })
+}
+
+/// Runs `mfa_process` through `sh -c` and takes the code from its standard output. Its
+/// standard error goes to ours, so a "touch your key" message reaches the person.
+pub fn run_code_process(command: &str, timeout: Duration) -> Result<String, MfaError> {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        // Its own process group, so a timeout ends the whole command, not just `sh`.
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| MfaError::ProcessSpawn(e.to_string()))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stdout).take(64 * 1024).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                // SAFETY: signalling the process group this function created.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.wait();
+                return Err(MfaError::ProcessTimeout(timeout.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(MfaError::ProcessSpawn(e.to_string())),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let status = match status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_string(),
+        };
+        return Err(MfaError::ProcessFailed { status });
+    }
+    code_from_output(&String::from_utf8_lossy(&out)).ok_or(MfaError::ProcessOutput)
+}
+
+/// Where a code should come from, in order.
+pub struct CodeSources<'a> {
+    /// `--token-code`: a code, or `-` for one line of `stdin`.
+    pub flag: Option<&'a str>,
+    pub stdin: &'a mut dyn BufRead,
+    pub mfa_process: Option<&'a str>,
+    pub prompt: &'a dyn Prompt,
+    pub process_timeout: Duration,
+    /// Told which source is used (for -v and for "touch your key").
+    pub note: &'a dyn Fn(&str),
+}
+
+/// Obtains one checked code for `serial`.
+pub fn obtain_code(serial: &str, src: CodeSources<'_>) -> Result<String, MfaError> {
+    if let Some(flag) = src.flag {
+        if flag == "-" {
+            let mut line = String::new();
+            src.stdin
+                .take(256)
+                .read_line(&mut line)
+                .map_err(|e| MfaError::Stdin(e.to_string()))?;
+            return check_code(&line);
+        }
+        return check_code(flag);
+    }
+    if let Some(command) = src.mfa_process {
+        (src.note)(&format!(
+            "getting the MFA code for {serial} from mfa_process (touch your security key if it asks)"
+        ));
+        return run_code_process(command, src.process_timeout);
+    }
+    let question = format!("MFA code for {serial}: ");
+    for attempt in 1..=3 {
+        let answer = src
+            .prompt
+            .ask(&question)
+            .map_err(|e| MfaError::Stdin(e.to_string()))?;
+        let Some(answer) = answer else {
+            return Err(MfaError::NoPrompt {
+                serial: serial.to_string(),
+            });
+        };
+        match check_code(&answer) {
+            Ok(code) => return Ok(code),
+            Err(e) if attempt == 3 => return Err(e),
+            Err(e) => (src.note)(&format!("{e}; try again")),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    struct Answers(RefCell<Vec<Option<&'static str>>>);
+
+    impl Prompt for Answers {
+        fn ask(&self, _q: &str) -> std::io::Result<Option<String>> {
+            Ok(self.0.borrow_mut().remove(0).map(String::from))
+        }
+    }
+
+    fn sources<'a>(
+        flag: Option<&'a str>,
+        stdin: &'a mut dyn BufRead,
+        process: Option<&'a str>,
+        prompt: &'a dyn Prompt,
+    ) -> CodeSources<'a> {
+        CodeSources {
+            flag,
+            stdin,
+            mfa_process: process,
+            prompt,
+            process_timeout: Duration::from_secs(5),
+            note: &|_| {},
+        }
+    }
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert_eq!(check_code(" 123456\n").unwrap(), "123456");
+        assert_eq!(check_code("123 456").unwrap(), "123456");
+        for bad in ["", "12345", "1234567", "12345a", "١٢٣٤٥٦"] {
+            assert!(check_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn process_output_styles() {
+        assert_eq!(code_from_output("123456\n").as_deref(), Some("123456"));
+        assert_eq!(
+            code_from_output("Touch your YubiKey...\nAmazon:alice  654321\n").as_deref(),
+            Some("654321")
+        );
+        assert_eq!(code_from_output("error: no such account\n"), None);
+        assert_eq!(code_from_output("12345678"), None);
+    }
+
+    #[test]
+    fn flag_then_stdin_then_process_then_prompt() {
+        let none = Answers(RefCell::new(vec![None]));
+        let mut empty: &[u8] = b"";
+        assert_eq!(
+            obtain_code("s", sources(Some("111111"), &mut empty, None, &none)).unwrap(),
+            "111111"
+        );
+        let mut input: &[u8] = b"222222\nrest";
+        assert_eq!(
+            obtain_code("s", sources(Some("-"), &mut input, None, &none)).unwrap(),
+            "222222"
+        );
+        let mut empty: &[u8] = b"";
+        assert_eq!(
+            obtain_code(
+                "s",
+                sources(None, &mut empty, Some("echo 'acct  333333'"), &none)
+            )
+            .unwrap(),
+            "333333"
+        );
+        let retry = Answers(RefCell::new(vec![Some("12\n"), Some("444444\n")]));
+        let mut empty: &[u8] = b"";
+        assert_eq!(
+            obtain_code("s", sources(None, &mut empty, None, &retry)).unwrap(),
+            "444444"
+        );
+        let mut empty: &[u8] = b"";
+        assert!(matches!(
+            obtain_code("s", sources(None, &mut empty, None, &none)),
+            Err(MfaError::NoPrompt { .. })
+        ));
+    }
+
+    #[test]
+    fn failing_hanging_and_garbage_processes() {
+        let t = Duration::from_millis(300);
+        assert!(matches!(
+            run_code_process("exit 7", t),
+            Err(MfaError::ProcessFailed { status }) if status == "exit status 7"
+        ));
+        let start = Instant::now();
+        assert!(matches!(
+            run_code_process("sleep 5", t),
+            Err(MfaError::ProcessTimeout(_))
+        ));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(matches!(
+            run_code_process("echo garbage", t),
+            Err(MfaError::ProcessOutput)
+        ));
+    }
+}

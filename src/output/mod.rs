@@ -1,0 +1,169 @@
+//! What awsmfa writes: sessions into the credentials file, profile settings into the
+//! config file.
+//!
+//! Every write goes through [`crate::fsx`]: lock, re-read under the lock (so an edit
+//! made by someone else since awsmfa first read the file is kept), edit the one section,
+//! write a private temporary file and rename it over the original. The safety rule is
+//! checked again under the lock: a section that holds long-term keys is never written.
+
+use std::path::Path;
+
+use crate::config::{self, AwsFiles, ConfigError, profile};
+use crate::creds::Credentials;
+use crate::fsx::{self, FsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Read(#[from] ConfigError),
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error(transparent)]
+    Unsafe(#[from] profile::ResolveError),
+}
+
+/// Locks `path`'s real file, re-reads it, applies `edit`, and writes it back when the
+/// edit changed anything. Returns whether the file was written.
+pub fn edit_file(
+    path: &Path,
+    edit: impl FnOnce(&mut config::ini::Document) -> Result<(), WriteError>,
+) -> Result<bool, WriteError> {
+    let real = fsx::resolve_target(path)?;
+    let _lock = fsx::lock(&real)?;
+    let mut doc = config::load_document(&real)?;
+    let before = doc.to_bytes();
+    edit(&mut doc)?;
+    let after = doc.to_bytes();
+    if after == before {
+        return Ok(false);
+    }
+    fsx::write_atomic(&real, &after)?;
+    Ok(true)
+}
+
+/// The RFC 3339 UTC form awsmfa writes expirations in (`2026-11-22T16:55:00Z`).
+pub fn format_expiration(creds: &Credentials) -> Option<String> {
+    creds
+        .expiration
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// Writes a session into `[target]` of the credentials file, aws-mfa style: the three
+/// credential keys and `expiration`. An `aws_security_token` left by older tools is
+/// updated too, so it never holds a stale token.
+pub fn write_session(
+    credentials_path: &Path,
+    target: &str,
+    creds: &Credentials,
+) -> Result<(), WriteError> {
+    let token = creds.token().unwrap_or_default();
+    edit_file(credentials_path, |doc| {
+        // The rule again, under the lock: the file may have changed since it was read.
+        let holds_keys = doc.get(target, "aws_access_key_id").is_some()
+            && doc.get(target, "aws_session_token").is_none();
+        if holds_keys {
+            return Err(profile::ResolveError::TargetHoldsKeys(target.to_string()).into());
+        }
+        doc.set(target, "aws_access_key_id", &creds.access_key_id);
+        doc.set(target, "aws_secret_access_key", creds.secret());
+        doc.set(target, "aws_session_token", token);
+        if doc.get(target, "aws_security_token").is_some() {
+            doc.set(target, "aws_security_token", token);
+        }
+        if let Some(exp) = format_expiration(creds) {
+            doc.set(target, "expiration", &exp);
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Gives a profile that awsmfa created a config section with `settings` (region and
+/// endpoints of the profile it came from), unless it already has one. Returns whether
+/// the config file was written.
+pub fn ensure_config_profile(
+    config_path: &Path,
+    profile: &str,
+    settings: &[(&str, &str)],
+) -> Result<bool, WriteError> {
+    if settings.is_empty() {
+        return Ok(false);
+    }
+    let section = AwsFiles::config_section(profile);
+    edit_file(config_path, |doc| {
+        if !doc.has_section(&section) {
+            doc.append_section(&section, settings);
+        }
+        Ok(())
+    })
+}
+
+/// Sets one key of a profile's config section (creating the section if needed).
+pub fn save_config_value(
+    config_path: &Path,
+    profile: &str,
+    key: &str,
+    value: &str,
+) -> Result<bool, WriteError> {
+    let section = AwsFiles::config_section(profile);
+    edit_file(config_path, |doc| {
+        doc.set(&section, key, value);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn session() -> Credentials {
+        Credentials {
+            access_key_id: "ASIAEXAMPLE000000000".into(),
+            secret_access_key: SecretString::from("sec/ret+key=".to_string()),
+            session_token: Some(SecretString::from("tok".to_string())),
+            expiration: Some("2026-11-22T16:55:00Z".parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn writes_session_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        let original = "# mine\r\n[work-long-term]\r\naws_access_key_id = AKIA\r\naws_secret_access_key = s\r\n\r\n[work]\r\naws_security_token = old\r\naws_session_token = old\r\n[other]\r\nx=1";
+        std::fs::write(&path, original).unwrap();
+        write_session(&path, "work", &session()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "# mine\r\n[work-long-term]\r\naws_access_key_id = AKIA\r\naws_secret_access_key = s\r\n\r\n[work]\r\naws_security_token = tok\r\naws_session_token = tok\r\naws_access_key_id = ASIAEXAMPLE000000000\r\naws_secret_access_key = sec/ret+key=\r\nexpiration = 2026-11-22T16:55:00Z\r\n[other]\r\nx=1"
+        );
+    }
+
+    #[test]
+    fn refuses_to_overwrite_long_term_keys_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        let original = "[work]\naws_access_key_id = AKIA\naws_secret_access_key = s\n";
+        std::fs::write(&path, original).unwrap();
+        assert!(matches!(
+            write_session(&path, "work", &session()),
+            Err(WriteError::Unsafe(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn config_profile_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "[profile w]\nregion = us-east-2").unwrap();
+        let settings = [("region", "us-east-2"), ("services", "wasabi")];
+        assert!(ensure_config_profile(&path, "w-mfa", &settings).unwrap());
+        assert!(!ensure_config_profile(&path, "w-mfa", &settings).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[profile w]\nregion = us-east-2\n\n[profile w-mfa]\nregion = us-east-2\nservices = wasabi\n"
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! The XML of STS and IAM answers: typed results through serde, and the `Code` and
+//! `Message` of error documents in any of their shapes (`ErrorResponse/Error` with or
+//! without a namespace, `Response/Errors/Error`, S3's bare `Error`).
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde::Deserialize;
+
+use super::{CallerIdentity, MfaDevice, session_from_parts};
+use crate::creds::Credentials;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CredentialsResult {
+    credentials: XmlCredentials,
+}
+
+/// `<…Response><{result}><Credentials>…` → credentials.
+pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials> {
+    #[derive(Deserialize)]
+    struct GetSessionToken {
+        #[serde(rename = "GetSessionTokenResult")]
+        result: CredentialsResult,
+    }
+    let creds = match result {
+        "GetSessionTokenResult" => {
+            quick_xml::de::from_str::<GetSessionToken>(xml)
+                .ok()?
+                .result
+                .credentials
+        }
+        _ => return None,
+    };
+    session_from_parts(
+        creds.access_key_id,
+        creds.secret_access_key,
+        creds.session_token,
+        &creds.expiration,
+    )
+}
+
+pub(super) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Result {
+        arn: String,
+        user_id: String,
+        account: String,
+    }
+    #[derive(Deserialize)]
+    struct Response {
+        #[serde(rename = "GetCallerIdentityResult")]
+        result: Result,
+    }
+    let r = quick_xml::de::from_str::<Response>(xml).ok()?.result;
+    Some(CallerIdentity {
+        account: r.account,
+        arn: r.arn,
+        user_id: r.user_id,
+    })
+}
+
+pub(super) struct MfaPage {
+    pub devices: Vec<MfaDevice>,
+    pub next_marker: Option<String>,
+}
+
+pub(super) fn mfa_devices(xml: &str) -> Option<MfaPage> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Member {
+        user_name: String,
+        serial_number: String,
+        enable_date: Option<String>,
+    }
+    #[derive(Deserialize, Default)]
+    struct Members {
+        #[serde(default)]
+        member: Vec<Member>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Result {
+        #[serde(rename = "MFADevices", default)]
+        devices: Members,
+        is_truncated: Option<bool>,
+        marker: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Response {
+        #[serde(rename = "ListMFADevicesResult")]
+        result: Result,
+    }
+    let r = quick_xml::de::from_str::<Response>(xml).ok()?.result;
+    Some(MfaPage {
+        devices: r
+            .devices
+            .member
+            .into_iter()
+            .map(|m| MfaDevice {
+                serial_number: m.serial_number,
+                user_name: m.user_name,
+                enable_date: m.enable_date,
+            })
+            .collect(),
+        next_marker: if r.is_truncated == Some(true) {
+            r.marker
+        } else {
+            None
+        },
+    })
+}
+
+/// The first `Code` and `Message` inside an `Error` element, whatever wraps it.
+pub(super) fn error_fields(xml: &str) -> Option<(String, String)> {
+    let mut reader = Reader::from_str(xml);
+    let mut in_error = 0usize;
+    let mut current: Option<&'static str> = None;
+    let (mut code, mut message) = (None::<String>, None::<String>);
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => match e.local_name().as_ref() {
+                "Error" => in_error += 1,
+                "Code" if in_error > 0 => current = Some("code"),
+                "Message" if in_error > 0 => current = Some("message"),
+                _ => current = None,
+            },
+            Event::Text(t) => {
+                let text = t.xml10_content();
+                match current {
+                    Some("code") => code.get_or_insert_with(String::new).push_str(&text),
+                    Some("message") => message.get_or_insert_with(String::new).push_str(&text),
+                    _ => {}
+                }
+            }
+            Event::GeneralRef(r) => {
+                // Entities such as &amp; arrive apart from the text around them.
+                let ch = match r.resolve_char_ref().ok().flatten() {
+                    Some(c) => c.to_string(),
+                    None => match r.xml10_content().as_ref() {
+                        "amp" => "&",
+                        "lt" => "<",
+                        "gt" => ">",
+                        "quot" => "\"",
+                        "apos" => "'",
+                        _ => "",
+                    }
+                    .to_string(),
+                };
+                if current == Some("message") {
+                    message.get_or_insert_with(String::new).push_str(&ch);
+                }
+            }
+            Event::End(e) => {
+                if e.local_name().as_ref() == "Error" {
+                    in_error = in_error.saturating_sub(1);
+                    if code.is_some() {
+                        break;
+                    }
+                }
+                current = None;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some((code?, message.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_get_session_token() {
+        let xml = r#"<GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetSessionTokenResult>
+    <Credentials>
+      <SessionToken>AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5TthT+FvwqnKwRcOIfrRh3c/LTo6UDdyJwOOvEVPvLXCrrrUtdnniCEXAMPLE/IvU1dYUg2RVAJBanLiHb4IgRmpRV3zrkuWJOgQs8IZZaIv2BXIa2R4OlgkBN9bkUDNCJiBeb/AXlzBBko7b15fjrBs2+cTQtpZ3CYWFXG8C5zqx37wnOE49mRl/+OtkIKGO7fAE</SessionToken>
+      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
+      <Expiration>2011-07-11T19:55:29.611Z</Expiration>
+      <AccessKeyId>AKIAIOSFODNN7EXAMPLE</AccessKeyId>
+    </Credentials>
+  </GetSessionTokenResult>
+  <ResponseMetadata><RequestId>58c5dbae-abef-11e0-8cfe-09039844ac7d</RequestId></ResponseMetadata>
+</GetSessionTokenResponse>"#;
+        let c = session_credentials(xml, "GetSessionTokenResult").unwrap();
+        assert_eq!(c.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.secret(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+        assert!(c.token().unwrap().starts_with("AQoEXAMPLEH4"));
+        assert_eq!(c.expiration.unwrap().as_second(), 1310414129);
+        assert!(session_credentials("<html/>", "GetSessionTokenResult").is_none());
+    }
+
+    #[test]
+    fn parses_caller_identity_and_devices() {
+        let xml = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/Alice</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"#;
+        let id = caller_identity(xml).unwrap();
+        assert_eq!(id.arn, "arn:aws:iam::123456789012:user/Alice");
+        let xml = r#"<ListMFADevicesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListMFADevicesResult><IsTruncated>true</IsTruncated><Marker>m1</Marker><MFADevices><member><UserName>X</UserName><SerialNumber>arn:aws:iam::1:mfa/X</SerialNumber><EnableDate>2016-01-13T23:15:43Z</EnableDate></member></MFADevices></ListMFADevicesResult></ListMFADevicesResponse>"#;
+        let page = mfa_devices(xml).unwrap();
+        assert_eq!(page.devices[0].serial_number, "arn:aws:iam::1:mfa/X");
+        assert_eq!(page.next_marker.as_deref(), Some("m1"));
+        let empty = r#"<ListMFADevicesResponse><ListMFADevicesResult><IsTruncated>false</IsTruncated><MFADevices/></ListMFADevicesResult></ListMFADevicesResponse>"#;
+        assert!(mfa_devices(empty).unwrap().devices.is_empty());
+    }
+
+    #[test]
+    fn error_documents_in_every_shape() {
+        let with_ns = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>MultiFactorAuthentication failed with invalid MFA one time pass code. </Message></Error><RequestId>x</RequestId></ErrorResponse>"#;
+        assert_eq!(
+            error_fields(with_ns).unwrap(),
+            (
+                "AccessDenied".to_string(),
+                "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+                    .to_string()
+            )
+        );
+        let bare = "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
+        assert_eq!(error_fields(bare).unwrap().0, "Throttling");
+        let ec2 = "<Response><Errors><Error><Code>AuthFailure</Code><Message>a &amp; b</Message></Error></Errors></Response>";
+        assert_eq!(error_fields(ec2).unwrap().1, "a & b");
+        assert!(error_fields("<html><body>502 Bad Gateway</body></html>").is_none());
+        assert!(error_fields("").is_none());
+        assert!(error_fields("\u{0}\u{1}garbage<<<").is_none());
+    }
+}
