@@ -1,0 +1,345 @@
+//! Shared pieces of the integration tests: the STS test bed (one per test binary) and a
+//! fresh temporary HOME per test with no inherited `AWS_*` variables.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test (it installs the test bed's Python peers)",
+        path.display()
+    );
+    path
+}
+
+pub fn awsmfa_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_awsmfa"))
+}
+
+/// The moto server behind the fidelity layer (tests/bed/bed.py), started once.
+pub struct Bed {
+    pub port: u16,
+    pub url: String,
+    _child: Child,
+}
+
+/// A user the bed created: long-term keys, its virtual MFA device and the device's seed.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub arn: String,
+    pub mfa_serial: String,
+}
+
+static BED: OnceLock<Bed> = OnceLock::new();
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Bed {
+    pub fn shared() -> &'static Bed {
+        BED.get_or_init(Bed::start)
+    }
+
+    fn start() -> Bed {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let ready = dir.join("ready.json");
+        let child = Command::new(venv_bin("python"))
+            .arg(root().join("tests/bed/bed.py"))
+            .args(["serve", "--exit-on-stdin-eof", "--ready-file"])
+            .arg(&ready)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the test bed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready) {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                break v["port"].as_u64().unwrap() as u16;
+            }
+            assert!(Instant::now() < deadline, "the test bed did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Bed {
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            _child: child,
+        }
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let url = format!("{}{}", self.url, path);
+        let mut resp = match (method, body) {
+            ("POST", Some(b)) => agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(b.to_string().as_bytes())
+                .unwrap(),
+            ("DELETE", _) => agent.delete(&url).call().unwrap(),
+            _ => agent.get(&url).call().unwrap(),
+        };
+        let mut text = String::new();
+        resp.body_mut()
+            .as_reader()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "bed control {path}: {} {text}",
+            resp.status()
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// A unique name for this test run, so tests sharing the bed never collide.
+    pub fn unique(prefix: &str) -> String {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("{prefix}-{}-{n}", std::process::id())
+    }
+
+    /// Creates a user under the "force MFA" policy with a virtual MFA device.
+    pub fn user(&self, prefix: &str) -> User {
+        self.user_with(prefix, json!("force-mfa"), true)
+    }
+
+    pub fn user_with(&self, prefix: &str, policy: Value, mfa: bool) -> User {
+        self.users_with(prefix, 1, policy, mfa).remove(0)
+    }
+
+    pub fn users(&self, prefix: &str, n: usize) -> Vec<User> {
+        self.users_with(prefix, n, json!("force-mfa"), true)
+    }
+
+    pub fn users_with(&self, prefix: &str, n: usize, policy: Value, mfa: bool) -> Vec<User> {
+        let names: Vec<String> = (0..n).map(|_| Self::unique(prefix)).collect();
+        let spec: Vec<Value> = names
+            .iter()
+            .map(|name| json!({"name": name, "policy": policy, "mfa": mfa}))
+            .collect();
+        let out = self.control("POST", "/_bed/seed", Some(json!({ "users": spec })));
+        names
+            .iter()
+            .map(|name| {
+                let u = &out["users"][name];
+                User {
+                    name: name.clone(),
+                    access_key_id: u["access_key_id"].as_str().unwrap().into(),
+                    secret_access_key: u["secret_access_key"].as_str().unwrap().into(),
+                    arn: u["arn"].as_str().unwrap().into(),
+                    mfa_serial: u["mfa_serial"].as_str().unwrap_or_default().into(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn bucket(&self, prefix: &str) -> String {
+        let name = Self::unique(prefix).to_lowercase();
+        self.control("POST", "/_bed/seed", Some(json!({ "buckets": [name] })));
+        name
+    }
+
+    /// The device's code `offset` time steps from now, computed by the bed from its seed.
+    pub fn code(&self, serial: &str, offset: i64) -> String {
+        let path = format!("/_bed/totp?serial={}&offset={offset}", urlencode(serial));
+        self.control("GET", &path, None)["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// How many calls of each action the bed has seen (e.g. "sts:GetSessionToken").
+    pub fn calls(&self, action: &str) -> u64 {
+        self.control("GET", "/_bed/calls", None)[action]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The user a session access key was issued to.
+    pub fn whois(&self, session_key_id: &str) -> Value {
+        self.control(
+            "GET",
+            &format!("/_bed/whois?access_key_id={session_key_id}"),
+            None,
+        )
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A fresh HOME with `.aws/`, and commands that see only what the test gives them.
+pub struct TestEnv {
+    pub home: tempfile::TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        TestEnv {
+            home,
+            vars: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.path().join(rel)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path(".aws/config")
+    }
+
+    pub fn credentials(&self) -> PathBuf {
+        self.path(".aws/credentials")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.vars.push((k.into(), v.into()));
+    }
+
+    fn base(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("LANG", "C.UTF-8")
+            .env("TZ", "UTC")
+            .stdin(Stdio::null());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// `awsmfa ARGS…` in its own session: no controlling terminal, so a prompt is
+    /// impossible and must fail fast.
+    pub fn awsmfa(&self, args: &[&str]) -> Command {
+        let mut cmd = self.base(&awsmfa_bin());
+        cmd.args(args);
+        no_tty(&mut cmd);
+        cmd
+    }
+
+    /// The real AWS CLI from the bed's virtual environment.
+    pub fn aws(&self, args: &[&str]) -> Command {
+        let mut cmd = self.base(&venv_bin("aws"));
+        cmd.args(args);
+        no_tty(&mut cmd);
+        cmd
+    }
+
+    /// Config profile with the bed as endpoint and credentials `[NAME]` with the keys.
+    pub fn keys_in_profile(&self, name: &str, user: &User, bed: &Bed) {
+        self.write(
+            ".aws/credentials",
+            &format!(
+                "# long-term keys\n[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                user.access_key_id, user.secret_access_key
+            ),
+        );
+        self.write(
+            ".aws/config",
+            &format!(
+                "[profile {name}]\nregion = us-east-1\nendpoint_url = {}\n",
+                bed.url
+            ),
+        );
+    }
+
+    /// aws-mfa's layout: `[NAME-long-term]` with keys and `aws_mfa_device`.
+    pub fn long_term_layout(&self, name: &str, user: &User, bed: &Bed) {
+        self.write(
+            ".aws/credentials",
+            &format!(
+                "[{name}-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_mfa_device = {}\n",
+                user.access_key_id, user.secret_access_key, user.mfa_serial
+            ),
+        );
+        self.write(
+            ".aws/config",
+            &format!(
+                "[profile {name}]\nregion = us-east-1\nendpoint_url = {}\n",
+                bed.url
+            ),
+        );
+    }
+}
+
+pub fn no_tty(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe; it detaches from the controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+}
+
+/// Output of a finished command, for assertions with readable failures.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("command runs");
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "status {}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Every session key in `[section]` of a credentials text.
+pub fn section_value(text: &str, section: &str, key: &str) -> Option<String> {
+    let doc = awsmfa::config::ini::Document::parse(text.as_bytes()).ok()?;
+    doc.get(section, key).map(String::from)
+}
