@@ -168,7 +168,34 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), FsError> {
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(&dir))?;
+    remove_stale_temp_files(&dir);
     Ok(())
+}
+
+/// A writer killed between creating its temporary file and renaming it leaves the file
+/// behind (private, never read). Old ones are removed; young ones may belong to a
+/// writer of the other file in the same directory that is still at work.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".awsmfa-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,9 @@ enum Kind {
     Other,
     /// `[name]`: byte range of the trimmed name inside the line.
     Section { name: (usize, usize) },
+    /// A line indented deeper than the entry above it and without `=`: the rest of a
+    /// multi-line value. Kept verbatim; awsmfa reads no multi-line values.
+    Continuation,
     /// `key = value`: ranges of the key and of the trimmed value; `indented` for the
     /// sub-keys of a nested block (`s3 =` followed by `  endpoint_url = …`).
     Entry {
@@ -112,6 +115,8 @@ impl Document {
         let mut rest = text;
         let mut in_section = false;
         let mut after_entry = false;
+        // Indentation of the last top-level entry: deeper lines belong to it.
+        let mut parent_indent = 0;
         let mut number = 0;
         while !rest.is_empty() {
             number += 1;
@@ -123,13 +128,20 @@ impl Document {
                 None => (rest, "", ""),
             };
             rest = next;
-            let kind = classify(raw, number, in_section, after_entry)?;
+            let nested = after_entry.then_some(parent_indent);
+            let kind = classify(raw, number, in_section, nested)?;
             match kind {
                 Kind::Section { .. } => {
                     in_section = true;
                     after_entry = false;
                 }
-                Kind::Entry { .. } => after_entry = true,
+                Kind::Entry { indented, .. } => {
+                    if !indented {
+                        parent_indent = raw.len() - raw.trim_start().len();
+                    }
+                    after_entry = true;
+                }
+                Kind::Continuation => {}
                 Kind::Other => {
                     // A blank line ends a nested block; comments do not.
                     if raw.trim().is_empty() {
@@ -181,7 +193,7 @@ impl Document {
                         return Err(IniError::DuplicateKey { line: i + 1, first });
                     }
                 }
-                Kind::Other => {}
+                Kind::Other | Kind::Continuation => {}
             }
         }
         Ok(())
@@ -299,7 +311,12 @@ impl Document {
             return false;
         };
         let mut stop = idx + 1;
-        while stop < end && matches!(self.lines[stop].kind, Kind::Entry { indented: true, .. }) {
+        while stop < end
+            && matches!(
+                self.lines[stop].kind,
+                Kind::Entry { indented: true, .. } | Kind::Continuation
+            )
+        {
             stop += 1;
         }
         let last_ending = self.lines[stop - 1].ending;
@@ -409,7 +426,13 @@ fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str
     }
 }
 
-fn classify(raw: &str, line: usize, in_section: bool, after_entry: bool) -> Result<Kind, IniError> {
+/// `nested` is the indentation of the entry above when this line may belong to it.
+fn classify(
+    raw: &str,
+    line: usize,
+    in_section: bool,
+    nested: Option<usize>,
+) -> Result<Kind, IniError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
         return Ok(Kind::Other);
@@ -450,7 +473,11 @@ fn classify(raw: &str, line: usize, in_section: bool, after_entry: bool) -> Resu
             what: "a key before the first [section]",
         });
     }
+    let deeper = nested.is_some_and(|parent| indent > parent);
     let Some(eq) = raw.find('=') else {
+        if deeper {
+            return Ok(Kind::Continuation);
+        }
         return Err(IniError::BadLine {
             line,
             what: "expected `key = value`",
@@ -469,7 +496,7 @@ fn classify(raw: &str, line: usize, in_section: bool, after_entry: bool) -> Resu
     let lead = value_part.len() - value_part.trim_start().len();
     let value_start = eq + 1 + lead;
     let value_end = value_start + value_part.trim().len();
-    let indented = indent > 0 && after_entry;
+    let indented = deeper;
     Ok(Kind::Entry {
         key: (key_start, key_end),
         value: (value_start, value_end),
@@ -494,6 +521,21 @@ mod tests {
         roundtrip(b"  # lead comment\n[ profile  spaced ]  ; trailing\n  key   =   v a l  \n");
         roundtrip(b"[services wasabi]\nsts =\n  endpoint_url = https://sts.wasabisys.com\ns3 =\n  endpoint_url = https://s3.wasabisys.com\n");
         roundtrip(b"[Work]\nK=1\n[work]\nk=2\n");
+    }
+
+    #[test]
+    fn indentation_is_relative_to_the_entry_above() {
+        // A blog-style file indented as a whole: keys, not sub-keys.
+        let doc = Document::parse(b"    [a]\n    k1 = 1\n    k2 = 2\n").unwrap();
+        assert_eq!(doc.get("a", "k2"), Some("2"));
+        // Continuation lines of a multi-line value are kept and skipped.
+        let input = b"[a]\nlong = first\n   second line\nk = v\n";
+        let mut doc = Document::parse(input).unwrap();
+        assert_eq!(doc.to_bytes(), input.to_vec());
+        assert_eq!(doc.get("a", "long"), Some("first"));
+        assert_eq!(doc.get("a", "k"), Some("v"));
+        assert!(doc.remove_key("a", "long"));
+        assert_eq!(doc.to_bytes(), b"[a]\nk = v\n".to_vec());
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub trait Iam {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StsError {
     /// AWS answered with an error document.
-    #[error("{}", describe_service_error(code, message, *clock_skew))]
+    #[error("{}", describe_service_error(*status, code, message, *clock_skew))]
     Service {
         status: u16,
         code: String,
@@ -237,9 +237,14 @@ fn is_throttle_code(code: &str) -> bool {
     )
 }
 
-fn describe_service_error(code: &str, message: &str, clock_skew: Option<i64>) -> String {
+fn describe_service_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    clock_skew: Option<i64>,
+) -> String {
     let message = one_line(message);
-    match classify(0, code, &message) {
+    match classify(status, code, &message) {
         Rejection::BadCode => "AWS rejected the MFA code: it is wrong, expired, or was already used".into(),
         Rejection::WrongDevice => {
             "AWS could not validate the MFA code: the MFA device is not associated with the user behind these keys".into()

@@ -805,10 +805,18 @@ class Fidelity:
 
 def serve(port, ready_file):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Handler(WSGIRequestHandler):
+        # http.server adds its own Date header; the bed's (possibly skewed) one must be
+        # the only one, as it is what clients compare their clock with.
+        def send_response(self, code, message=None):
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self.send_header("Server", "awsmfa-test-bed")
 
     app = Fidelity(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Handler)
     ready = json.dumps({"port": server.server_port, "pid": os.getpid()})
     if ready_file:
         tmp = ready_file + ".tmp"

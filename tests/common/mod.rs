@@ -53,6 +53,19 @@ impl Bed {
         BED.get_or_init(Bed::start)
     }
 
+    /// A bed of the test's own, for tests that change the bed's behaviour (faults,
+    /// clock skew, short sessions) and must not disturb tests sharing the other one.
+    /// It stops when dropped.
+    pub fn private() -> Bed {
+        Bed::start()
+    }
+
+    /// Changes the bed's behaviour: `{"faults": [...]}`, `{"clock_skew": secs}`,
+    /// `{"session_seconds": secs}`.
+    pub fn configure(&self, settings: Value) {
+        self.control("POST", "/_bed/config", Some(settings));
+    }
+
     fn start() -> Bed {
         let dir = tempfile::tempdir().unwrap().keep();
         let ready = dir.join("ready.json");
