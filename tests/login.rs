@@ -45,11 +45,15 @@ fn force_mfa_user_is_denied_before_and_allowed_after_login() {
 fn aws_mfa_layout_writes_the_session_into_the_profile() {
     let bed = Bed::shared();
     let user = bed.user("lt");
-    let env = TestEnv::new();
+    let mut env = TestEnv::new();
     env.long_term_layout("dev", &user, bed);
+    env.set("TZ", "CET-1");
     let code = bed.code(&user.mfa_serial, 0);
     let login = run(env.awsmfa(&["--profile", "dev", "login", "--token-code", &code]));
     assert_eq!(login.status, 0, "{login:?}");
+    // Expiry in local time and in UTC.
+    assert!(login.stderr.contains(" CET ("), "{login:?}");
+    assert!(login.stderr.contains(" UTC), 12h 0m left"), "{login:?}");
     let creds = env.read(".aws/credentials");
     let key = section_value(&creds, "dev", "aws_access_key_id").unwrap();
     assert!(key.starts_with("ASIA"));
@@ -444,4 +448,50 @@ fn endpoint_precedence_env_beats_profile() {
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stderr.contains("from AWS_ENDPOINT_URL_STS"), "{r:?}");
+}
+
+#[test]
+fn prompt_reaches_the_terminal_even_when_stdio_is_captured() {
+    // `script` gives awsmfa a pseudo-terminal as its controlling terminal, while
+    // awsmfa's own stdin, stdout and stderr are redirected away from it (as the AWS CLI
+    // does to a credential_process): the question and the answer still use the terminal.
+    let bed = Bed::shared();
+    let user = bed.user("tty");
+    let env = TestEnv::new();
+    env.long_term_layout("w", &user, bed);
+    let err_file = env.path("stderr.txt");
+    let inner = format!(
+        "{} -p w login </dev/null >/dev/null 2>{}",
+        common::awsmfa_bin().display(),
+        err_file.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &inner, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.home.path())
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    common::no_tty(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let code = bed.code(&user.mfa_serial, 0);
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    write!(stdin, "{code}\r").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let stderr = std::fs::read_to_string(&err_file).unwrap_or_default();
+    assert!(out.status.success(), "screen: {screen}\nstderr: {stderr}");
+    assert!(
+        screen.contains(&format!("MFA code for {}: ", user.mfa_serial)),
+        "the question is on the terminal: {screen}"
+    );
+    assert!(stderr.contains("logged in: profile w"), "{stderr}");
+    assert!(
+        !stderr.contains("MFA code for"),
+        "the question is not on stderr"
+    );
 }

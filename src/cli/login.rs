@@ -185,11 +185,18 @@ fn report(ctx: &Context, plan: &LoginPlan, session: &Credentials, now: Timestamp
     if let Some(exp) = session.expiration {
         let local = exp.to_zoned(TimeZone::system());
         let utc = exp.to_zoned(TimeZone::UTC);
+        let until = if local.offset() == utc.offset() {
+            utc.strftime("%Y-%m-%d %H:%M UTC").to_string()
+        } else {
+            format!(
+                "{} ({} UTC)",
+                local.strftime("%Y-%m-%d %H:%M %Z"),
+                utc.strftime("%H:%M")
+            )
+        };
         ctx.say(&format!(
-            "logged in: profile {} until {} ({} UTC), {} left",
+            "logged in: profile {} until {until}, {} left",
             plan.target,
-            local.strftime("%Y-%m-%d %H:%M %Z"),
-            utc.strftime("%H:%M"),
             session::human_remaining(session::remaining(exp, now))
         ));
     } else {

@@ -715,7 +715,14 @@ class Fidelity:
         service = "sts"
         try:
             if path.startswith("/_bed/"):
-                return self.reply(start_response, 200, json.dumps(control(environ, body)), "application/json")
+                try:
+                    answer = control(environ, body)
+                except AwsError:
+                    raise
+                except Exception as exc:  # a test's bad request: say what, don't crash
+                    error = {"error": f"{type(exc).__name__}: {exc}"}
+                    return self.reply(start_response, 400, json.dumps(error), "application/json")
+                return self.reply(start_response, 200, json.dumps(answer), "application/json")
             auth = environ.get("HTTP_AUTHORIZATION", "")
             if not auth:
                 raise AwsError(
