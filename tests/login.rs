@@ -149,7 +149,7 @@ fn local_checks_happen_before_any_sts_call() {
     ] {
         let mut full = vec!["-p", "w", "login"];
         full.extend(args.iter().copied());
-        let calls = bed.calls("sts:GetSessionToken");
+        let mine = bed.user_calls(&user, "sts:GetSessionToken");
         let r = run(env.awsmfa(&full));
         assert_eq!(r.status, status, "{args:?}: {r:?}");
         assert!(r.stderr.contains(needle), "{args:?}: {r:?}");
@@ -161,8 +161,8 @@ fn local_checks_happen_before_any_sts_call() {
             1
         );
         assert_eq!(
-            bed.calls("sts:GetSessionToken"),
-            calls,
+            bed.user_calls(&user, "sts:GetSessionToken"),
+            mine,
             "{args:?} called STS"
         );
         assert_eq!(std::fs::read(env.credentials()).unwrap(), before);
@@ -267,13 +267,14 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     let first = env.read(".aws/credentials");
-    let calls = bed.calls("sts:GetSessionToken");
+    let calls = bed.user_calls(&user, "sts:GetSessionToken");
+    assert_eq!(calls, 1);
 
     // Cron-safe: no code, no prompt, no call while the session has enough left.
     let r = run(env.awsmfa(&["-p", "w", "login", "--min-remaining", "1h"]));
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stderr.contains("still valid"), "{r:?}");
-    assert_eq!(bed.calls("sts:GetSessionToken"), calls);
+    assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls);
     assert_eq!(env.read(".aws/credentials"), first);
 
     // Asking for more than is left renews.
@@ -287,7 +288,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
         &bed.code(&user.mfa_serial, 1),
     ]));
     assert_eq!(r.status, 0, "{r:?}");
-    assert_eq!(bed.calls("sts:GetSessionToken"), calls + 1);
+    assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls + 1);
     let second = env.read(".aws/credentials");
     assert_ne!(
         section_value(&first, "w", "aws_access_key_id"),

@@ -752,6 +752,8 @@ class Fidelity:
             if fault == "garbage":
                 return self.reply(start_response, 200, "<html>this is not STS</html>", "text/html")
             principal = resolve_principal(environ, body, parsed, service)
+            if principal.user is not None:
+                STATE.count(f"{principal.user.name}/{action}")
             if action == "sts:GetSessionToken":
                 return self.reply(start_response, 200, get_session_token(principal, params))
             if action == "sts:GetCallerIdentity":

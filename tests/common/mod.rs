@@ -185,6 +185,12 @@ impl Bed {
             .unwrap_or(0)
     }
 
+    /// Authenticated calls of `action` made by `user` (safe to compare while other
+    /// tests share the bed).
+    pub fn user_calls(&self, user: &User, action: &str) -> u64 {
+        self.calls(&format!("{}/{action}", user.name))
+    }
+
     /// The user a session access key was issued to.
     pub fn whois(&self, session_key_id: &str) -> Value {
         self.control(
