@@ -8,7 +8,7 @@ same process, and adds (see README.md beside this file for the full list):
 
 * SigV4 verification of every request with the caller's secret key, and AWS's errors
   for unknown keys, bad signatures, expired signatures and expired session tokens;
-* GetSessionToken answered here: duration bounds, TOTP codes checked against the
+* GetSessionToken and AssumeRole answered here: duration bounds, TOTP codes checked against the
   virtual MFA device's seed (+-1 step), reused codes rejected, distinct working session
   keys issued; GetCallerIdentity answered for long-term and session keys;
 * EnableMFADevice checks its two consecutive codes;
@@ -91,13 +91,21 @@ def hotp(seed_b32, counter, digits=6):
 
 # --------------------------------------------------------------------------- state
 class Session:
-    def __init__(self, user, secret, token, expires, mfa, mfa_time):
-        self.user = user  # moto IAM User
+    def __init__(self, user, secret, token, expires, mfa, mfa_time, role=None, name=None):
+        self.user = user  # moto IAM User behind the session (the source identity)
         self.secret = secret
         self.token = token
         self.expires = expires
         self.mfa = mfa
         self.mfa_time = mfa_time
+        self.role = role  # moto IAM Role, for AssumeRole sessions
+        self.role_session_name = name
+
+    @property
+    def arn(self):
+        if self.role is not None:
+            return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{self.role.name}/{self.role_session_name}"
+        return self.user.arn
 
 
 class State:
@@ -297,9 +305,17 @@ def verify_signature(environ, body, secret, parsed, service):
 # --------------------------------------------------------------------------- principals
 class Principal:
     def __init__(self, kind, user=None, session=None):
-        self.kind = kind  # "admin", "user", "session"
+        self.kind = kind  # "admin", "user", "session" (GetSessionToken or AssumeRole)
         self.user = user
         self.session = session
+
+    @property
+    def role(self):
+        return self.session.role if self.session is not None else None
+
+    @property
+    def arn(self):
+        return self.session.arn if self.session is not None else self.user.arn
 
 
 def resolve_principal(environ, body, parsed, service):
@@ -339,24 +355,23 @@ def resolve_principal(environ, body, parsed, service):
 
 
 # --------------------------------------------------------------------------- policies
-def user_policies(user):
-    docs = []
-    for doc in user.policies.values():
-        docs.append(doc)
-    for policy in user.managed_policies.values():
-        docs.append(policy.default_version.document)
-    backend = iam_backend()
-    for group in backend.groups.values():
-        if user in group.users:
-            docs.extend(group.policies.values())
-            for policy in group.managed_policies.values():
-                docs.append(policy.default_version.document)
-    out = []
-    for doc in docs:
-        if isinstance(doc, str):
-            doc = json.loads(urllib.parse.unquote(doc) if doc.startswith("%7B") else doc)
-        out.append(doc)
-    return out
+def parse_policy(doc):
+    if isinstance(doc, str):
+        doc = json.loads(urllib.parse.unquote(doc) if doc.startswith("%7B") else doc)
+    return doc
+
+
+def principal_policies(principal):
+    """Identity policies: the role's for a role session, else the user's and its groups'."""
+    owner = principal.role if principal.role is not None else principal.user
+    docs = list(owner.policies.values())
+    docs += [p.default_version.document for p in owner.managed_policies.values()]
+    if principal.role is None:
+        for group in iam_backend().groups.values():
+            if owner in group.users:
+                docs += list(group.policies.values())
+                docs += [p.default_version.document for p in group.managed_policies.values()]
+    return [parse_policy(d) for d in docs]
 
 
 def as_list(value):
@@ -426,20 +441,32 @@ def statement_applies(stmt, action, resource, context):
     return condition_matches(stmt.get("Condition", {}), context)
 
 
+def request_context(principal, mfa_now=False):
+    """IAM condition keys of a request (lower-cased). aws:MultiFactorAuthPresent is
+    absent for long-term keys, as in AWS."""
+    context = {"aws:viaawsservice": "false"}
+    if principal.user is not None:
+        context["aws:username"] = principal.user.name
+    if mfa_now:
+        context["aws:multifactorauthpresent"] = "true"
+        context["aws:multifactorauthage"] = "0"
+    elif principal.kind == "session":
+        context["aws:multifactorauthpresent"] = "true" if principal.session.mfa else "false"
+        if principal.session.mfa:
+            age = (STATE.now() - principal.session.mfa_time).total_seconds()
+            context["aws:multifactorauthage"] = str(int(age))
+    return context
+
+
 def authorize(principal, action, resource):
     if principal.kind == "admin":
         return
     # AWS: policies have no effect on these two (see the IAM user guide).
     if action in ("sts:GetSessionToken", "sts:GetCallerIdentity"):
         return
-    context = {"aws:viaawsservice": "false", "aws:username": principal.user.name}
-    if principal.kind == "session":
-        context["aws:multifactorauthpresent"] = "true" if principal.session.mfa else "false"
-        if principal.session.mfa:
-            age = (STATE.now() - principal.session.mfa_time).total_seconds()
-            context["aws:multifactorauthage"] = str(int(age))
+    context = request_context(principal)
     allowed = False
-    for doc in user_policies(principal.user):
+    for doc in principal_policies(principal):
         for stmt in as_list(doc.get("Statement")):
             if not statement_applies(stmt, action, resource, context):
                 continue
@@ -447,7 +474,7 @@ def authorize(principal, action, resource):
                 raise AwsError(
                     403,
                     "AccessDenied",
-                    f"User: {principal.user.arn} is not authorized to perform: {action} "
+                    f"User: {principal.arn} is not authorized to perform: {action} "
                     f"with an explicit deny in an identity-based policy",
                 )
             if stmt.get("Effect") == "Allow":
@@ -456,7 +483,7 @@ def authorize(principal, action, resource):
         raise AwsError(
             403,
             "AccessDenied",
-            f"User: {principal.user.arn} is not authorized to perform: {action} "
+            f"User: {principal.arn} is not authorized to perform: {action} "
             f"because no identity-based policy allows the {action} action",
         )
 
@@ -536,14 +563,16 @@ def check_code(serial, code, user):
     )
 
 
-def new_session(user, seconds, mfa):
+def new_session(user, seconds, mfa, role=None, name=None, mfa_time=None):
     key_id = "ASIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
     secret = base64.b64encode(secrets.token_bytes(30)).decode()
     token = "FwoGZXIvYXdzEBED" + base64.b64encode(secrets.token_bytes(180)).decode()
     if STATE.session_seconds is not None:
         seconds = min(seconds, STATE.session_seconds)
     now = STATE.now()
-    session = Session(user, secret, token, now + timedelta(seconds=seconds), mfa, now)
+    session = Session(
+        user, secret, token, now + timedelta(seconds=seconds), mfa, mfa_time or now, role, name
+    )
     with STATE.lock:
         STATE.sessions[key_id] = session
     return key_id, session
@@ -590,9 +619,112 @@ def get_session_token(principal, params):
     return sts_response("GetSessionToken", inner)
 
 
+def trust_allows(role, principal, context):
+    doc = parse_policy(role.assume_role_policy_document)
+    allowed = False
+    for stmt in as_list(doc.get("Statement")):
+        if not any(glob_match(a, "sts:AssumeRole") for a in as_list(stmt.get("Action"))):
+            continue
+        who = stmt.get("Principal", {})
+        names = ["*"] if who == "*" else as_list(who.get("AWS") if isinstance(who, dict) else None)
+        trusted = any(
+            n == "*"
+            or n in (ACCOUNT_ID, f"arn:aws:iam::{ACCOUNT_ID}:root")
+            or (principal.user is not None and n == principal.user.arn and principal.role is None)
+            or (principal.role is not None and n == principal.role.arn)
+            for n in names
+        )
+        if not trusted or not condition_matches(stmt.get("Condition", {}), context):
+            continue
+        if stmt.get("Effect") == "Deny":
+            return False
+        allowed = allowed or stmt.get("Effect") == "Allow"
+    return allowed
+
+
+def assume_role(principal, params):
+    if principal.kind == "admin":
+        raise AwsError(403, "AccessDenied", "The bed's administrator key cannot assume roles")
+    role_arn = params.get("RoleArn", "")
+    name = params.get("RoleSessionName", "")
+    if not (2 <= len(name) <= 64) or any(not (c.isalnum() or c in "_+=,.@-") for c in name):
+        raise validation_error(
+            "roleSessionName", name, "Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        )
+    denied = AwsError(
+        403,
+        "AccessDenied",
+        f"User: {principal.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+    )
+    try:
+        role = iam_backend().get_role_by_arn(role_arn)
+    except Exception:
+        raise denied
+    serial, code = params.get("SerialNumber"), params.get("TokenCode")
+    mfa_now = False
+    if serial is not None or code is not None:
+        if serial is None or code is None:
+            raise AwsError(
+                403,
+                "AccessDenied",
+                "MultiFactorAuthentication failed, unable to validate MFA code. "
+                "Please verify your MFA serial number is valid and associated with this user.",
+            )
+        check_code(serial, code, principal.user)
+        mfa_now = True
+    context = request_context(principal, mfa_now)
+    if params.get("ExternalId") is not None:
+        context["sts:externalid"] = params["ExternalId"]
+    if not trust_allows(role, principal, context):
+        raise denied
+    try:
+        authorize(principal, "sts:AssumeRole", role_arn)
+    except AwsError:
+        raise denied
+    chained = principal.role is not None
+    max_secs = 3600 if chained else int(role.max_session_duration or 3600)
+    seconds = int(params.get("DurationSeconds", "3600"))
+    if seconds < 900:
+        raise validation_error(
+            "durationSeconds", seconds, "Member must have value greater than or equal to 900"
+        )
+    if seconds > 43200:
+        raise validation_error(
+            "durationSeconds", seconds, "Member must have value less than or equal to 43200"
+        )
+    if seconds > max_secs:
+        if chained:
+            message = (
+                "The requested DurationSeconds exceeds the 1 hour session limit "
+                "for roles assumed by role chaining."
+            )
+        else:
+            message = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        raise AwsError(400, "ValidationError", message)
+    mfa = mfa_now or (principal.session is not None and principal.session.mfa)
+    mfa_time = principal.session.mfa_time if (principal.session and not mfa_now) else None
+    key_id, session = new_session(principal.user, seconds, mfa, role, name, mfa_time)
+    inner = (
+        "    <Credentials>\n"
+        f"      <AccessKeyId>{key_id}</AccessKeyId>\n"
+        f"      <SecretAccessKey>{session.secret}</SecretAccessKey>\n"
+        f"      <SessionToken>{session.token}</SessionToken>\n"
+        f"      <Expiration>{iso(session.expires)}</Expiration>\n"
+        "    </Credentials>\n"
+        "    <AssumedRoleUser>\n"
+        f"      <AssumedRoleId>{role.id}:{name}</AssumedRoleId>\n"
+        f"      <Arn>{session.arn}</Arn>\n"
+        "    </AssumedRoleUser>\n"
+    )
+    return sts_response("AssumeRole", inner)
+
+
 def get_caller_identity(principal, _params):
     if principal.kind == "admin":
         arn, user_id = f"arn:aws:iam::{ACCOUNT_ID}:root", ACCOUNT_ID
+    elif principal.role is not None:
+        arn = principal.arn
+        user_id = f"{principal.role.id}:{principal.session.role_session_name}"
     else:
         arn, user_id = principal.user.arn, principal.user.id
     inner = (
@@ -651,6 +783,35 @@ def seed(spec):
             entry["mfa_serial"] = device.serial_number
             entry["mfa_seed"] = device.base32_string_seed
         out["users"][name] = entry
+    for r in spec.get("roles", []):
+        trust = r.get("trust", "mfa")
+        if trust == "mfa":
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                    }
+                ],
+            }
+        role = backend.create_role(
+            role_name=r["name"],
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration=str(r.get("max_session_seconds", 3600)),
+        )
+        policy = r.get("policy", "allow-all")
+        if policy == "allow-all":
+            policy = ALLOW_ALL_POLICY
+        if policy:
+            backend.put_role_policy(r["name"], "bed-policy", json.dumps(policy))
+        out.setdefault("roles", {})[r["name"]] = {"arn": role.arn}
     if spec.get("buckets"):
         from moto.s3.models import s3_backends
 
@@ -689,6 +850,8 @@ def control(environ, body):
             raise AwsError(404, "NotFound", "no session with that key")
         return {
             "user": session.user.name,
+            "arn": session.arn,
+            "role": session.role.name if session.role is not None else None,
             "mfa": session.mfa,
             "expires": iso(session.expires),
         }
@@ -758,11 +921,18 @@ class Fidelity:
                 return self.reply(start_response, 200, get_session_token(principal, params))
             if action == "sts:GetCallerIdentity":
                 return self.reply(start_response, 200, get_caller_identity(principal, params))
+            if action == "sts:AssumeRole":
+                return self.reply(start_response, 200, assume_role(principal, params))
             if service in ("sts", "iam"):
                 authorize(principal, action, None)
                 if action == "iam:EnableMFADevice":
                     enable_mfa_device(principal, params)
-                if service == "iam" and "UserName" not in params and principal.user is not None:
+                if (
+                    service == "iam"
+                    and "UserName" not in params
+                    and principal.user is not None
+                    and principal.role is None
+                ):
                     # IAM acts on the calling user when UserName is left out; moto does not.
                     body += b"&" + urllib.parse.urlencode({"UserName": principal.user.name}).encode()
                     environ["wsgi.input"] = io.BytesIO(body)
