@@ -108,16 +108,17 @@ fn throttling_is_retried_and_persistent_faults_are_reported() {
     assert_eq!(bed.calls("sts:GetSessionToken"), 3);
 
     let before = snapshot(&env);
-    for (kind, needle) in [
-        ("throttle", "throttling"),
-        ("500", "service failed"),
-        ("503", "service failed"),
-        ("garbage", "unexpected answer"),
+    // Each case with its own code: a code whose answer was lost counts as spent.
+    for (kind, needle, code) in [
+        ("throttle", "throttling", "100001"),
+        ("500", "service failed", "100002"),
+        ("503", "service failed", "100003"),
+        ("garbage", "unexpected answer", "100004"),
     ] {
         bed.configure(
             json!({"faults": [{"action": "GetSessionToken", "kind": kind, "count": 10}]}),
         );
-        let r = run(env.awsmfa(&["-p", "w", "login", "--force", "--token-code", "123456"]));
+        let r = run(env.awsmfa(&["-p", "w", "login", "--force", "--token-code", code]));
         bed.configure(json!({"faults": []}));
         assert_eq!(r.status, 1, "{kind}: {r:?}");
         assert!(r.stderr.contains(needle), "{kind}: {r:?}");
@@ -219,7 +220,8 @@ fn garbage_empty_silent_and_dead_servers() {
         (fake_server(None), 1, "no answer from"),
         ("http://127.0.0.1:1".to_string(), 1, "connection refused"),
     ];
-    for (url, status, needle) in cases {
+    for (i, (url, status, needle)) in cases.into_iter().enumerate() {
+        let code = format!("12345{i}");
         setup(
             &env,
             "AKIAEXAMPLEEXAMPLE00",
@@ -227,7 +229,7 @@ fn garbage_empty_silent_and_dead_servers() {
             "arn:aws:iam::1:mfa/x",
             &url,
         );
-        let mut cmd = env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]);
+        let mut cmd = env.awsmfa(&["-p", "w", "login", "--token-code", &code]);
         cmd.env("AWSMFA_HTTP_TIMEOUT", "2");
         let before = snapshot(&env);
         let start = Instant::now();

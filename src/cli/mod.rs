@@ -5,6 +5,7 @@
 //! Each command lives in its own module and takes a `Context` and its own options.
 
 pub mod login;
+pub mod setup;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -1,13 +1,12 @@
-//! Which keys, which MFA device, which target section: the profile rules of `login`.
+//! What a profile is and where its pieces come from.
 //!
 //! Long-term keys of a profile NAME come from, first match wins (DESIGN §3):
-//! `[NAME-long-term]` in the credentials file (aws-mfa's layout, the session then goes
-//! to `[NAME]`); long-term keys in `[NAME]` itself (the session then goes to
-//! `[NAME-mfa]`, because a section with long-term keys is never overwritten); the
-//! profile's `source_profile` chain (any depth, cycles reported). The MFA device is the
-//! first `mfa_serial` / `aws_mfa_device` on the profile, along its source chain, or on
-//! the section that holds the keys. Region and endpoint settings are taken from the
-//! profile, else from the profiles it leans on.
+//! `[NAME-long-term]` in the credentials file (aws-mfa's layout); long-term keys in
+//! `[NAME]` itself; the `source_profile` chain (any depth, cycles reported). A profile
+//! with `role_arn` is a role: its source is the profile named by `source_profile`, which
+//! may itself be a role (role chaining). The MFA device is the first `mfa_serial` /
+//! `aws_mfa_device` on the profile, along its source chain, or beside the keys. Region and
+//! endpoint settings are taken from the profile, else from the profiles it leans on.
 
 use std::collections::BTreeMap;
 
@@ -46,7 +45,7 @@ impl ProfileSettings {
         }
     }
 
-    /// Fills what is still unset from `values`.
+    /// Fills what is still unset.
     fn fill_from(&mut self, get: impl Fn(&str) -> Option<String>) {
         for key in Self::KEYS {
             let slot = self.slot(key);
@@ -71,23 +70,77 @@ impl ProfileSettings {
     }
 }
 
-/// Everything `login` needs to know about a profile before it asks for a code.
+/// Long-term keys and where they were found.
 #[derive(Debug, Clone)]
-pub struct LoginPlan {
-    pub profile: String,
+pub struct KeysSource {
     pub keys: Credentials,
-    /// Where the keys were found, for messages: e.g. `[work-long-term] in credentials`.
-    pub keys_origin: String,
-    /// The credentials-file section the session is written to.
-    pub target: String,
-    /// The keys sit in `[profile]` itself, so the session goes elsewhere.
-    pub keys_in_profile: bool,
+    /// For messages: e.g. `[work-long-term] in the credentials file`.
+    pub origin: String,
+}
+
+/// Where a role's source credentials come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Keys(KeysSource),
+    Role(Box<RoleSpec>),
+}
+
+impl Source {
+    /// The long-term keys at the bottom of the chain.
+    pub fn base_keys(&self) -> &KeysSource {
+        match self {
+            Source::Keys(k) => k,
+            Source::Role(r) => r.source.base_keys(),
+        }
+    }
+}
+
+/// A role profile.
+#[derive(Debug, Clone)]
+pub struct RoleSpec {
+    pub profile: String,
+    pub role_arn: String,
+    pub source: Source,
+    pub mfa_serial: Option<String>,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    pub duration_seconds: Option<u32>,
+}
+
+/// What kind of credential a profile asks for.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// Long-term keys traded for an MFA session (`GetSessionToken`).
+    MfaSession(KeysSource),
+    /// A role, assumed from its source.
+    Role(RoleSpec),
+}
+
+/// A profile resolved into what awsmfa needs to serve it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub profile: String,
+    pub kind: Kind,
+    /// The MFA device (for an MFA session, or for a role's source identity).
     pub mfa_serial: Option<String>,
     pub mfa_process: Option<String>,
     pub settings: ProfileSettings,
+    /// The credentials-file section `login` writes to unless told otherwise.
+    pub default_target: String,
+    /// The keys sit in `[profile]` itself, so sessions go to `[profile-mfa]`.
+    pub keys_in_profile: bool,
 }
 
-/// Why a profile cannot be logged in to. Names sections, never values.
+impl Resolved {
+    pub fn base_keys(&self) -> &KeysSource {
+        match &self.kind {
+            Kind::MfaSession(k) => k,
+            Kind::Role(r) => r.source.base_keys(),
+        }
+    }
+}
+
+/// Why a profile cannot be served. Names sections, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     #[error("profile {0:?} is not in the config or credentials file")]
@@ -107,13 +160,13 @@ pub enum ResolveError {
         missing: &'static str,
     },
     #[error(
-        "profile {0:?} assumes a role (role_arn); role profiles are not supported by this version of awsmfa login"
-    )]
-    RoleProfile(String),
-    #[error(
         "profile {0:?} gets its keys from credential_process, which awsmfa cannot read long-term keys from"
     )]
     CredentialProcess(String),
+    #[error(
+        "profile {0:?} uses credential_source, which awsmfa does not support; use source_profile"
+    )]
+    CredentialSource(String),
     #[error("source_profile chain loops: {}", .0.join(" → "))]
     SourceCycle(Vec<String>),
     #[error("profile {profile:?} names source_profile {source_name:?}, which does not exist")]
@@ -121,8 +174,22 @@ pub enum ResolveError {
         profile: String,
         source_name: String,
     },
+    #[error("profile {0:?} has role_arn but no source_profile")]
+    RoleWithoutSource(String),
+    #[error(
+        "profile {profile:?}: role_arn is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
+    )]
+    BadRoleArn { profile: String },
+    #[error(
+        "profile {profile:?}: duration_seconds must be a whole number of seconds from 900 to 43200"
+    )]
+    BadDuration { profile: String },
     #[error("[{0}] in the credentials file holds long-term keys; awsmfa never overwrites them")]
     TargetHoldsKeys(String),
+    #[error(
+        "[{0}] in the credentials file is a role profile; the AWS CLI would ignore a session written there"
+    )]
+    TargetIsRole(String),
 }
 
 impl ResolveError {
@@ -134,62 +201,39 @@ impl ResolveError {
             ResolveError::SessionOnly(name) => Some(format!(
                 "move the long-term keys to [{name}-long-term] in the credentials file"
             )),
-            ResolveError::TargetHoldsKeys(_) => {
-                Some("choose another --target, or move the keys to [NAME-long-term]".into())
+            ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
+                Some("choose another --target".into())
+            }
+            ResolveError::SourceCycle(_) | ResolveError::MissingSource { .. } => {
+                Some("fix source_profile in the config file".into())
             }
             _ => None,
         }
     }
 }
 
-struct Found {
-    keys: Credentials,
-    origin: String,
-    /// Profiles and sections visited on the way, nearest first, for inherited settings.
-    chain: Vec<String>,
-    /// The credentials section with the keys, when it is `[NAME-long-term]`.
-    long_term_section: Option<String>,
-}
-
-/// Applies the rules above to profile `name`. `target` overrides the section the
-/// session goes to.
-pub fn plan_login(
-    files: &AwsFiles,
-    name: &str,
-    target: Option<&str>,
-) -> Result<LoginPlan, ResolveError> {
-    let profile = files.profile(name);
-    let long_term = format!("{name}-long-term");
-    if profile.is_none() && !files.credentials.has_section(&long_term) {
+/// Resolves profile `name`.
+pub fn resolve(files: &AwsFiles, name: &str) -> Result<Resolved, ResolveError> {
+    if files.profile(name).is_none() && !files.credentials.has_section(&long_term(name)) {
         return Err(ResolveError::NoProfile(name.to_string()));
     }
-    let mut visited = Vec::new();
-    let found = find_keys(files, name, &mut visited)?;
-    let keys_in_profile = found.long_term_section.is_none() && found.chain.len() == 1;
-    let target = match target {
-        Some(t) => t.to_string(),
-        None if keys_in_profile => format!("{name}-mfa"),
-        None => name.to_string(),
-    };
-    check_target(files, &target)?;
-
-    // Device, code command and settings: the profile first, then what it leans on.
-    let mut lookups: Vec<Profile> = found
-        .chain
-        .iter()
-        .filter_map(|p| files.profile(p))
-        .collect();
-    if let Some(section) = &found.long_term_section
-        && let Some(entries) = files.credentials.entries(section)
-    {
-        let values = entries
-            .into_iter()
-            .map(|(k, v, l)| (k.to_ascii_lowercase(), (v, Which::Credentials, l)))
-            .collect::<BTreeMap<_, _>>();
-        lookups.push(Profile {
-            name: section.clone(),
-            values,
-        });
+    let mut chain = Vec::new();
+    let node = resolve_node(files, name, &mut chain)?;
+    // Lookups for device, code command and settings: the profile first, then what it
+    // leans on, then the section with the keys.
+    let mut lookups: Vec<Profile> = chain.iter().filter_map(|p| files.profile(p)).collect();
+    for p in &chain {
+        let section = long_term(p);
+        if let Some(entries) = files.credentials.entries(&section) {
+            let values = entries
+                .into_iter()
+                .map(|(k, v, l)| (k.to_ascii_lowercase(), (v, Which::Credentials, l)))
+                .collect::<BTreeMap<_, _>>();
+            lookups.push(Profile {
+                name: section,
+                values,
+            });
+        }
     }
     let first = |keys: &[&str]| {
         lookups
@@ -202,26 +246,55 @@ pub fn plan_login(
     for p in &lookups {
         settings.fill_from(|k| p.get(k).map(str::to_string));
     }
-    Ok(LoginPlan {
+    let (kind, keys_in_profile) = match node {
+        Node::Keys(keys, direct) => (Kind::MfaSession(keys), direct && chain.len() == 1),
+        Node::Role(mut role) => {
+            if role.mfa_serial.is_none() {
+                role.mfa_serial = mfa_serial.clone();
+            }
+            (Kind::Role(*role), false)
+        }
+    };
+    let default_target = match (&kind, keys_in_profile) {
+        (Kind::MfaSession(_), false) => name.to_string(),
+        _ => format!("{name}-mfa"),
+    };
+    Ok(Resolved {
         profile: name.to_string(),
-        keys: found.keys,
-        keys_origin: found.origin,
-        target,
-        keys_in_profile,
+        kind,
         mfa_serial,
         mfa_process,
         settings,
+        default_target,
+        keys_in_profile,
     })
 }
 
-/// A session may only go where no long-term keys are.
+/// A session may only go where no long-term keys and no role are.
 pub fn check_target(files: &AwsFiles, target: &str) -> Result<(), ResolveError> {
-    let holds_keys = files.credentials.get(target, "aws_access_key_id").is_some()
-        && files.credentials.get(target, "aws_session_token").is_none();
+    check_target_doc(&files.credentials, target)
+}
+
+pub fn check_target_doc(doc: &super::ini::Document, target: &str) -> Result<(), ResolveError> {
+    let holds_keys = doc.get(target, "aws_access_key_id").is_some()
+        && doc.get(target, "aws_session_token").is_none();
     if holds_keys {
         return Err(ResolveError::TargetHoldsKeys(target.to_string()));
     }
+    if doc.get(target, "role_arn").is_some() {
+        return Err(ResolveError::TargetIsRole(target.to_string()));
+    }
     Ok(())
+}
+
+fn long_term(name: &str) -> String {
+    format!("{name}-long-term")
+}
+
+enum Node {
+    /// Keys, and whether they sat in the named profile's own section.
+    Keys(KeysSource, bool),
+    Role(Box<RoleSpec>),
 }
 
 fn keys_from(
@@ -244,79 +317,176 @@ fn keys_from(
     }
 }
 
-fn find_keys(
+fn resolve_node(
     files: &AwsFiles,
     name: &str,
-    visited: &mut Vec<String>,
-) -> Result<Found, ResolveError> {
-    if visited.iter().any(|v| v == name) {
-        let mut chain = visited.clone();
-        chain.push(name.to_string());
-        return Err(ResolveError::SourceCycle(chain));
+    chain: &mut Vec<String>,
+) -> Result<Node, ResolveError> {
+    if chain.iter().any(|v| v == name) {
+        let mut cycle = chain.clone();
+        cycle.push(name.to_string());
+        return Err(ResolveError::SourceCycle(cycle));
     }
-    visited.push(name.to_string());
-    let long_term = format!("{name}-long-term");
-    if files.credentials.has_section(&long_term) {
+    chain.push(name.to_string());
+    let lt = long_term(name);
+    if files.credentials.has_section(&lt) {
         let get = |k: &str| {
             files
                 .credentials
-                .get(&long_term, k)
+                .get(&lt, k)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        if let Some(keys) = keys_from(&long_term, get)? {
-            return Ok(Found {
-                keys,
-                origin: format!("[{long_term}] in the credentials file"),
-                chain: visited.clone(),
-                long_term_section: Some(long_term),
-            });
+        if let Some(keys) = keys_from(&lt, get)? {
+            return Ok(Node::Keys(
+                KeysSource {
+                    keys,
+                    origin: format!("[{lt}] in the credentials file"),
+                },
+                false,
+            ));
         }
     }
     let Some(profile) = files.profile(name) else {
         return Err(ResolveError::NoProfile(name.to_string()));
     };
+    if profile.has("role_arn") {
+        return resolve_role(files, &profile, chain);
+    }
     if profile.has("aws_access_key_id") || profile.has("aws_secret_access_key") {
         if profile.has("aws_session_token") {
             return Err(ResolveError::SessionOnly(name.to_string()));
         }
-        let section = match profile.origin("aws_access_key_id") {
-            Some((Which::Config, _)) => AwsFiles::config_section(name),
-            _ => name.to_string(),
+        let (section, file) = match profile.origin("aws_access_key_id") {
+            Some((Which::Config, _)) => (AwsFiles::config_section(name), "config"),
+            _ => (name.to_string(), "credentials"),
         };
         let keys = keys_from(&section, |k| profile.get(k).map(str::to_string))?
             .expect("one of the keys is present");
-        let file = match profile.origin("aws_access_key_id") {
-            Some((Which::Config, _)) => "config",
-            _ => "credentials",
-        };
-        return Ok(Found {
-            keys,
-            origin: format!("[{section}] in the {file} file"),
-            chain: visited.clone(),
-            long_term_section: None,
-        });
-    }
-    if profile.has("role_arn") {
-        return Err(ResolveError::RoleProfile(name.to_string()));
+        return Ok(Node::Keys(
+            KeysSource {
+                keys,
+                origin: format!("[{section}] in the {file} file"),
+            },
+            true,
+        ));
     }
     if let Some(source) = profile.get("source_profile") {
-        if files.profile(source).is_none()
-            && !files
-                .credentials
-                .has_section(&format!("{source}-long-term"))
-        {
-            return Err(ResolveError::MissingSource {
-                profile: name.to_string(),
-                source_name: source.to_string(),
-            });
-        }
-        return find_keys(files, source, visited);
+        check_source_exists(files, name, source)?;
+        return match resolve_node(files, source, chain)? {
+            Node::Keys(k, _) => Ok(Node::Keys(k, false)),
+            role => Ok(role),
+        };
     }
     if profile.has("credential_process") {
         return Err(ResolveError::CredentialProcess(name.to_string()));
     }
     Err(ResolveError::NoKeys(name.to_string()))
+}
+
+fn check_source_exists(files: &AwsFiles, name: &str, source: &str) -> Result<(), ResolveError> {
+    if files.profile(source).is_none() && !files.credentials.has_section(&long_term(source)) {
+        return Err(ResolveError::MissingSource {
+            profile: name.to_string(),
+            source_name: source.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn resolve_role(
+    files: &AwsFiles,
+    profile: &Profile,
+    chain: &mut Vec<String>,
+) -> Result<Node, ResolveError> {
+    let name = profile.name.clone();
+    let role_arn = profile.get("role_arn").unwrap_or_default().to_string();
+    if !is_role_arn(&role_arn) {
+        return Err(ResolveError::BadRoleArn { profile: name });
+    }
+    let duration_seconds = match profile.get("duration_seconds") {
+        None => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(d) if (900..=43_200).contains(&d) => Some(d),
+            _ => return Err(ResolveError::BadDuration { profile: name }),
+        },
+    };
+    let source = match profile.get("source_profile") {
+        Some(source) => {
+            check_source_exists(files, &name, source)?;
+            match resolve_node(files, source, chain)? {
+                Node::Keys(k, _) => Source::Keys(k),
+                Node::Role(r) => Source::Role(r),
+            }
+        }
+        None if profile.has("credential_source") => {
+            return Err(ResolveError::CredentialSource(name));
+        }
+        None => return Err(ResolveError::RoleWithoutSource(name)),
+    };
+    let mfa_serial = profile
+        .get("mfa_serial")
+        .or_else(|| profile.get("aws_mfa_device"))
+        .map(String::from);
+    let session_name = profile
+        .get("role_session_name")
+        .map(sanitize_session_name)
+        .unwrap_or_else(|| default_session_name(mfa_serial.as_deref(), &name));
+    Ok(Node::Role(Box::new(RoleSpec {
+        profile: name,
+        role_arn,
+        source,
+        mfa_serial,
+        external_id: profile.get("external_id").map(String::from),
+        session_name,
+        duration_seconds,
+    })))
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|n| !n.is_empty() && !n.ends_with('/'))
+}
+
+/// Role session names allow `[\w+=,.@-]`, 2 to 64 characters.
+pub fn sanitize_session_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    while out.len() < 2 {
+        out.push('-');
+    }
+    out
+}
+
+/// The user's name from the MFA device ARN (`…:mfa/alice` → `alice`), else the profile.
+fn default_session_name(mfa_serial: Option<&str>, profile: &str) -> String {
+    let user = mfa_serial
+        .and_then(|s| s.rsplit_once(":mfa/"))
+        .map(|(_, name)| name.rsplit('/').next().unwrap_or(name))
+        .filter(|n| !n.is_empty());
+    match user {
+        Some(u) => sanitize_session_name(u),
+        None => sanitize_session_name(&format!("awsmfa-{profile}")),
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +503,13 @@ mod tests {
         }
     }
 
+    fn mfa_keys(r: &Resolved) -> &KeysSource {
+        match &r.kind {
+            Kind::MfaSession(k) => k,
+            Kind::Role(_) => panic!("not an MFA session"),
+        }
+    }
+
     #[test]
     fn aws_mfa_long_term_layout_targets_the_profile() {
         // Seed 001: aws-mfa's layout, aws_mfa_device beside the keys.
@@ -340,9 +517,9 @@ mod tests {
             "",
             "[myprofile-long-term]\naws_access_key_id = AKIAHUNTER2HUNTER2HU\naws_secret_access_key = V293IC0geW91\naws_mfa_device = arn:aws:iam::1234567890:mfa/yourname\n",
         );
-        let p = plan_login(&f, "myprofile", None).unwrap();
-        assert_eq!(p.target, "myprofile");
-        assert_eq!(p.keys.access_key_id, "AKIAHUNTER2HUNTER2HU");
+        let p = resolve(&f, "myprofile").unwrap();
+        assert_eq!(p.default_target, "myprofile");
+        assert_eq!(mfa_keys(&p).keys.access_key_id, "AKIAHUNTER2HUNTER2HU");
         assert_eq!(
             p.mfa_serial.as_deref(),
             Some("arn:aws:iam::1234567890:mfa/yourname")
@@ -355,49 +532,89 @@ mod tests {
         // Seed 004: keys and mfa_serial in [mfa].
         let f = files(
             "[profile mfa]\nregion = eu-west-1\n",
-            "[mfa]\naws_access_key_id = BKCAXZ6ODJLQ1EXAMPLE\naws_secret_access_key = ABCD\nmfa_serial = arn:aws:iam::112233445566:mfa/MFAUser\n",
+            "[mfa]\naws_access_key_id = BKCAXZ6ODJLQ1EXAMPLE\naws_secret_access_key = ABCD\nmfa_serial = arn:aws:iam::112233445566:mfa/MFAUser\n\n[assumed-role]\nrole_arn = arn:aws:iam::112233445566:role/Admin\nsource_profile = mfa\nrole_session_name = MFAUser\nmfa_serial = arn:aws:iam::112233445566:mfa/MFAUser\n",
         );
-        let p = plan_login(&f, "mfa", None).unwrap();
-        assert_eq!(p.target, "mfa-mfa");
+        let p = resolve(&f, "mfa").unwrap();
+        assert_eq!(p.default_target, "mfa-mfa");
         assert!(p.keys_in_profile);
         assert_eq!(p.settings.region.as_deref(), Some("eu-west-1"));
         assert!(matches!(
-            plan_login(&f, "mfa", Some("mfa")),
+            check_target(&f, "mfa"),
             Err(ResolveError::TargetHoldsKeys(_))
         ));
+        assert!(matches!(
+            check_target(&f, "assumed-role"),
+            Err(ResolveError::TargetIsRole(_))
+        ));
+        let r = resolve(&f, "assumed-role").unwrap();
+        assert_eq!(r.default_target, "assumed-role-mfa");
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert_eq!(role.role_arn, "arn:aws:iam::112233445566:role/Admin");
+        assert_eq!(role.session_name, "MFAUser");
+        assert_eq!(
+            role.mfa_serial.as_deref(),
+            Some("arn:aws:iam::112233445566:mfa/MFAUser")
+        );
+        assert_eq!(r.base_keys().keys.access_key_id, "BKCAXZ6ODJLQ1EXAMPLE");
+    }
+
+    #[test]
+    fn roles_chain_and_inherit_the_device() {
+        // Seed 002's role in the credentials file; a chained role; the device inherited.
+        let f = files(
+            "[profile chained]\nrole_arn = arn:aws:iam::222222222222:role/Next\nsource_profile = iamrole\nduration_seconds = 3600\n[profile bare]\nrole_arn = arn:aws:iam::033174738912:role/R\nsource_profile = coderazzi2\n",
+            "[iamrole]\nrole_arn = arn:aws:iam::033174738912:role/Test_S3_Role_Remove\nsource_profile = coderazzi2\nmfa_serial = arn:aws:iam::033174738912:mfa/coderazzi2@gmail.com\n\n[coderazzi2]\naws_access_key_id = AKIAQPOK6K7QEHQHIOXJ\naws_secret_access_key = 6APF9G\nmfa_serial = arn:aws:iam::033174738912:mfa/coderazzi2@gmail.com\n",
+        );
+        let r = resolve(&f, "chained").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert_eq!(role.duration_seconds, Some(3600));
+        let Source::Role(inner) = &role.source else {
+            panic!("chained")
+        };
+        assert_eq!(inner.session_name, "coderazzi2@gmail.com");
+        assert_eq!(r.base_keys().keys.access_key_id, "AKIAQPOK6K7QEHQHIOXJ");
+        let r = resolve(&f, "bare").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert_eq!(
+            role.mfa_serial.as_deref(),
+            Some("arn:aws:iam::033174738912:mfa/coderazzi2@gmail.com"),
+            "inherited from the source"
+        );
     }
 
     #[test]
     fn source_profile_chains_and_their_failures() {
         // Seed 003's caktus-mfa: a profile that names its source and its device.
         let f = files(
-            "[profile caktus-mfa]\nmfa_serial=arn:aws:iam::1:mfa/u\nsource_profile=caktus\nregion=us-east-1\n[profile a]\nsource_profile = b\n[profile b]\nsource_profile = a\n[profile lost]\nsource_profile = nowhere\n[profile proc]\ncredential_process = aws-vault exec x\n[profile role]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = caktus\n",
+            "[profile caktus-mfa]\nmfa_serial=arn:aws:iam::1:mfa/u\nsource_profile=caktus\nregion=us-east-1\n[profile a]\nsource_profile = b\n[profile b]\nsource_profile = a\n[profile lost]\nsource_profile = nowhere\n[profile proc]\ncredential_process = aws-vault exec x\n[profile badarn]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = caktus\n[profile baddur]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = caktus\nduration_seconds = 60\n[profile nosrc]\nrole_arn = arn:aws:iam::123456789012:role/R\n[profile ec2]\nrole_arn = arn:aws:iam::123456789012:role/R\ncredential_source = Ec2InstanceMetadata\n",
             "[caktus]\naws_access_key_id = AKIACAKTUSEXAMPLE000\naws_secret_access_key = s\n",
         );
-        let p = plan_login(&f, "caktus-mfa", None).unwrap();
-        assert_eq!(p.target, "caktus-mfa");
-        assert_eq!(p.keys.access_key_id, "AKIACAKTUSEXAMPLE000");
+        let p = resolve(&f, "caktus-mfa").unwrap();
+        assert_eq!(p.default_target, "caktus-mfa");
+        assert_eq!(mfa_keys(&p).keys.access_key_id, "AKIACAKTUSEXAMPLE000");
         assert_eq!(p.mfa_serial.as_deref(), Some("arn:aws:iam::1:mfa/u"));
         assert_eq!(
-            plan_login(&f, "a", None).unwrap_err(),
+            resolve(&f, "a").unwrap_err(),
             ResolveError::SourceCycle(vec!["a".into(), "b".into(), "a".into()])
         );
-        assert!(matches!(
-            plan_login(&f, "lost", None),
-            Err(ResolveError::MissingSource { .. })
-        ));
-        assert!(matches!(
-            plan_login(&f, "proc", None),
-            Err(ResolveError::CredentialProcess(_))
-        ));
-        assert!(matches!(
-            plan_login(&f, "role", None),
-            Err(ResolveError::RoleProfile(_))
-        ));
-        assert!(matches!(
-            plan_login(&f, "ghost", None),
-            Err(ResolveError::NoProfile(_))
-        ));
+        for (name, check) in [
+            ("lost", "MissingSource"),
+            ("proc", "CredentialProcess"),
+            ("badarn", "BadRoleArn"),
+            ("baddur", "BadDuration"),
+            ("nosrc", "RoleWithoutSource"),
+            ("ec2", "CredentialSource"),
+            ("ghost", "NoProfile"),
+        ] {
+            let err = resolve(&f, name).unwrap_err();
+            assert!(format!("{err:?}").starts_with(check), "{name}: {err:?}");
+        }
     }
 
     #[test]
@@ -407,11 +624,11 @@ mod tests {
             "[s]\naws_access_key_id = ASIA\naws_secret_access_key = x\naws_session_token = t\n[half]\naws_access_key_id = AKIA\n",
         );
         assert_eq!(
-            plan_login(&f, "s", None).unwrap_err(),
+            resolve(&f, "s").unwrap_err(),
             ResolveError::SessionOnly("s".into())
         );
         assert!(matches!(
-            plan_login(&f, "half", None),
+            resolve(&f, "half"),
             Err(ResolveError::IncompleteKeys { .. })
         ));
     }
@@ -422,11 +639,29 @@ mod tests {
             "[services wasabi]\nsts =\n  endpoint_url = https://sts.wasabisys.com\n[profile wasabi]\nregion = us-east-2\nservices = wasabi\n",
             "[wasabi-long-term]\naws_access_key_id = AKIAWASABIEXAMPLE000\naws_secret_access_key = s\n",
         );
-        let p = plan_login(&f, "wasabi", None).unwrap();
-        assert_eq!(p.target, "wasabi");
+        let p = resolve(&f, "wasabi").unwrap();
+        assert_eq!(p.default_target, "wasabi");
         assert_eq!(
             p.settings.inheritable(),
             vec![("region", "us-east-2"), ("services", "wasabi")]
         );
+    }
+
+    #[test]
+    fn role_arns_and_session_names() {
+        assert!(is_role_arn("arn:aws:iam::123456789012:role/Admin"));
+        assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/path/Admin"));
+        for bad in [
+            "",
+            "arn:aws:iam::123:role/Admin",
+            "arn:aws:iam::123456789012:user/Admin",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012:role/",
+        ] {
+            assert!(!is_role_arn(bad), "{bad}");
+        }
+        assert_eq!(sanitize_session_name("a b/c"), "a-b-c");
+        assert_eq!(sanitize_session_name("x"), "x-");
+        assert_eq!(sanitize_session_name(&"y".repeat(80)).len(), 64);
     }
 }

@@ -3,6 +3,9 @@
 //! Durations are validated before any call to STS, with the limit explained, because a
 //! rejected call may already have used up the person's MFA code.
 
+pub mod cache;
+pub mod engine;
+
 use jiff::Timestamp;
 
 /// `GetSessionToken` bounds for IAM users (AWS: 900 s to 129 600 s).

@@ -59,6 +59,17 @@ pub struct SessionTokenRequest {
     pub token_code: Option<String>,
 }
 
+/// What `AssumeRole` is asked for.
+#[derive(Debug, Clone)]
+pub struct AssumeRoleRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: Option<u32>,
+    pub external_id: Option<String>,
+    pub serial_number: Option<String>,
+    pub token_code: Option<String>,
+}
+
 /// The STS operations awsmfa uses. Implemented over HTTP by [`QueryClient`]; the core
 /// takes it as a parameter so decisions can be tested without a network.
 pub trait Sts {
@@ -66,6 +77,11 @@ pub trait Sts {
         &self,
         keys: &Credentials,
         req: &SessionTokenRequest,
+    ) -> Result<Credentials, StsError>;
+    fn assume_role(
+        &self,
+        keys: &Credentials,
+        req: &AssumeRoleRequest,
     ) -> Result<Credentials, StsError>;
     fn get_caller_identity(&self, keys: &Credentials) -> Result<CallerIdentity, StsError>;
 }
@@ -602,6 +618,34 @@ impl Sts for QueryClient {
                 endpoint: self.endpoint.url.clone(),
                 what: "not a GetSessionToken response".into(),
             }
+        })
+    }
+
+    fn assume_role(
+        &self,
+        keys: &Credentials,
+        req: &AssumeRoleRequest,
+    ) -> Result<Credentials, StsError> {
+        let duration = req.duration_seconds.map(|d| d.to_string());
+        let mut params = vec![
+            ("RoleArn", req.role_arn.as_str()),
+            ("RoleSessionName", req.session_name.as_str()),
+        ];
+        if let Some(d) = &duration {
+            params.push(("DurationSeconds", d));
+        }
+        if let Some(e) = &req.external_id {
+            params.push(("ExternalId", e));
+        }
+        if let (Some(serial), Some(code)) = (&req.serial_number, &req.token_code) {
+            params.push(("SerialNumber", serial));
+            params.push(("TokenCode", code));
+        }
+        let body = self.call(keys, "AssumeRole", &params)?;
+        xml::session_credentials(&body, "AssumeRoleResult").ok_or_else(|| StsError::Unexpected {
+            status: 200,
+            endpoint: self.endpoint.url.clone(),
+            what: "not an AssumeRole response".into(),
         })
     }
 

@@ -31,9 +31,20 @@ pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials
         #[serde(rename = "GetSessionTokenResult")]
         result: CredentialsResult,
     }
+    #[derive(Deserialize)]
+    struct AssumeRole {
+        #[serde(rename = "AssumeRoleResult")]
+        result: CredentialsResult,
+    }
     let creds = match result {
         "GetSessionTokenResult" => {
             quick_xml::de::from_str::<GetSessionToken>(xml)
+                .ok()?
+                .result
+                .credentials
+        }
+        "AssumeRoleResult" => {
+            quick_xml::de::from_str::<AssumeRole>(xml)
                 .ok()?
                 .result
                 .credentials
@@ -199,6 +210,15 @@ mod tests {
         assert!(c.token().unwrap().starts_with("AQoEXAMPLEH4"));
         assert_eq!(c.expiration.unwrap().as_second(), 1310414129);
         assert!(session_credentials("<html/>", "GetSessionTokenResult").is_none());
+    }
+
+    #[test]
+    fn parses_assume_role() {
+        let xml = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><SourceIdentity>x</SourceIdentity><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/demo/John</Arn><AssumedRoleId>ARO123EXAMPLE123:John</AssumedRoleId></AssumedRoleUser><Credentials><SessionToken>TOKEN</SessionToken><SecretAccessKey>SECRET</SecretAccessKey><Expiration>2019-11-09T13:34:41Z</Expiration><AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId></Credentials><PackedPolicySize>6</PackedPolicySize></AssumeRoleResult></AssumeRoleResponse>"#;
+        let c = session_credentials(xml, "AssumeRoleResult").unwrap();
+        assert_eq!(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.token(), Some("TOKEN"));
+        assert!(session_credentials(xml, "GetSessionTokenResult").is_none());
     }
 
     #[test]

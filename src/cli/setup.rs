@@ -1,0 +1,288 @@
+//! What every credential-serving command sets up: the files, the resolved profile, the
+//! endpoints, the session cache, and the effects the engine runs with.
+//!
+//! HTTP clients are built lazily: a cache hit (the hot path of `process`) never builds a
+//! TLS configuration nor opens the network.
+
+use std::cell::{OnceCell, RefCell};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::config::profile::{Resolved, resolve};
+use crate::config::{AwsFiles, file_paths};
+use crate::error::{Error, Exit};
+use crate::mfa::{CodeSources, Prompt, obtain_code};
+use crate::session::cache::Cache;
+use crate::session::engine::{Code, Effects, Engine, Request, Served};
+use crate::session::{self, DEFAULT_MIN_REMAINING_SECS};
+use crate::sts::{
+    Endpoint, EndpointInputs, HttpSettings, Iam, QueryClient, Service, Sts, endpoint,
+};
+
+pub struct Setup {
+    pub files: AwsFiles,
+    pub resolved: Resolved,
+    pub region: Option<String>,
+    pub sts_endpoint: Endpoint,
+    pub iam_endpoint: Endpoint,
+    pub cache: Cache,
+    pub min_remaining: i64,
+}
+
+impl Setup {
+    /// Loads the files and resolves the context's profile.
+    pub fn new(ctx: &Context) -> Result<Setup, Error> {
+        let files = load_files(ctx)?;
+        let resolved = resolve(&files, &ctx.profile)?;
+        Setup::with(ctx, files, resolved)
+    }
+
+    pub fn with(ctx: &Context, files: AwsFiles, resolved: Resolved) -> Result<Setup, Error> {
+        let region = ctx
+            .region
+            .clone()
+            .or_else(|| ctx.env.get("AWS_REGION").map(String::from))
+            .or_else(|| ctx.env.get("AWS_DEFAULT_REGION").map(String::from))
+            .or_else(|| resolved.settings.region.clone());
+        let sts_endpoint = endpoint::resolve(
+            Service::Sts,
+            &endpoint_inputs(ctx, &files, &resolved, Service::Sts, &region),
+        );
+        let iam_endpoint = endpoint::resolve(
+            Service::Iam,
+            &endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region),
+        );
+        let cache = Cache::from_env(&ctx.env).ok_or_else(|| {
+            Error::new(
+                Exit::Config,
+                "HOME is not set, so the session cache has no place; set HOME or AWSMFA_CACHE_DIR",
+            )
+        })?;
+        let min_remaining = match ctx.env.get("AWSMFA_MIN_REMAINING") {
+            Some(text) => session::parse_duration(text)
+                .map_err(|e| Error::new(Exit::Config, format!("AWSMFA_MIN_REMAINING: {e}")))?
+                as i64,
+            None => DEFAULT_MIN_REMAINING_SECS as i64,
+        };
+        Ok(Setup {
+            files,
+            resolved,
+            region,
+            sts_endpoint,
+            iam_endpoint,
+            cache,
+            min_remaining,
+        })
+    }
+
+    /// A request with the defaults of this setup.
+    pub fn request(&self) -> Request {
+        Request {
+            min_remaining: self.min_remaining,
+            endpoint: self.sts_endpoint.url.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Serves the profile through the engine.
+    pub fn serve(&self, fx: &CliEffects<'_>, req: &Request) -> Result<Served, Error> {
+        fx.ctx.debug(
+            1,
+            &format!(
+                "STS endpoint {} (from {})",
+                self.sts_endpoint.url, self.sts_endpoint.source
+            ),
+        );
+        Engine {
+            cache: &self.cache,
+            fx,
+        }
+        .serve(&self.resolved, req)
+    }
+}
+
+pub fn load_files(ctx: &Context) -> Result<AwsFiles, Error> {
+    let (config_path, credentials_path) = file_paths(
+        &ctx.env,
+        ctx.config_file.as_deref(),
+        ctx.credentials_file.as_deref(),
+    )?;
+    Ok(AwsFiles::load(config_path, credentials_path)?)
+}
+
+fn endpoint_inputs(
+    ctx: &Context,
+    files: &AwsFiles,
+    resolved: &Resolved,
+    service: Service,
+    region: &Option<String>,
+) -> EndpointInputs {
+    let env_service = match service {
+        Service::Sts => "AWS_ENDPOINT_URL_STS",
+        Service::Iam => "AWS_ENDPOINT_URL_IAM",
+    };
+    let settings = &resolved.settings;
+    let services_url = settings.services.as_ref().and_then(|name| {
+        files
+            .services(name)
+            .get(service.name())
+            .and_then(|s| s.get("endpoint_url").cloned())
+    });
+    let ignore = ctx
+        .env
+        .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .or(settings.ignore_configured_endpoint_urls.as_deref())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    EndpointInputs {
+        cli_url: ctx.endpoint_url.clone(),
+        env_service_url: ctx.env.get(env_service).map(String::from),
+        env_url: ctx.env.get("AWS_ENDPOINT_URL").map(String::from),
+        services_url,
+        profile_url: settings.endpoint_url.clone(),
+        ignore_configured: ignore,
+        region: region.clone(),
+        sts_regional_endpoints: ctx
+            .env
+            .get("AWS_STS_REGIONAL_ENDPOINTS")
+            .map(String::from)
+            .or_else(|| settings.sts_regional_endpoints.clone()),
+    }
+}
+
+fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {
+    let mut settings = HttpSettings::default();
+    if let Some(text) = ctx.env.get("AWSMFA_HTTP_TIMEOUT") {
+        let secs = session::parse_duration(text)
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                Error::new(
+                    Exit::Config,
+                    "AWSMFA_HTTP_TIMEOUT must be a duration such as 30s or 10",
+                )
+            })?;
+        settings.total_timeout = Duration::from_secs(secs);
+        settings.connect_timeout = settings.connect_timeout.min(settings.total_timeout);
+    }
+    let bundle = ctx
+        .env
+        .get("AWS_CA_BUNDLE")
+        .map(|p| ctx.env.expand(p))
+        .or_else(|| {
+            resolved
+                .settings
+                .ca_bundle
+                .as_deref()
+                .map(|p| ctx.env.expand(p))
+        });
+    if let Some(path) = bundle {
+        settings.ca_bundle = Some(match crate::fsx::read_optional(&path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return Err(Error::new(
+                    Exit::Config,
+                    format!("CA bundle {} does not exist", path.display()),
+                ));
+            }
+            Err(e) => return Err(Error::new(Exit::Config, format!("CA bundle: {e}"))),
+        });
+    }
+    Ok(settings)
+}
+
+/// The engine's effects for a command: STS/IAM over HTTP, codes from the flag, the
+/// profile's `mfa_process` or the terminal, the real clock.
+pub struct CliEffects<'a> {
+    pub ctx: &'a Context,
+    setup: &'a Setup,
+    sts: OnceCell<QueryClient>,
+    iam: OnceCell<QueryClient>,
+    token_code: Option<String>,
+    stdin: RefCell<Box<dyn BufRead + 'a>>,
+    prompt: &'a dyn Prompt,
+}
+
+impl<'a> CliEffects<'a> {
+    pub fn new(
+        ctx: &'a Context,
+        setup: &'a Setup,
+        token_code: Option<String>,
+        prompt: &'a dyn Prompt,
+    ) -> CliEffects<'a> {
+        CliEffects {
+            ctx,
+            setup,
+            sts: OnceCell::new(),
+            iam: OnceCell::new(),
+            token_code,
+            stdin: RefCell::new(Box::new(std::io::stdin().lock())),
+            prompt,
+        }
+    }
+}
+
+impl Effects for CliEffects<'_> {
+    fn sts(&self) -> Result<&dyn Sts, Error> {
+        if self.sts.get().is_none() {
+            let http = http_settings(self.ctx, &self.setup.resolved)?;
+            let client = QueryClient::new(self.setup.sts_endpoint.clone(), http)?;
+            let _ = self.sts.set(client);
+        }
+        Ok(self.sts.get().expect("set above"))
+    }
+
+    fn iam(&self) -> Result<&dyn Iam, Error> {
+        if self.iam.get().is_none() {
+            let http = http_settings(self.ctx, &self.setup.resolved)?;
+            let client = QueryClient::new(self.setup.iam_endpoint.clone(), http)?;
+            let _ = self.iam.set(client);
+        }
+        Ok(self.iam.get().expect("set above"))
+    }
+
+    fn code(&self, serial: &str) -> Result<Code, Error> {
+        let note = |m: &str| self.ctx.say(m);
+        let mfa_process = self.setup.resolved.mfa_process.as_deref();
+        let automatic = self.token_code.is_none() && mfa_process.is_some();
+        let mut stdin = self.stdin.borrow_mut();
+        let value = obtain_code(
+            serial,
+            CodeSources {
+                flag: self.token_code.as_deref(),
+                stdin: &mut *stdin,
+                mfa_process,
+                prompt: self.prompt,
+                process_timeout: Duration::from_secs(60),
+                note: &note,
+            },
+        )?;
+        Ok(Code { value, automatic })
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+
+    fn log(&self, message: &str) {
+        self.ctx.debug(1, message);
+    }
+
+    fn notice(&self, message: &str) {
+        // On the terminal when there is one: under credential_process the AWS CLI
+        // captures stderr and shows it only on failure.
+        if !std::io::stderr().is_terminal()
+            && let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+            && writeln!(tty, "awsmfa: {message}").is_ok()
+        {
+            return;
+        }
+        self.ctx.say(message);
+    }
+}
