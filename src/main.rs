@@ -6,7 +6,6 @@ use clap::Parser;
 
 use awsmfa::cli::{self, Cli};
 use awsmfa::config::Env;
-use awsmfa::error::Exit;
 
 fn main() -> ExitCode {
     harden_process();
@@ -14,7 +13,7 @@ fn main() -> ExitCode {
     let env = Env::from_process();
     let color = matches!(cli.global.color, cli::ColorChoice::Always);
     match cli::run(cli, env) {
-        Ok(()) => ExitCode::from(Exit::Success as u8),
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             let prefix = if color || auto_color() {
                 "\x1b[1;31mawsmfa:\x1b[0m"

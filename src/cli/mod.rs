@@ -4,8 +4,13 @@
 //! decided (profile, file paths, endpoint override, verbosity, colour) as plain values.
 //! Each command lives in its own module and takes a `Context` and its own options.
 
+pub mod clear;
+pub mod env;
+pub mod exec;
 pub mod login;
+pub mod process;
 pub mod setup;
+pub mod status;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,8 +64,23 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Get an MFA session and write it into the credentials file as a profile
+    /// Get an MFA session (or MFA role session) and write it into the credentials file
     Login(login::LoginOpts),
+    /// Run a command with temporary credentials in its environment (no command: $SHELL)
+    Exec(exec::ExecOpts),
+    /// Print the credentials as shell code: eval "$(awsmfa env -p work)"
+    Env(env::EnvOpts),
+    /// Print credential_process JSON: credential_process = awsmfa process --profile work
+    Process,
+    /// Every profile: kind, where its keys live, MFA device, sessions and time left
+    Status(status::StatusOpts),
+    /// Drop cached sessions (all, or one profile's)
+    Clear(clear::ClearOpts),
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What every command needs: the environment snapshot and the global options, resolved.
@@ -152,11 +172,27 @@ pub fn check_section_name(name: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses arguments and runs the command. Returns the exit status.
-pub fn run(cli: Cli, env: Env) -> Result<(), Error> {
+/// Runs the command; returns the exit status (the child's, for `exec`).
+pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
     let ctx = Context::new(&cli.global, env)?;
+    let done = |r: Result<(), Error>| r.map(|()| Exit::Success as u8);
     match cli.command {
-        Command::Login(opts) => login::run(&ctx, &opts),
+        Command::Login(opts) => done(login::run(&ctx, &opts)),
+        Command::Exec(opts) => exec::run(&ctx, &opts),
+        Command::Env(opts) => done(env::run(&ctx, &opts)),
+        Command::Process => done(process::run(&ctx)),
+        Command::Status(opts) => done(status::run(&ctx, &opts)),
+        Command::Clear(opts) => done(clear::run(&ctx, &opts)),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
+            let text = String::from_utf8_lossy(&out);
+            done(
+                crate::output::print_stdout(&text)
+                    .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}"))),
+            )
+        }
     }
 }
 

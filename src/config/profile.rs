@@ -73,6 +73,8 @@ impl ProfileSettings {
 /// Long-term keys and where they were found.
 #[derive(Debug, Clone)]
 pub struct KeysSource {
+    /// The profile whose keys these are (for `[NAME-long-term]`, NAME).
+    pub profile: String,
     pub keys: Credentials,
     /// For messages: e.g. `[work-long-term] in the credentials file`.
     pub origin: String,
@@ -251,6 +253,12 @@ pub fn resolve(files: &AwsFiles, name: &str) -> Result<Resolved, ResolveError> {
         Node::Role(mut role) => {
             if role.mfa_serial.is_none() {
                 role.mfa_serial = mfa_serial.clone();
+                let named = files
+                    .profile(name)
+                    .is_some_and(|p| p.has("role_session_name"));
+                if !named {
+                    role.session_name = default_session_name(role.mfa_serial.as_deref(), name);
+                }
             }
             (Kind::Role(*role), false)
         }
@@ -340,6 +348,7 @@ fn resolve_node(
         if let Some(keys) = keys_from(&lt, get)? {
             return Ok(Node::Keys(
                 KeysSource {
+                    profile: name.to_string(),
                     keys,
                     origin: format!("[{lt}] in the credentials file"),
                 },
@@ -365,6 +374,7 @@ fn resolve_node(
             .expect("one of the keys is present");
         return Ok(Node::Keys(
             KeysSource {
+                profile: name.to_string(),
                 keys,
                 origin: format!("[{section}] in the {file} file"),
             },

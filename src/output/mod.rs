@@ -6,6 +6,8 @@
 //! write a private temporary file and rename it over the original. The safety rule is
 //! checked again under the lock: a section that holds long-term keys is never written.
 
+pub mod formats;
+
 use std::path::Path;
 
 use crate::config::{self, AwsFiles, ConfigError, profile};
@@ -110,6 +112,17 @@ pub fn save_config_value(
         doc.set(&section, key, value);
         Ok(())
     })
+}
+
+/// Writes `text` to standard output: the one place awsmfa does. A closed pipe
+/// (`awsmfa env | head -1`) is not an error.
+pub fn print_stdout(text: &str) -> Result<(), std::io::Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ impl Engine<'_> {
             }
             (Source::Keys(keys), Some(serial)) => {
                 let key = parts("via-mfa-session");
-                let source_profile = role.profile.clone();
+                let source_profile = keys.profile.clone();
                 self.single_flight(&key, req, force, "role session", |engine| {
                     engine.fx.log(&format!(
                         "assuming {} from the MFA session of device {serial} (one code serves every role behind it)",
@@ -418,13 +418,14 @@ impl Engine<'_> {
             .cache
             .lock_path(&lock_path, &waiting)
             .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
-        let last = read_used(&record_path);
+        let now = self.fx.now().as_second();
+        let mut recent: Vec<Used> = read_used(&record_path)
+            .into_iter()
+            .filter(|u| now - u.at < REPLAY_WINDOW_SECS)
+            .collect();
         let mut code = self.fx.code(serial)?;
         for _ in 0..3 {
-            let now = self.fx.now();
-            let reused = last.as_ref().is_some_and(|u| {
-                u.code == code.value && now.as_second() - u.at < REPLAY_WINDOW_SECS
-            });
+            let reused = recent.iter().any(|u| u.code == code.value);
             if !reused {
                 break;
             }
@@ -435,7 +436,7 @@ impl Engine<'_> {
                 )
                 .with_hint("wait for the next code on your device and enter that one"));
             }
-            let wait = 31 - now.as_second().rem_euclid(30);
+            let wait = 31 - self.fx.now().as_second().rem_euclid(30);
             self.fx.notice(&format!(
                 "the current code of {serial} was just used; waiting {wait} s for the next one"
             ));
@@ -451,11 +452,11 @@ impl Engine<'_> {
             Err(e) => maybe_processed(e),
         };
         if spent {
-            let used = Used {
+            recent.push(Used {
                 code: code.value.clone(),
                 at: self.fx.now().as_second(),
-            };
-            let bytes = serde_json::to_vec(&used).expect("serializable");
+            });
+            let bytes = serde_json::to_vec(&recent).expect("serializable");
             if let Err(e) = crate::fsx::write_atomic(&record_path, &bytes) {
                 self.fx
                     .notice(&format!("warning: could not record the code's use: {e}"));
@@ -485,8 +486,12 @@ struct Used {
     at: i64,
 }
 
-fn read_used(path: &std::path::Path) -> Option<Used> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+/// The codes recently sent for a device (an unreadable record counts as none).
+fn read_used(path: &std::path::Path) -> Vec<Used> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// The role ARNs between a role and its base keys, for cache keys.
@@ -620,6 +625,7 @@ mod tests {
 
     fn keys() -> KeysSource {
         KeysSource {
+            profile: "source".into(),
             keys: Credentials::long_term("AKIAEXAMPLE000000000", "s"),
             origin: "test".into(),
         }

@@ -115,6 +115,7 @@ class State:
         self.used_steps = {}  # serial -> set of used TOTP time steps
         self.calls = {}  # "sts:GetSessionToken" -> count
         self.session_seconds = None  # cap on issued session lifetimes (tests)
+        self.role_session_seconds = None  # the same for AssumeRole sessions only
         self.clock_skew = 0  # seconds added to the bed's clock (Date header and checks)
         self.faults = []  # [{"action": "...", "kind": "throttle|500|garbage", "count": n}]
 
@@ -567,8 +568,11 @@ def new_session(user, seconds, mfa, role=None, name=None, mfa_time=None):
     key_id = "ASIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
     secret = base64.b64encode(secrets.token_bytes(30)).decode()
     token = "FwoGZXIvYXdzEBED" + base64.b64encode(secrets.token_bytes(180)).decode()
-    if STATE.session_seconds is not None:
-        seconds = min(seconds, STATE.session_seconds)
+    cap = STATE.role_session_seconds if role is not None else None
+    if cap is None:
+        cap = STATE.session_seconds
+    if cap is not None:
+        seconds = min(seconds, cap)
     now = STATE.now()
     session = Session(
         user, secret, token, now + timedelta(seconds=seconds), mfa, mfa_time or now, role, name
@@ -837,6 +841,8 @@ def control(environ, body):
         with STATE.lock:
             if "session_seconds" in data:
                 STATE.session_seconds = data["session_seconds"]
+            if "role_session_seconds" in data:
+                STATE.role_session_seconds = data["role_session_seconds"]
             if "clock_skew" in data:
                 STATE.clock_skew = data["clock_skew"]
             if "faults" in data:

@@ -43,6 +43,7 @@ pub struct User {
     pub secret_access_key: String,
     pub arn: String,
     pub mfa_serial: String,
+    pub mfa_seed: String,
 }
 
 static BED: OnceLock<Bed> = OnceLock::new();
@@ -158,9 +159,21 @@ impl Bed {
                     secret_access_key: u["secret_access_key"].as_str().unwrap().into(),
                     arn: u["arn"].as_str().unwrap().into(),
                     mfa_serial: u["mfa_serial"].as_str().unwrap_or_default().into(),
+                    mfa_seed: u["mfa_seed"].as_str().unwrap_or_default().into(),
                 }
             })
             .collect()
+    }
+
+    /// Creates a role trusting the account with MFA (or `trust`), allowing everything.
+    pub fn role(&self, prefix: &str, trust: Option<Value>, max_session_seconds: u32) -> String {
+        let name = Self::unique(prefix);
+        let mut spec = json!({"name": name, "max_session_seconds": max_session_seconds});
+        if let Some(t) = trust {
+            spec["trust"] = t;
+        }
+        let out = self.control("POST", "/_bed/seed", Some(json!({ "roles": [spec] })));
+        out["roles"][&name]["arn"].as_str().unwrap().to_string()
     }
 
     pub fn bucket(&self, prefix: &str) -> String {
@@ -355,6 +368,33 @@ impl std::fmt::Debug for Run {
             self.status, self.stdout, self.stderr
         )
     }
+}
+
+/// A code command for `user`'s device that counts its invocations in `counter`. Like a
+/// person who waits for a fresh code, its 2nd and 3rd calls give the codes of the next
+/// and the previous time step (STS accepts ±1 step), so tests never wait 30 s.
+pub fn counting_code_command(env: &TestEnv, user: &User, counter: &Path) -> PathBuf {
+    let script = env.path(&format!("code-{}.sh", user.name));
+    let text = format!(
+        "#!/bin/sh\n\
+         echo used >> '{count}'\n\
+         case $(wc -l < '{count}') in 1) off=0;; 2) off=1;; *) off=-1;; esac\n\
+         exec '{python}' '{bed}' totp {seed} --offset $off\n",
+        count = counter.display(),
+        python = venv_bin("python").display(),
+        bed = root().join("tests/bed/bed.py").display(),
+        seed = user.mfa_seed
+    );
+    std::fs::write(&script, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+pub fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 /// Every session key in `[section]` of a credentials text.

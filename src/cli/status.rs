@@ -1,0 +1,297 @@
+//! `awsmfa status`: every profile, what kind it is, where its keys live, its MFA device,
+//! and the sessions written or cached for it with their time left. `--json` has a
+//! stable schema (`version` 1); nothing here calls AWS or asks for a code.
+
+use std::collections::BTreeSet;
+
+use clap::Args;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::Context;
+use super::setup::load_files;
+use crate::config::profile::{Kind, resolve};
+use crate::config::{AwsFiles, Profile};
+use crate::error::{Error, Exit};
+use crate::output;
+use crate::session::cache::Cache;
+use crate::session::{human_remaining, remaining};
+
+#[derive(Debug, Args)]
+pub struct StatusOpts {
+    /// Machine-readable output (schema version 1)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub config_file: String,
+    pub credentials_file: String,
+    pub cache_dir: Option<String>,
+    pub profiles: Vec<ProfileStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileStatus {
+    pub name: String,
+    /// `keys`, `role`, `session`, `source`, `process`, `sso`, or `other`.
+    pub kind: &'static str,
+    /// Where the long-term keys live, when the profile has or reaches some.
+    pub keys: Option<String>,
+    pub role_arn: Option<String>,
+    pub source_profile: Option<String>,
+    pub mfa_serial: Option<String>,
+    /// Why awsmfa could not serve it, if it cannot.
+    pub problem: Option<String>,
+    /// A session written into the credentials file.
+    pub file_session: Option<SessionStatus>,
+    pub cached: Vec<CachedStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionStatus {
+    pub expiration: Option<String>,
+    pub seconds_left: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CachedStatus {
+    pub kind: String,
+    pub detail: String,
+    pub expiration: String,
+    pub seconds_left: i64,
+}
+
+pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
+    let files = load_files(ctx)?;
+    let cache = Cache::from_env(&ctx.env);
+    let report = build(&files, cache.as_ref(), Timestamp::now());
+    let text = if opts.json {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).expect("serializable")
+        )
+    } else {
+        table(&report)
+    };
+    output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
+}
+
+/// Profile names as the AWS CLI sees them, `-long-term` sections folded into their base.
+fn profile_names(files: &AwsFiles) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for s in files.config.section_names() {
+        if s == "default" {
+            names.insert("default".to_string());
+        } else if let Some(n) = s.strip_prefix("profile ") {
+            names.insert(n.trim().to_string());
+        }
+    }
+    for s in files.credentials.section_names() {
+        let base = s.strip_suffix("-long-term").unwrap_or(s);
+        names.insert(base.to_string());
+    }
+    names.into_iter().collect()
+}
+
+pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report {
+    let cached_all = cache.map(|c| c.entries()).unwrap_or_default();
+    let profiles = profile_names(files)
+        .into_iter()
+        .map(|name| {
+            let profile = files.profile(&name);
+            let get = |k: &str| {
+                profile
+                    .as_ref()
+                    .and_then(|p: &Profile| p.get(k))
+                    .map(String::from)
+            };
+            let long_term = files.credentials.has_section(&format!("{name}-long-term"));
+            let has_keys = get("aws_access_key_id").is_some();
+            let has_token = get("aws_session_token").is_some();
+            let kind = if get("role_arn").is_some() {
+                "role"
+            } else if long_term || (has_keys && !has_token) {
+                "keys"
+            } else if has_keys && has_token {
+                "session"
+            } else if get("source_profile").is_some() {
+                "source"
+            } else if get("credential_process").is_some() {
+                "process"
+            } else if get("sso_start_url").is_some() || get("sso_session").is_some() {
+                "sso"
+            } else {
+                "other"
+            };
+            let (keys, mfa_serial, problem) = match resolve(files, &name) {
+                Ok(r) => {
+                    let serial = match &r.kind {
+                        Kind::Role(role) => role.mfa_serial.clone(),
+                        Kind::MfaSession(_) => r.mfa_serial.clone(),
+                    };
+                    (Some(r.base_keys().origin.clone()), serial, None)
+                }
+                Err(e) => (
+                    None,
+                    get("mfa_serial").or_else(|| get("aws_mfa_device")),
+                    Some(e.to_string()),
+                ),
+            };
+            let file_session = has_token.then(|| {
+                let exp = files
+                    .credentials
+                    .get(&name, "expiration")
+                    .and_then(crate::sts::parse_expiration);
+                SessionStatus {
+                    expiration: exp.map(|t| t.to_string()),
+                    seconds_left: exp.map(|t| remaining(t, now)),
+                }
+            });
+            let cached = cached_all
+                .iter()
+                .filter(|(_, c)| c.meta.profile == name)
+                .filter_map(|(_, c)| {
+                    let exp = c.creds.expiration?;
+                    Some(CachedStatus {
+                        kind: c.meta.kind.clone(),
+                        detail: c.meta.detail.clone(),
+                        expiration: exp.to_string(),
+                        seconds_left: remaining(exp, now),
+                    })
+                })
+                .collect();
+            ProfileStatus {
+                kind,
+                keys,
+                role_arn: get("role_arn"),
+                source_profile: get("source_profile"),
+                mfa_serial,
+                problem: if kind == "session" && !long_term {
+                    None
+                } else {
+                    problem
+                },
+                file_session,
+                cached,
+                name,
+            }
+        })
+        .collect();
+    Report {
+        version: 1,
+        config_file: files.config_path.display().to_string(),
+        credentials_file: files.credentials_path.display().to_string(),
+        cache_dir: cache.map(|c| c.dir().display().to_string()),
+        profiles,
+    }
+}
+
+fn table(report: &Report) -> String {
+    let mut rows = vec![[
+        "PROFILE".to_string(),
+        "KIND".to_string(),
+        "KEYS".to_string(),
+        "MFA DEVICE".to_string(),
+        "SESSIONS".to_string(),
+    ]];
+    for p in &report.profiles {
+        let mut sessions = Vec::new();
+        if let Some(f) = &p.file_session {
+            sessions.push(match f.seconds_left {
+                Some(left) => format!("file: {}", left_text(left)),
+                None => "file: no expiry recorded".to_string(),
+            });
+        }
+        for c in &p.cached {
+            sessions.push(format!("cached {}: {}", c.kind, left_text(c.seconds_left)));
+        }
+        if sessions.is_empty()
+            && let Some(problem) = &p.problem
+        {
+            sessions.push(format!("({problem})"));
+        }
+        let keys = p
+            .keys
+            .clone()
+            .or_else(|| p.source_profile.as_ref().map(|s| format!("via {s}")))
+            .unwrap_or_else(|| "-".into());
+        rows.push([
+            p.name.clone(),
+            p.kind.to_string(),
+            keys,
+            p.mfa_serial.clone().unwrap_or_else(|| "-".into()),
+            if sessions.is_empty() {
+                "-".into()
+            } else {
+                sessions.join("; ")
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        for (i, w) in widths.iter().enumerate() {
+            out.push_str(&format!("{:<w$}  ", r[i], w = *w));
+        }
+        out.push_str(&r[4]);
+        out.push('\n');
+    }
+    out
+}
+
+fn left_text(left: i64) -> String {
+    if left > 0 {
+        format!("{} left", human_remaining(left))
+    } else {
+        "expired".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ini::Document;
+
+    #[test]
+    fn kinds_and_folding_of_long_term_sections() {
+        let files = AwsFiles {
+            config_path: "c".into(),
+            credentials_path: "k".into(),
+            config: Document::parse(
+                b"[default]\nregion = us-east-1\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = work\n[profile vault]\ncredential_process = x\n[services s]\nsts =\n  endpoint_url = u\n",
+            )
+            .unwrap(),
+            credentials: Document::parse(
+                b"[work-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\naws_mfa_device = arn:aws:iam::123456789012:mfa/u\n[work]\naws_access_key_id = ASIA\naws_secret_access_key = s\naws_session_token = t\nexpiration = 2030-01-01T00:00:00Z\n",
+            )
+            .unwrap(),
+        };
+        let now: Timestamp = "2029-12-31T23:00:00Z".parse().unwrap();
+        let r = build(&files, None, now);
+        let names: Vec<&str> = r.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["admin", "default", "vault", "work"]);
+        let work = &r.profiles[3];
+        assert_eq!(work.kind, "keys");
+        assert_eq!(
+            work.keys.as_deref(),
+            Some("[work-long-term] in the credentials file")
+        );
+        assert_eq!(work.file_session.as_ref().unwrap().seconds_left, Some(3600));
+        let admin = &r.profiles[0];
+        assert_eq!(admin.kind, "role");
+        assert_eq!(
+            admin.mfa_serial.as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/u")
+        );
+        assert_eq!(r.profiles[2].kind, "process");
+        assert!(r.profiles[2].problem.is_some());
+        let text = table(&r);
+        assert!(text.starts_with("PROFILE"));
+        assert!(text.contains("file: 1h 0m left"));
+    }
+}

@@ -1,0 +1,649 @@
+//! Roles, the session cache with single flight, and every hand-off (`process`, `exec`,
+//! `env`, `status`, `clear`), against the STS bed with the real AWS CLI and boto3.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Bed, Run, TestEnv, User, count_lines, counting_code_command, run};
+use serde_json::{Value, json};
+
+/// A user with keys in `[base-long-term]`, a counting `mfa_process`, and role profiles
+/// `r0..rN` (each with a `cp-rN` twin that uses `credential_process`).
+struct Setup {
+    env: TestEnv,
+    user: User,
+    counter: PathBuf,
+    roles: Vec<String>,
+}
+
+fn setup(bed: &Bed, roles: usize, with_process: bool) -> Setup {
+    let user = bed.user_with("roleuser", json!("allow-all"), true);
+    let env = TestEnv::new();
+    let counter = env.path("codes-used");
+    let script = counting_code_command(&env, &user, &counter);
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[base-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    let mut config = format!(
+        "[profile base]\nregion = us-east-1\nendpoint_url = {}\nmfa_serial = {}\n",
+        bed.url, user.mfa_serial
+    );
+    if with_process {
+        config.push_str(&format!("mfa_process = {}\n", script.display()));
+    }
+    let mut arns = Vec::new();
+    for i in 0..roles {
+        let arn = bed.role("role", None, 3600);
+        config.push_str(&format!(
+            "\n[profile r{i}]\nrole_arn = {arn}\nsource_profile = base\nregion = us-east-1\nendpoint_url = {url}\n\n[profile cp-r{i}]\ncredential_process = {bin} process --profile r{i}\nregion = us-east-1\nendpoint_url = {url}\n",
+            url = bed.url,
+            bin = common::awsmfa_bin().display()
+        ));
+        arns.push(arn);
+    }
+    env.write(".aws/config", &config);
+    Setup {
+        env,
+        user,
+        counter,
+        roles: arns,
+    }
+}
+
+fn boto3_list_buckets(env: &TestEnv, profile: &str) -> Run {
+    let mut cmd = Command::new(common::venv_bin("python"));
+    cmd.args([
+        "-c",
+        &format!(
+            "import boto3; s = boto3.Session(profile_name='{profile}'); print(' '.join(b['Name'] for b in s.client('s3').list_buckets()['Buckets']))"
+        ),
+    ])
+    .env_clear()
+    .env("HOME", env.home.path())
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .stdin(Stdio::null());
+    common::no_tty(&mut cmd);
+    run(cmd)
+}
+
+#[test]
+fn credential_process_serves_the_aws_cli_and_boto3_from_the_cache() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let bucket = bed.bucket("cp");
+    let ls = run(s.env.aws(&["--profile", "cp-r0", "s3", "ls"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+    assert!(ls.stdout.contains(&bucket), "{ls:?}");
+    let who = run(s.env.aws(&[
+        "--profile",
+        "cp-r0",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]));
+    assert!(
+        who.stdout.trim().ends_with(&format!("/{}", s.user.name)),
+        "session name from the device: {who:?}"
+    );
+    assert!(who.stdout.contains(":assumed-role/"), "{who:?}");
+    let py = boto3_list_buckets(&s.env, "cp-r0");
+    assert_eq!(py.status, 0, "{py:?}");
+    assert!(py.stdout.contains(&bucket), "{py:?}");
+    assert_eq!(count_lines(&s.counter), 1, "one code");
+    assert_eq!(bed.user_calls(&s.user, "sts:GetSessionToken"), 1);
+    assert_eq!(
+        bed.user_calls(&s.user, "sts:AssumeRole"),
+        1,
+        "later calls come from the cache"
+    );
+
+    // stdout of `process` is exactly the JSON, and nothing else.
+    let p = run(s.env.awsmfa(&["process", "--profile", "r0"]));
+    assert_eq!(p.status, 0, "{p:?}");
+    let v: Value = serde_json::from_str(&p.stdout).unwrap();
+    assert_eq!(v["Version"], 1);
+    assert!(v["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert!(v["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(p.stdout.lines().count(), 1);
+}
+
+#[test]
+fn three_roles_one_code_one_get_session_token() {
+    let bed = Bed::shared();
+    let s = setup(bed, 3, true);
+    for i in 0..3 {
+        let r = run(s.env.awsmfa(&["-p", &format!("r{i}"), "process"]));
+        assert_eq!(r.status, 0, "{r:?}");
+    }
+    for i in 0..3 {
+        let r = run(s.env.aws(&[
+            "--profile",
+            &format!("cp-r{i}"),
+            "sts",
+            "get-caller-identity",
+        ]));
+        assert_eq!(r.status, 0, "{r:?}");
+        assert!(
+            r.stdout.contains(s.roles[i].rsplit('/').next().unwrap()),
+            "{r:?}"
+        );
+    }
+    assert_eq!(count_lines(&s.counter), 1);
+    assert_eq!(bed.user_calls(&s.user, "sts:GetSessionToken"), 1);
+    assert_eq!(bed.user_calls(&s.user, "sts:AssumeRole"), 3);
+    // The MFA session is the source profile's; status shows both kinds.
+    let st = run(s.env.awsmfa(&["status", "--json"]));
+    let v: Value = serde_json::from_str(&st.stdout).unwrap();
+    let find = |n: &str| {
+        v["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("base")["cached"][0]["kind"], "mfa-session");
+    assert_eq!(find("r1")["cached"][0]["kind"], "role");
+    assert_eq!(find("r1")["kind"], "role");
+}
+
+#[test]
+fn thirty_two_processes_at_once_one_code_one_call() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let start = Instant::now();
+    let mut children = Vec::new();
+    for i in 0..32 {
+        let mut cmd = if i % 2 == 0 {
+            s.env.aws(&[
+                "--profile",
+                "cp-r0",
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+            ])
+        } else {
+            s.env.awsmfa(&[
+                "-p",
+                "r0",
+                "exec",
+                "--",
+                "sh",
+                "-c",
+                "test -n \"$AWS_SESSION_TOKEN\" && echo \"$AWS_ACCESS_KEY_ID\"",
+            ])
+        };
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        children.push(cmd.spawn().unwrap());
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if stdout.starts_with("ASIA") {
+            keys.insert(stdout.trim().to_string());
+        }
+    }
+    eprintln!("32 processes done in {:?}", start.elapsed());
+    assert_eq!(count_lines(&s.counter), 1, "exactly one code asked for");
+    assert_eq!(bed.user_calls(&s.user, "sts:GetSessionToken"), 1);
+    assert_eq!(bed.user_calls(&s.user, "sts:AssumeRole"), 1);
+    assert_eq!(keys.len(), 1, "everyone got the same role session");
+}
+
+#[test]
+fn the_prompt_works_under_credential_process_in_a_terminal() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, false);
+    // No terminal: the AWS CLI's credential_process fails at once, with exit 4 inside.
+    let start = Instant::now();
+    let r = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(r.status, 4, "{r:?}");
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("hint: run `awsmfa login -p r0`"), "{r:?}");
+    let r = run(s
+        .env
+        .aws(&["--profile", "cp-r0", "sts", "get-caller-identity"]));
+    assert_ne!(r.status, 0);
+    assert!(start.elapsed() < Duration::from_secs(20));
+
+    // In a terminal (a pseudo-terminal from `script`), the AWS CLI captures
+    // credential_process's stdout and stderr; the question still reaches the person.
+    let inner = format!(
+        "{} --profile cp-r0 sts get-caller-identity --query Arn --output text",
+        common::venv_bin("aws").display()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &inner, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", s.env.home.path())
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    common::no_tty(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let code = bed.code(&s.user.mfa_serial, 0);
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    write!(stdin, "{code}\r").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains(&format!("MFA code for {}", s.user.mfa_serial)),
+        "{screen}"
+    );
+    assert!(screen.contains(":assumed-role/"), "{screen}");
+}
+
+#[test]
+fn expiry_renews_roles_from_the_mfa_session_and_never_returns_stale_credentials() {
+    let bed = Bed::private();
+    // MFA sessions of 2 min, role sessions of 20 s; renew below 10 s left.
+    bed.configure(json!({"session_seconds": 120, "role_session_seconds": 20}));
+    let mut s = setup(&bed, 1, true);
+    s.env.set("AWSMFA_MIN_REMAINING", "10s");
+    let first = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(first.status, 0, "{first:?}");
+    let first: Value = serde_json::from_str(&first.stdout).unwrap();
+    std::thread::sleep(Duration::from_secs(11));
+    let second = run(s.env.awsmfa(&["-p", "r0", "-v", "process"]));
+    assert_eq!(second.status, 0, "{second:?}");
+    assert!(second.stderr.contains("renewing"), "{second:?}");
+    let second: Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_ne!(
+        first["AccessKeyId"], second["AccessKeyId"],
+        "the role was re-assumed"
+    );
+    assert_eq!(count_lines(&s.counter), 1, "without a new code");
+    assert_eq!(bed.user_calls(&s.user, "sts:GetSessionToken"), 1);
+    assert_eq!(bed.user_calls(&s.user, "sts:AssumeRole"), 2);
+    let exp: jiff::Timestamp = second["Expiration"].as_str().unwrap().parse().unwrap();
+    let left = exp.as_second() - jiff::Timestamp::now().as_second();
+    assert!(left > 10, "returned credentials with only {left} s left");
+    // The role session works against the bed.
+    let ls = run(s
+        .env
+        .aws(&["--profile", "cp-r0", "sts", "get-caller-identity"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+}
+
+#[test]
+fn long_role_sessions_take_the_code_directly() {
+    let bed = Bed::shared();
+    let s = setup(bed, 0, true);
+    let arn = bed.role("long", None, 4 * 3600);
+    let mut config = s.env.read(".aws/config");
+    config.push_str(&format!(
+        "\n[profile long]\nrole_arn = {arn}\nsource_profile = base\nduration_seconds = 7200\nendpoint_url = {}\n",
+        bed.url
+    ));
+    s.env.write(".aws/config", &config);
+    let r = run(s.env.awsmfa(&["-p", "long", "-v", "process"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("with the MFA code directly"), "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let exp: jiff::Timestamp = v["Expiration"].as_str().unwrap().parse().unwrap();
+    assert!(exp.as_second() - jiff::Timestamp::now().as_second() > 7000);
+    assert_eq!(bed.user_calls(&s.user, "sts:GetSessionToken"), 0);
+}
+
+#[test]
+fn login_writes_role_sessions_and_reuses_the_cache() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let r = run(s.env.awsmfa(&["-p", "base", "login"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let r = run(s.env.awsmfa(&["-p", "r0", "login"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("logged in: profile r0-mfa"), "{r:?}");
+    let ls = run(s
+        .env
+        .aws(&["--profile", "r0-mfa", "sts", "get-caller-identity"]));
+    assert!(ls.stdout.contains(":assumed-role/"), "{ls:?}");
+    assert_eq!(
+        count_lines(&s.counter),
+        1,
+        "the role used the MFA session of the login"
+    );
+    // A process call is now served from the cache that login filled.
+    let calls = bed.user_calls(&s.user, "sts:AssumeRole");
+    let p = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(p.status, 0);
+    assert_eq!(bed.user_calls(&s.user, "sts:AssumeRole"), calls);
+}
+
+#[test]
+fn exec_passes_status_and_signals_and_refuses_nesting() {
+    let bed = Bed::shared();
+    let mut s = setup(bed, 0, true);
+    s.env.set("AWS_PROFILE", "some-stale-profile");
+    s.env.set("AWS_ACCESS_KEY_ID", "AKIASTALESTALESTALE0");
+    let r = run(s.env.awsmfa(&[
+        "-p",
+        "base",
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$AWS_ACCESS_KEY_ID ${AWS_PROFILE:-unset} $AWSMFA_PROFILE $AWS_REGION $AWS_ENDPOINT_URL\"; exit 42",
+    ]));
+    assert_eq!(r.status, 42, "{r:?}");
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert!(words[0].starts_with("ASIA"), "{r:?}");
+    assert_eq!(&words[1..4], ["unset", "base", "us-east-1"]);
+    assert_eq!(words[4], bed.url);
+
+    // Death by signal: 128 + N.
+    let r = run(s
+        .env
+        .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", "kill -TERM $$"]));
+    assert_eq!(r.status, 128 + 15, "{r:?}");
+
+    // SIGTERM to awsmfa reaches the child, whose own exit status comes back.
+    let ready = s.env.path("ready");
+    let got = s.env.path("got");
+    let script = format!(
+        "trap 'echo term > {}; exit 3' TERM; touch {}; while :; do sleep 0.1; done",
+        got.display(),
+        ready.display()
+    );
+    let mut cmd = s
+        .env
+        .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", &script]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the child never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert_eq!(std::fs::read_to_string(&got).unwrap().trim(), "term");
+
+    // Nested: refused, unless asked for.
+    let mut nested = TestEnv::new();
+    std::fs::copy(s.env.config(), nested.config()).unwrap();
+    std::fs::copy(s.env.credentials(), nested.credentials()).unwrap();
+    nested.set("AWSMFA_PROFILE", "outer");
+    let r = run(nested.awsmfa(&["-p", "base", "exec", "--", "true"]));
+    assert_eq!(r.status, 2, "{r:?}");
+    assert!(r.stderr.contains("--allow-nested"), "{r:?}");
+    let r = run(nested.awsmfa(&["-p", "base", "exec", "--allow-nested", "--", "true"]));
+    assert_eq!(r.status, 0, "{r:?}");
+}
+
+fn run_shell(shell: &str, script: &str) -> String {
+    let out = Command::new(shell)
+        .args(["-c", script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("{shell}: {e} (scripts/test installs it)"));
+    assert!(
+        out.status.success(),
+        "{shell}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn env_output_evaluates_in_bash_dash_and_fish() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let p = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    let want: Value = serde_json::from_str(&p.stdout).unwrap();
+    let show = "printf '%s|%s|%s|%s\\n' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_SESSION_TOKEN\" \"$AWS_REGION\"";
+    let expected = format!(
+        "{}|{}|{}|us-east-1\n",
+        want["AccessKeyId"].as_str().unwrap(),
+        want["SecretAccessKey"].as_str().unwrap(),
+        want["SessionToken"].as_str().unwrap()
+    );
+    for (shell, format) in [("bash", "sh"), ("dash", "sh"), ("fish", "fish")] {
+        let r = run(s.env.awsmfa(&["-p", "r0", "env", "--format", format]));
+        assert_eq!(r.status, 0, "{r:?}");
+        let file = s.env.path(&format!("env.{shell}"));
+        std::fs::write(&file, &r.stdout).unwrap();
+        let got = run_shell(
+            shell,
+            &format!(
+                "source {} 2>/dev/null || . {}; {show}",
+                file.display(),
+                file.display()
+            ),
+        );
+        assert_eq!(got, expected, "{shell}");
+        // --unset clears them again.
+        let u = run(s.env.awsmfa(&["env", "--unset", "--format", format]));
+        std::fs::write(&file, format!("{}{}", r.stdout, u.stdout)).unwrap();
+        let got = run_shell(
+            shell,
+            &format!(
+                "source {} 2>/dev/null || . {}; {show}",
+                file.display(),
+                file.display()
+            ),
+        );
+        assert_eq!(got, "|||us-east-1\n", "{shell} --unset");
+    }
+    // The default format follows $SHELL; json parses.
+    let mut fishy = TestEnv::new();
+    std::fs::copy(s.env.config(), fishy.config()).unwrap();
+    std::fs::copy(s.env.credentials(), fishy.credentials()).unwrap();
+    fishy.set("SHELL", "/usr/bin/fish");
+    fishy.set(
+        "AWSMFA_CACHE_DIR",
+        s.env.path(".cache/awsmfa").to_str().unwrap(),
+    );
+    let r = run(fishy.awsmfa(&["-p", "r0", "env"]));
+    assert!(r.stdout.starts_with("set -gx AWS_ACCESS_KEY_ID "), "{r:?}");
+    let r = run(s.env.awsmfa(&["-p", "r0", "env", "--format", "json"]));
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["AWS_SECRET_ACCESS_KEY"], want["SecretAccessKey"]);
+}
+
+#[test]
+fn quoting_survives_hostile_values_in_every_posix_shell_and_fish() {
+    use awsmfa::output::formats::{fish_quote, sh_quote};
+    let values = [
+        "a'b", "a\\b", "$HOME", "`id`", "a b  c", "x\"y", "*", "a\\'b", "!!", "é€",
+    ];
+    for v in values {
+        for shell in ["bash", "dash"] {
+            let got = run_shell(shell, &format!("X={}; printf '%s' \"$X\"", sh_quote(v)));
+            assert_eq!(got, v, "{shell} {v:?}");
+        }
+        let got = run_shell(
+            "fish",
+            &format!("set X {}; printf '%s' \"$X\"", fish_quote(v)),
+        );
+        assert_eq!(got, v, "fish {v:?}");
+    }
+}
+
+#[test]
+fn bad_profiles_and_bad_cache_files() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let mut config = s.env.read(".aws/config");
+    config.push_str(&format!(
+        "\n[profile loop1]\nrole_arn = {a}\nsource_profile = loop2\n[profile loop2]\nrole_arn = {a}\nsource_profile = loop1\n[profile nosource]\nrole_arn = {a}\nsource_profile = missing\n[profile badarn]\nrole_arn = arn:aws:iam::1:role\nsource_profile = base\n[profile baddur]\nrole_arn = {a}\nsource_profile = base\nduration_seconds = 99999\n",
+        a = s.roles[0]
+    ));
+    s.env.write(".aws/config", &config);
+    let before = (s.env.read(".aws/config"), s.env.read(".aws/credentials"));
+    for (profile, needle) in [
+        ("loop1", "loops"),
+        ("nosource", "does not exist"),
+        ("badarn", "not a role ARN"),
+        ("baddur", "duration_seconds"),
+    ] {
+        let r = run(s.env.awsmfa(&["-p", profile, "process"]));
+        assert_eq!(r.status, 5, "{profile}: {r:?}");
+        assert!(r.stderr.contains(needle), "{profile}: {r:?}");
+        assert!(r.stdout.is_empty());
+    }
+    assert_eq!(
+        (s.env.read(".aws/config"), s.env.read(".aws/credentials")),
+        before
+    );
+
+    // Fill the cache, then damage its entries in each way: each is ignored (with a
+    // warning) and replaced.
+    let r = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let cache = s.env.path(".cache/awsmfa");
+    let entries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                n.ends_with(".json") && !n.starts_with("mfa-")
+            })
+            .collect()
+    };
+    assert_eq!(entries().len(), 2);
+    use std::os::unix::fs::PermissionsExt;
+    type Hurt = Box<dyn Fn(&PathBuf)>;
+    let damage: [(&str, Hurt); 3] = [
+        (
+            "corrupt or truncated",
+            Box::new(|p: &PathBuf| {
+                let text = std::fs::read(p).unwrap();
+                std::fs::write(p, &text[..text.len() / 2]).unwrap();
+            }),
+        ),
+        (
+            "readable by other users",
+            Box::new(|p: &PathBuf| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }),
+        ),
+        (
+            "owned by another user",
+            Box::new(|p: &PathBuf| {
+                std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+            }),
+        ),
+    ];
+    let uid = unsafe { libc::getuid() };
+    for (round, (needle, hurt)) in damage.into_iter().enumerate() {
+        if needle.starts_with("owned") && uid != 0 {
+            continue; // only root can give a file away
+        }
+        // The first round damages both entries (a new code is needed), the others
+        // only the role's (re-assumed from the MFA session).
+        let mut damaged = 0;
+        for p in entries() {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            if round == 0 || text.contains("\"kind\": \"role\"") {
+                hurt(&p);
+                damaged += 1;
+            }
+        }
+        assert!(damaged >= 1);
+        let r = run(s.env.awsmfa(&["-p", "r0", "process"]));
+        assert_eq!(r.status, 0, "{needle}: {r:?}");
+        assert!(r.stderr.contains(needle), "{needle}: {r:?}");
+        assert!(serde_json::from_str::<Value>(&r.stdout).is_ok());
+        for p in entries() {
+            let meta = std::fs::metadata(&p).unwrap();
+            assert_eq!(
+                meta.permissions().mode() & 0o777,
+                0o600,
+                "replaced privately"
+            );
+        }
+    }
+
+    // clear drops one profile's sessions, then all.
+    let r = run(s.env.awsmfa(&["clear", "r0"]));
+    assert!(
+        r.stderr
+            .contains("cleared 1 cached session of profile \"r0\""),
+        "{r:?}"
+    );
+    let r = run(s.env.awsmfa(&["clear"]));
+    assert!(r.stderr.contains("cleared 1 cached session"), "{r:?}");
+    assert!(entries().is_empty());
+}
+
+#[test]
+fn assume_role_errors_are_clear() {
+    let bed = Bed::shared();
+    // A role that trusts only with MFA, and a profile without any device.
+    let user = bed.user_with("nodev", json!("allow-all"), false);
+    let arn = bed.role("strict", None, 3600);
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[src]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile strict]\nrole_arn = {arn}\nsource_profile = src\nendpoint_url = {}\n",
+            bed.url
+        ),
+    );
+    let r = run(env.awsmfa(&["-p", "strict", "process"]));
+    assert_eq!(r.status, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("is not authorized to perform: sts:AssumeRole"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn completions_for_every_shell() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let r = run(env.awsmfa(&["completions", shell]));
+        assert_eq!(r.status, 0, "{r:?}");
+        assert!(
+            r.stdout.contains("login") && r.stdout.contains("process"),
+            "{shell}"
+        );
+    }
+    let r = run(env.awsmfa(&["completions", "bash"]));
+    let file = env.path("c.bash");
+    std::fs::write(&file, r.stdout).unwrap();
+    run_shell(
+        "bash",
+        &format!("source {}; complete -p awsmfa", file.display()),
+    );
+}
