@@ -49,6 +49,38 @@ impl Credentials {
     }
 }
 
+/// Reads `credential_process` output (version 1): `AccessKeyId`, `SecretAccessKey`,
+/// optional `SessionToken` and `Expiration`. Errors never include the text.
+pub fn from_credential_process_json(bytes: &[u8]) -> Result<Credentials, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct In {
+        version: u32,
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: Option<String>,
+        expiration: Option<String>,
+    }
+    let parsed: In = serde_json::from_slice(bytes)
+        .map_err(|_| "its output is not credential_process JSON".to_string())?;
+    if parsed.version != 1 {
+        return Err(format!("its output has Version {}, not 1", parsed.version));
+    }
+    let expiration = match parsed.expiration {
+        Some(text) => Some(
+            text.parse::<Timestamp>()
+                .map_err(|_| "its output has an unreadable Expiration".to_string())?,
+        ),
+        None => None,
+    };
+    Ok(Credentials {
+        access_key_id: parsed.access_key_id,
+        secret_access_key: SecretString::from(parsed.secret_access_key),
+        session_token: parsed.session_token.map(SecretString::from),
+        expiration,
+    })
+}
+
 /// `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`; short ids are masked whole.
 pub fn mask(key_id: &str) -> String {
     let chars: Vec<char> = key_id.chars().collect();
@@ -73,6 +105,24 @@ mod tests {
         assert!(!shown.contains("TOKEN-VALUE"));
         assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"));
         assert!(shown.contains("AKIA…MPLE"));
+    }
+
+    #[test]
+    fn reads_credential_process_output() {
+        let c = from_credential_process_json(
+            br#"{"Version":1,"AccessKeyId":"AKIAEXAMPLEEXAMPLE00","SecretAccessKey":"s"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.access_key_id, "AKIAEXAMPLEEXAMPLE00");
+        assert!(c.token().is_none());
+        let err = from_credential_process_json(b"SECRET garbage").unwrap_err();
+        assert!(!err.contains("SECRET"));
+        assert!(
+            from_credential_process_json(
+                br#"{"Version":2,"AccessKeyId":"a","SecretAccessKey":"b"}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod error;
 pub mod fsx;
 pub mod mfa;
 pub mod output;
+pub mod proc;
 pub mod session;
 pub mod sts;

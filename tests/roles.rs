@@ -647,3 +647,75 @@ fn completions_for_every_shell() {
         &format!("source {}; complete -p awsmfa", file.display()),
     );
 }
+
+#[test]
+fn seed_003_aws_vault_style_source_profiles_work_unchanged() {
+    // The seed's layout: long-term keys come from the source profile's
+    // credential_process (aws-vault exec --no-session --json); here a command that
+    // prints the same JSON. Keys are never in the credentials file.
+    let bed = Bed::shared();
+    let user = bed.user_with("caktus", json!("allow-all"), true);
+    let role = bed.role("saguaro", None, 3600);
+    let bucket = bed.bucket("caktus");
+    let env = TestEnv::new();
+    let keys = env.path("vault-keys.json");
+    std::fs::write(
+        &keys,
+        json!({"Version": 1, "AccessKeyId": user.access_key_id, "SecretAccessKey": user.secret_access_key})
+            .to_string(),
+    )
+    .unwrap();
+    let config = format!(
+        "; Caktus Managed AWS\n[profile caktus]\ncredential_process=cat {keys}\n\n[profile caktus-mfa]\nmfa_serial={serial}\nsource_profile=caktus\nregion=us-east-1\noutput=json\nendpoint_url={url}\n\n; Assume Role setup\n[profile saguaro-cluster]\nmfa_serial={serial}\nrole_arn={role}\nsource_profile=caktus\nregion=us-east-1\nendpoint_url={url}\n",
+        keys = keys.display(),
+        serial = user.mfa_serial,
+        url = bed.url
+    );
+    env.write(".aws/config", &config);
+    let r = run(env.awsmfa(&[
+        "-p",
+        "caktus-mfa",
+        "login",
+        "--token-code",
+        &bed.code(&user.mfa_serial, 0),
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("logged in: profile caktus-mfa"), "{r:?}");
+    assert_eq!(env.read(".aws/config"), config, "the config is untouched");
+    let ls = run(env.aws(&["--profile", "caktus-mfa", "s3", "ls"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+    assert!(ls.stdout.contains(&bucket));
+    // The role behind the same device: no new code, from the cached MFA session.
+    let r = run(env.awsmfa(&[
+        "-p",
+        "saguaro-cluster",
+        "exec",
+        "--",
+        common::venv_bin("aws").to_str().unwrap(),
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stdout.contains(":assumed-role/saguaro"), "{r:?}");
+    assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), 1);
+    // A failing credential_process is a clear configuration error.
+    std::fs::remove_file(&keys).unwrap();
+    let r = run(env.awsmfa(&[
+        "-p",
+        "caktus-mfa",
+        "login",
+        "--force",
+        "--token-code",
+        &bed.code(&user.mfa_serial, 1),
+    ]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("credential_process: it failed (exit status 1)"),
+        "{r:?}"
+    );
+}

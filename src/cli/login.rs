@@ -14,7 +14,7 @@ use super::setup::{CliEffects, Setup, load_files};
 use super::{Context, check_section_name};
 use crate::config::profile::{Kind, check_target, resolve};
 use crate::config::{AwsFiles, Env};
-use crate::creds::{Credentials, mask};
+use crate::creds::Credentials;
 use crate::error::{Error, Exit};
 use crate::mfa::TtyPrompt;
 use crate::output;
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
         1,
         &format!(
             "long-term key {} from {}",
-            mask(&resolved.base_keys().keys.access_key_id),
+            resolved.base_keys().identity(),
             resolved.base_keys().origin
         ),
     );

@@ -270,6 +270,18 @@ impl Effects for CliEffects<'_> {
         std::thread::sleep(d);
     }
 
+    fn credential_process(&self, command: &str) -> Result<crate::creds::Credentials, Error> {
+        let fail = |what: String| {
+            Error::new(
+                Exit::Config,
+                format!("the source profile's credential_process: {what}"),
+            )
+        };
+        let out = crate::proc::run_capture(command, Duration::from_secs(120))
+            .map_err(|e| fail(e.to_string()))?;
+        crate::creds::from_credential_process_json(&out).map_err(fail)
+    }
+
     fn log(&self, message: &str) {
         self.ctx.debug(1, message);
     }

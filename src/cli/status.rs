@@ -289,7 +289,11 @@ mod tests {
             Some("arn:aws:iam::123456789012:mfa/u")
         );
         assert_eq!(r.profiles[2].kind, "process");
-        assert!(r.profiles[2].problem.is_some());
+        assert!(r.profiles[2].problem.is_none());
+        assert_eq!(
+            r.profiles[2].keys.as_deref(),
+            Some("the credential_process of profile \"vault\"")
+        );
         let text = table(&r);
         assert!(text.starts_with("PROFILE"));
         assert!(text.contains("file: 1h 0m left"));

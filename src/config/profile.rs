@@ -75,9 +75,37 @@ impl ProfileSettings {
 pub struct KeysSource {
     /// The profile whose keys these are (for `[NAME-long-term]`, NAME).
     pub profile: String,
-    pub keys: Credentials,
+    pub keys: KeysFrom,
     /// For messages: e.g. `[work-long-term] in the credentials file`.
     pub origin: String,
+}
+
+/// Where the keys themselves are.
+#[derive(Debug, Clone)]
+pub enum KeysFrom {
+    /// In a file.
+    Static(Credentials),
+    /// Printed by the profile's `credential_process` (aws-vault's `exec --json`, a
+    /// password manager…), run only when a session must be made.
+    Process(String),
+}
+
+impl KeysSource {
+    /// What identifies the keys in cache keys and messages, without running anything.
+    pub fn identity(&self) -> String {
+        match &self.keys {
+            KeysFrom::Static(c) => crate::creds::mask(&c.access_key_id),
+            KeysFrom::Process(command) => format!("credential_process `{command}`"),
+        }
+    }
+
+    /// The full access key id, or the command: for cache keys.
+    pub fn cache_identity(&self) -> String {
+        match &self.keys {
+            KeysFrom::Static(c) => c.access_key_id.clone(),
+            KeysFrom::Process(command) => format!("process\0{command}"),
+        }
+    }
 }
 
 /// Where a role's source credentials come from.
@@ -349,7 +377,7 @@ fn resolve_node(
             return Ok(Node::Keys(
                 KeysSource {
                     profile: name.to_string(),
-                    keys,
+                    keys: KeysFrom::Static(keys),
                     origin: format!("[{lt}] in the credentials file"),
                 },
                 false,
@@ -362,8 +390,12 @@ fn resolve_node(
     if profile.has("role_arn") {
         return resolve_role(files, &profile, chain);
     }
-    if profile.has("aws_access_key_id") || profile.has("aws_secret_access_key") {
-        if profile.has("aws_session_token") {
+    // A session written into the profile (by awsmfa or aws-mfa) is not where keys come
+    // from: with a source_profile, the chain goes on; without, there are none.
+    let holds_session = profile.has("aws_session_token");
+    let has_keys = profile.has("aws_access_key_id") || profile.has("aws_secret_access_key");
+    if has_keys && !(holds_session && profile.has("source_profile")) {
+        if holds_session {
             return Err(ResolveError::SessionOnly(name.to_string()));
         }
         let (section, file) = match profile.origin("aws_access_key_id") {
@@ -375,7 +407,7 @@ fn resolve_node(
         return Ok(Node::Keys(
             KeysSource {
                 profile: name.to_string(),
-                keys,
+                keys: KeysFrom::Static(keys),
                 origin: format!("[{section}] in the {file} file"),
             },
             true,
@@ -388,8 +420,15 @@ fn resolve_node(
             role => Ok(role),
         };
     }
-    if profile.has("credential_process") {
-        return Err(ResolveError::CredentialProcess(name.to_string()));
+    if let Some(command) = profile.get("credential_process") {
+        return Ok(Node::Keys(
+            KeysSource {
+                profile: name.to_string(),
+                keys: KeysFrom::Process(command.to_string()),
+                origin: format!("the credential_process of profile {name:?}"),
+            },
+            false,
+        ));
     }
     Err(ResolveError::NoKeys(name.to_string()))
 }
@@ -520,6 +559,13 @@ mod tests {
         }
     }
 
+    fn key_id(k: &KeysSource) -> &str {
+        match &k.keys {
+            KeysFrom::Static(c) => &c.access_key_id,
+            KeysFrom::Process(cmd) => cmd,
+        }
+    }
+
     #[test]
     fn aws_mfa_long_term_layout_targets_the_profile() {
         // Seed 001: aws-mfa's layout, aws_mfa_device beside the keys.
@@ -529,7 +575,7 @@ mod tests {
         );
         let p = resolve(&f, "myprofile").unwrap();
         assert_eq!(p.default_target, "myprofile");
-        assert_eq!(mfa_keys(&p).keys.access_key_id, "AKIAHUNTER2HUNTER2HU");
+        assert_eq!(key_id(mfa_keys(&p)), "AKIAHUNTER2HUNTER2HU");
         assert_eq!(
             p.mfa_serial.as_deref(),
             Some("arn:aws:iam::1234567890:mfa/yourname")
@@ -567,7 +613,7 @@ mod tests {
             role.mfa_serial.as_deref(),
             Some("arn:aws:iam::112233445566:mfa/MFAUser")
         );
-        assert_eq!(r.base_keys().keys.access_key_id, "BKCAXZ6ODJLQ1EXAMPLE");
+        assert_eq!(key_id(r.base_keys()), "BKCAXZ6ODJLQ1EXAMPLE");
     }
 
     #[test]
@@ -586,7 +632,7 @@ mod tests {
             panic!("chained")
         };
         assert_eq!(inner.session_name, "coderazzi2@gmail.com");
-        assert_eq!(r.base_keys().keys.access_key_id, "AKIAQPOK6K7QEHQHIOXJ");
+        assert_eq!(key_id(r.base_keys()), "AKIAQPOK6K7QEHQHIOXJ");
         let r = resolve(&f, "bare").unwrap();
         let Kind::Role(role) = &r.kind else {
             panic!("a role")
@@ -607,7 +653,7 @@ mod tests {
         );
         let p = resolve(&f, "caktus-mfa").unwrap();
         assert_eq!(p.default_target, "caktus-mfa");
-        assert_eq!(mfa_keys(&p).keys.access_key_id, "AKIACAKTUSEXAMPLE000");
+        assert_eq!(key_id(mfa_keys(&p)), "AKIACAKTUSEXAMPLE000");
         assert_eq!(p.mfa_serial.as_deref(), Some("arn:aws:iam::1:mfa/u"));
         assert_eq!(
             resolve(&f, "a").unwrap_err(),
@@ -615,7 +661,6 @@ mod tests {
         );
         for (name, check) in [
             ("lost", "MissingSource"),
-            ("proc", "CredentialProcess"),
             ("badarn", "BadRoleArn"),
             ("baddur", "BadDuration"),
             ("nosrc", "RoleWithoutSource"),
@@ -625,6 +670,26 @@ mod tests {
             let err = resolve(&f, name).unwrap_err();
             assert!(format!("{err:?}").starts_with(check), "{name}: {err:?}");
         }
+    }
+
+    #[test]
+    fn seed_003_aws_vault_profiles_get_keys_from_credential_process() {
+        let f = files(
+            "; Caktus Managed AWS\n[profile caktus]\ncredential_process=aws-vault exec --no-session --json caktus\n\n[profile caktus-mfa]\nmfa_serial=arn:aws:iam::111111111111:mfa/u\nsource_profile=caktus\nregion=us-east-1\noutput=json\n\n[profile saguaro-cluster]\nmfa_serial=arn:aws:iam::111111111111:mfa/u\nrole_arn=arn:aws:iam::222222222222:role/CaktusAccountAccessRole-Admins\nsource_profile=caktus\nregion=us-east-1\n",
+            "",
+        );
+        let p = resolve(&f, "caktus-mfa").unwrap();
+        assert_eq!(
+            key_id(mfa_keys(&p)),
+            "aws-vault exec --no-session --json caktus"
+        );
+        assert_eq!(p.default_target, "caktus-mfa");
+        let r = resolve(&f, "saguaro-cluster").unwrap();
+        assert!(matches!(&r.kind, Kind::Role(role) if role.session_name == "u-"));
+        assert_eq!(
+            r.base_keys().identity(),
+            "credential_process `aws-vault exec --no-session --json caktus`"
+        );
     }
 
     #[test]

@@ -8,8 +8,7 @@
 //! it is sent anywhere.
 
 use std::io::{BufRead, Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why no usable code was obtained.
 #[derive(Debug, thiserror::Error)]
@@ -105,47 +104,11 @@ pub fn code_from_output(output: &str) -> Option<String> {
 /// Runs `mfa_process` through `sh -c` and takes the code from its standard output. Its
 /// standard error goes to ours, so a "touch your key" message reaches the person.
 pub fn run_code_process(command: &str, timeout: Duration) -> Result<String, MfaError> {
-    use std::os::unix::process::CommandExt;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        // Its own process group, so a timeout ends the whole command, not just `sh`.
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| MfaError::ProcessSpawn(e.to_string()))?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = (&mut stdout).take(64 * 1024).read_to_end(&mut out);
-        out
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                // SAFETY: signalling the process group this function created.
-                unsafe {
-                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-                }
-                let _ = child.wait();
-                return Err(MfaError::ProcessTimeout(timeout.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(MfaError::ProcessSpawn(e.to_string())),
-        }
-    };
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        let status = match status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => "killed by a signal".to_string(),
-        };
-        return Err(MfaError::ProcessFailed { status });
-    }
+    let out = crate::proc::run_capture(command, timeout).map_err(|e| match e {
+        crate::proc::RunError::Spawn(m) => MfaError::ProcessSpawn(m),
+        crate::proc::RunError::Failed(status) => MfaError::ProcessFailed { status },
+        crate::proc::RunError::Timeout(s) => MfaError::ProcessTimeout(s),
+    })?;
     code_from_output(&String::from_utf8_lossy(&out)).ok_or(MfaError::ProcessOutput)
 }
 
@@ -291,7 +254,7 @@ mod tests {
             run_code_process("exit 7", t),
             Err(MfaError::ProcessFailed { status }) if status == "exit status 7"
         ));
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         assert!(matches!(
             run_code_process("sleep 5", t),
             Err(MfaError::ProcessTimeout(_))

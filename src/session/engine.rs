@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{Cache, Meta};
 use super::{DEFAULT_SESSION_SECS, human_remaining, remaining};
-use crate::config::profile::{KeysSource, Kind, Resolved, RoleSpec, Source};
+use crate::config::profile::{KeysFrom, KeysSource, Kind, Resolved, RoleSpec, Source};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
 use crate::sts::{AssumeRoleRequest, Iam, SessionTokenRequest, Sts, StsError};
@@ -48,6 +48,8 @@ pub trait Effects {
     fn code(&self, serial: &str) -> Result<Code, Error>;
     fn now(&self) -> Timestamp;
     fn sleep(&self, d: Duration);
+    /// Runs a source profile's `credential_process` for its long-term keys.
+    fn credential_process(&self, command: &str) -> Result<Credentials, Error>;
     /// A progress line for `-v`.
     fn log(&self, message: &str);
     /// A line the person should see (waiting, warnings).
@@ -107,25 +109,26 @@ impl Engine<'_> {
     ) -> Result<Served, Error> {
         let key = Cache::key(&[
             "mfa-session",
-            &keys.keys.access_key_id,
+            &keys.cache_identity(),
             serial.unwrap_or("(discover)"),
             &req.endpoint,
         ]);
         let mut used_serial = serial.map(String::from);
         let served = self.single_flight(&key, req, force, "MFA session", |engine| {
+            let long_term = engine.load_keys(keys)?;
             let serial = match serial {
                 Some(s) => s.to_string(),
-                None => engine.discover(keys)?,
+                None => engine.discover(&long_term)?,
             };
             let duration = req.session_duration.unwrap_or(DEFAULT_SESSION_SECS);
             engine.fx.log(&format!(
                 "GetSessionToken for {duration} s with key {} and device {serial}",
-                mask(&keys.keys.access_key_id)
+                mask(&long_term.access_key_id)
             ));
             let sts = engine.fx.sts()?;
             let creds = engine.with_code(&serial, |code| {
                 sts.get_session_token(
-                    &keys.keys,
+                    &long_term,
                     &SessionTokenRequest {
                         duration_seconds: duration,
                         serial_number: Some(serial.clone()),
@@ -183,7 +186,7 @@ impl Engine<'_> {
         let parts = |path: &str| {
             Cache::key(&[
                 "role",
-                &base.keys.access_key_id,
+                &base.cache_identity(),
                 &chain_of(&role.source),
                 &role.role_arn,
                 &ext,
@@ -230,10 +233,11 @@ impl Engine<'_> {
                         role.role_arn,
                         requested.unwrap_or_default()
                     ));
+                    let long_term = engine.load_keys(keys)?;
                     let sts = engine.fx.sts()?;
                     let creds = engine.with_code(serial, |code| {
                         sts.assume_role(
-                            &keys.keys,
+                            &long_term,
                             &assume(requested, Some((serial.to_string(), code.to_string()))),
                         )
                     })?;
@@ -268,15 +272,16 @@ impl Engine<'_> {
             (Source::Keys(keys), None) => {
                 let key = parts("no-mfa");
                 self.single_flight(&key, req, force, "role session", |engine| {
+                    let long_term = engine.load_keys(keys)?;
                     engine.fx.log(&format!(
                         "assuming {} with key {} (no MFA device configured)",
                         role.role_arn,
-                        mask(&keys.keys.access_key_id)
+                        mask(&long_term.access_key_id)
                     ));
                     let creds = engine
                         .fx
                         .sts()?
-                        .assume_role(&keys.keys, &assume(requested, None))?;
+                        .assume_role(&long_term, &assume(requested, None))?;
                     Ok((creds, meta.clone()))
                 })
             }
@@ -356,23 +361,33 @@ impl Engine<'_> {
         })
     }
 
+    /// The long-term keys, running the source's `credential_process` if that is where
+    /// they are.
+    fn load_keys(&self, keys: &KeysSource) -> Result<Credentials, Error> {
+        match &keys.keys {
+            KeysFrom::Static(c) => Ok(c.clone()),
+            KeysFrom::Process(command) => {
+                self.fx.log(&format!(
+                    "getting the keys of profile {:?} from its credential_process",
+                    keys.profile
+                ));
+                self.fx.credential_process(command)
+            }
+        }
+    }
+
     /// No `mfa_serial`: asks IAM which device the user behind the keys has.
-    fn discover(&self, keys: &KeysSource) -> Result<String, Error> {
+    fn discover(&self, keys: &Credentials) -> Result<String, Error> {
         self.fx
             .log("no mfa_serial in the profile; asking IAM for the user's MFA devices");
-        let devices = self
-            .fx
-            .iam()?
-            .list_mfa_devices(&keys.keys, None)
-            .map_err(|e| {
-                let mut err = Error::from(e);
-                err.message = format!("cannot discover the MFA device: {}", err.message);
-                if err.hint.is_none() {
-                    err.hint =
-                        Some("set mfa_serial in the profile or pass --mfa-serial ARN".into());
-                }
-                err
-            })?;
+        let devices = self.fx.iam()?.list_mfa_devices(keys, None).map_err(|e| {
+            let mut err = Error::from(e);
+            err.message = format!("cannot discover the MFA device: {}", err.message);
+            if err.hint.is_none() {
+                err.hint = Some("set mfa_serial in the profile or pass --mfa-serial ARN".into());
+            }
+            err
+        })?;
         match devices.as_slice() {
             [] => Err(
                 Error::new(Exit::Config, "the user behind these keys has no MFA device").with_hint(
@@ -604,6 +619,9 @@ mod tests {
         fn sleep(&self, d: Duration) {
             self.sts.now.set(self.sts.now.get() + d.as_secs() as i64);
         }
+        fn credential_process(&self, _command: &str) -> Result<Credentials, Error> {
+            Ok(Credentials::long_term("AKIAFROMPROCESS00000", "s"))
+        }
         fn log(&self, _: &str) {}
         fn notice(&self, m: &str) {
             self.notices.borrow_mut().push(m.to_string());
@@ -626,7 +644,7 @@ mod tests {
     fn keys() -> KeysSource {
         KeysSource {
             profile: "source".into(),
-            keys: Credentials::long_term("AKIAEXAMPLE000000000", "s"),
+            keys: KeysFrom::Static(Credentials::long_term("AKIAEXAMPLE000000000", "s")),
             origin: "test".into(),
         }
     }
