@@ -224,23 +224,28 @@ impl<'a> CliEffects<'a> {
     }
 }
 
+impl CliEffects<'_> {
+    /// The client in `cell`, built on first use.
+    fn client<'s>(
+        &'s self,
+        cell: &'s OnceCell<QueryClient>,
+        endpoint: &Endpoint,
+    ) -> Result<&'s QueryClient, Error> {
+        if cell.get().is_none() {
+            let http = http_settings(self.ctx, &self.setup.resolved)?;
+            let _ = cell.set(QueryClient::new(endpoint.clone(), http)?);
+        }
+        Ok(cell.get().expect("set above"))
+    }
+}
+
 impl Effects for CliEffects<'_> {
     fn sts(&self) -> Result<&dyn Sts, Error> {
-        if self.sts.get().is_none() {
-            let http = http_settings(self.ctx, &self.setup.resolved)?;
-            let client = QueryClient::new(self.setup.sts_endpoint.clone(), http)?;
-            let _ = self.sts.set(client);
-        }
-        Ok(self.sts.get().expect("set above"))
+        Ok(self.client(&self.sts, &self.setup.sts_endpoint)?)
     }
 
     fn iam(&self) -> Result<&dyn Iam, Error> {
-        if self.iam.get().is_none() {
-            let http = http_settings(self.ctx, &self.setup.resolved)?;
-            let client = QueryClient::new(self.setup.iam_endpoint.clone(), http)?;
-            let _ = self.iam.set(client);
-        }
-        Ok(self.iam.get().expect("set above"))
+        Ok(self.client(&self.iam, &self.setup.iam_endpoint)?)
     }
 
     fn code(&self, serial: &str) -> Result<Code, Error> {

@@ -61,11 +61,7 @@ pub fn write_session(
     let token = creds.token().unwrap_or_default();
     edit_file(credentials_path, |doc| {
         // The rule again, under the lock: the file may have changed since it was read.
-        let holds_keys = doc.get(target, "aws_access_key_id").is_some()
-            && doc.get(target, "aws_session_token").is_none();
-        if holds_keys {
-            return Err(profile::ResolveError::TargetHoldsKeys(target.to_string()).into());
-        }
+        profile::check_target_doc(doc, target)?;
         doc.set(target, "aws_access_key_id", &creds.access_key_id);
         doc.set(target, "aws_secret_access_key", creds.secret());
         doc.set(target, "aws_session_token", token);
