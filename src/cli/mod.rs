@@ -104,15 +104,7 @@ impl Context {
             .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(String::from))
             .unwrap_or_else(|| "default".to_string());
         check_section_name(&profile, "profile")?;
-        let color = match global.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                !env.is_set("NO_COLOR")
-                    && env.get("TERM") != Some("dumb")
-                    && std::io::stderr().is_terminal()
-            }
-        };
+        let color = color_enabled(global.color, &env);
         Ok(Context {
             profile,
             config_file: global.config_file.clone(),
@@ -147,6 +139,19 @@ impl Context {
             eprintln!("\x1b[33mwarning:\x1b[0m {message}");
         } else {
             eprintln!("warning: {message}");
+        }
+    }
+}
+
+/// Whether messages on stderr get colour: `--color`, else a terminal without `NO_COLOR`.
+pub fn color_enabled(choice: ColorChoice, env: &Env) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            !env.is_set("NO_COLOR")
+                && env.get("TERM") != Some("dumb")
+                && std::io::stderr().is_terminal()
         }
     }
 }
