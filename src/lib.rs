@@ -14,6 +14,7 @@ pub mod error;
 pub mod fsx;
 pub mod mfa;
 pub mod output;
+pub mod policy;
 pub mod proc;
 pub mod session;
 pub mod sts;

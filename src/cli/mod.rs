@@ -8,6 +8,7 @@ pub mod clear;
 pub mod env;
 pub mod exec;
 pub mod login;
+pub mod policy;
 pub mod process;
 pub mod setup;
 pub mod status;
@@ -76,6 +77,8 @@ pub enum Command {
     Status(status::StatusOpts),
     /// Drop cached sessions (all, or one profile's)
     Clear(clear::ClearOpts),
+    /// Print the IAM policies that force MFA, or lint one
+    Policy(policy::PolicyOpts),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -188,6 +191,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Process => done(process::run(&ctx)),
         Command::Status(opts) => done(status::run(&ctx, &opts)),
         Command::Clear(opts) => done(clear::run(&ctx, &opts)),
+        Command::Policy(opts) => policy::run(&ctx, &opts),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut out = Vec::new();
