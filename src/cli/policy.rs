@@ -105,7 +105,7 @@ pub fn run(_ctx: &Context, opts: &PolicyOpts) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn run_lint(file: &PathBuf, format: LintFormat) -> Result<u8, Error> {
+fn run_lint(file: &std::path::Path, format: LintFormat) -> Result<u8, Error> {
     let name = file.display().to_string();
     let bytes = if name == "-" {
         let mut buf = Vec::new();
