@@ -5,6 +5,7 @@
 //! Each command lives in its own module and takes a `Context` and its own options.
 
 pub mod clear;
+pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod login;
@@ -79,6 +80,8 @@ pub enum Command {
     Clear(clear::ClearOpts),
     /// Print the IAM policies that force MFA, or lint one
     Policy(policy::PolicyOpts),
+    /// Check a profile end to end and say what is wrong and how to fix it
+    Doctor(doctor::DoctorOpts),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -192,6 +195,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Status(opts) => done(status::run(&ctx, &opts)),
         Command::Clear(opts) => done(clear::run(&ctx, &opts)),
         Command::Policy(opts) => policy::run(&ctx, &opts),
+        Command::Doctor(opts) => doctor::run(&ctx, &opts),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut out = Vec::new();

@@ -152,7 +152,7 @@ fn endpoint_inputs(
     }
 }
 
-fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {
+pub(crate) fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {
     let mut settings = HttpSettings::default();
     if let Some(text) = ctx.env.get("AWSMFA_HTTP_TIMEOUT") {
         let secs = session::parse_duration(text)

@@ -337,6 +337,8 @@ pub struct QueryClient {
     agent: ureq::Agent,
     endpoint: Endpoint,
     settings: HttpSettings,
+    /// The `Date` header of the last answer, for clock checks.
+    last_date: std::sync::Mutex<Option<Timestamp>>,
 }
 
 /// Tells the caller what the client is doing, for `-v`.
@@ -374,11 +376,17 @@ impl QueryClient {
             agent: config.new_agent(),
             endpoint,
             settings,
+            last_date: std::sync::Mutex::new(None),
         })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The server's clock, from the `Date` header of the last answer.
+    pub fn server_date(&self) -> Option<Timestamp> {
+        *self.last_date.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn api(&self) -> (&'static str, &'static str) {
@@ -443,6 +451,9 @@ impl QueryClient {
             .get("date")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_http_date);
+        if server_date.is_some() {
+            *self.last_date.lock().unwrap_or_else(|e| e.into_inner()) = server_date;
+        }
         let mut text = Zeroizing::new(String::new());
         let read = resp
             .body_mut()

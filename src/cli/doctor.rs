@@ -1,0 +1,476 @@
+//! `awsmfa doctor [-p NAME]`: check a profile end to end and say what is wrong and how
+//! to fix it, one line per check (✓ pass, ! warning, ✗ failure, · information).
+//!
+//! Checks: both files parse, are private and are the user's; no `AWS_*` variables shadow
+//! the profile; where the long-term keys are; the STS endpoint answers (and which one);
+//! the identity behind the keys; the MFA device belongs to that user and is enabled (the
+//! seed 004 pitfall: keys of one user, device of another); the clock against the STS
+//! `Date` header; the vault; cached sessions. Exit status 0 when nothing failed
+//! (warnings allowed), 1 otherwise. It never asks for a code and changes nothing.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use clap::Args;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::Context;
+use super::setup::{Setup, http_settings};
+use crate::config::profile::{KeysFrom, Kind, resolve};
+use crate::config::{AwsFiles, file_paths, load_document};
+use crate::creds::{Credentials, mask};
+use crate::error::{Error, Exit};
+use crate::output;
+use crate::session::{human_remaining, remaining};
+use crate::sts::{Iam, QueryClient, Rejection, Sts, StsError};
+
+#[derive(Debug, Args)]
+pub struct DoctorOpts {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Info,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn add(&mut self, name: &'static str, status: Status, message: String, fix: Option<String>) {
+        self.checks.push(Check {
+            name,
+            status,
+            message,
+            fix,
+        });
+    }
+    fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == Status::Fail)
+    }
+}
+
+pub fn run(ctx: &Context, opts: &DoctorOpts) -> Result<u8, Error> {
+    let mut report = Report::default();
+    diagnose(ctx, &mut report)?;
+    let text = if opts.json {
+        let v = serde_json::json!({
+            "profile": ctx.profile,
+            "ok": !report.failed(),
+            "checks": report.checks,
+        });
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).expect("serializable")
+        )
+    } else {
+        let mut out = String::new();
+        for c in &report.checks {
+            let mark = match c.status {
+                Status::Pass => "✓",
+                Status::Warn => "!",
+                Status::Fail => "✗",
+                Status::Info => "·",
+            };
+            out.push_str(&format!("{mark} {}: {}\n", c.name, c.message));
+            if let Some(fix) = &c.fix {
+                out.push_str(&format!("    fix: {fix}\n"));
+            }
+        }
+        out
+    };
+    output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))?;
+    Ok(u8::from(report.failed()))
+}
+
+fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
+    let (config_path, credentials_path) = file_paths(
+        &ctx.env,
+        ctx.config_file.as_deref(),
+        ctx.credentials_file.as_deref(),
+    )?;
+    let config_ok = check_file(report, "config file", &config_path, false);
+    let creds_ok = check_file(report, "credentials file", &credentials_path, true);
+    check_environment(ctx, report);
+    if !(config_ok && creds_ok) {
+        return Ok(());
+    }
+    let files = AwsFiles::load(config_path, credentials_path)?;
+    let resolved = match resolve(&files, &ctx.profile) {
+        Ok(r) => r,
+        Err(e) => {
+            report.add("profile", Status::Fail, e.to_string(), e.hint());
+            return Ok(());
+        }
+    };
+    let kind = match &resolved.kind {
+        Kind::MfaSession(_) => "MFA session (GetSessionToken)".to_string(),
+        Kind::Role(r) => format!("role {} via source profiles", r.role_arn),
+    };
+    let base = resolved.base_keys().clone();
+    report.add(
+        "profile",
+        Status::Pass,
+        format!(
+            "{:?}: {kind}; long-term keys from {}",
+            ctx.profile, base.origin
+        ),
+        None,
+    );
+    let setup = Setup::with(ctx, files, resolved)?;
+    let keys = match &base.keys {
+        KeysFrom::Static(c) => c.clone(),
+        KeysFrom::Process(command) => {
+            match crate::proc::run_capture(command, std::time::Duration::from_secs(120))
+                .map_err(|e| e.to_string())
+                .and_then(|out| crate::creds::from_credential_process_json(&out))
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    report.add(
+                        "keys",
+                        Status::Fail,
+                        format!("the credential_process of {:?}: {e}", base.profile),
+                        None,
+                    );
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let http = http_settings(ctx, &setup.resolved)?;
+    let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
+    let endpoint = format!(
+        "{} (from {})",
+        setup.sts_endpoint.url, setup.sts_endpoint.source
+    );
+    let identity = match sts.get_caller_identity(&keys) {
+        Ok(id) => {
+            report.add(
+                "endpoint",
+                Status::Pass,
+                format!("STS answers at {endpoint}"),
+                None,
+            );
+            check_clock(report, sts.server_date());
+            report.add(
+                "identity",
+                Status::Pass,
+                format!("key {} belongs to {}", mask(&keys.access_key_id), id.arn),
+                None,
+            );
+            Some(id)
+        }
+        Err(e) => {
+            report_sts_failure(report, &e, &endpoint, &keys);
+            if let StsError::Service { .. } = e {
+                check_clock(report, sts.server_date());
+            }
+            None
+        }
+    };
+    if let Some(id) = identity {
+        let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
+        check_device(report, &setup, &keys, &id, &iam);
+    }
+    report.add(
+        "vault",
+        Status::Info,
+        "this version reads long-term keys from the AWS files (no vault configured)".into(),
+        None,
+    );
+    check_cache(report, &setup, &ctx.profile);
+    Ok(())
+}
+
+/// Parses, is private (credentials) and is the user's. Returns whether it parses.
+fn check_file(report: &mut Report, name: &'static str, path: &Path, secret: bool) -> bool {
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            report.add(name, Status::Info, format!("{shown} does not exist"), None);
+            return true;
+        }
+        Err(e) => {
+            report.add(name, Status::Fail, format!("{shown}: {e}"), None);
+            return false;
+        }
+    };
+    if let Err(e) = load_document(path) {
+        report.add(
+            name,
+            Status::Fail,
+            e.to_string(),
+            Some(format!(
+                "fix that line of {shown}; the AWS CLI cannot read the file either"
+            )),
+        );
+        return false;
+    }
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let mode = meta.permissions().mode() & 0o777;
+    if meta.uid() != uid {
+        report.add(
+            name,
+            Status::Fail,
+            format!(
+                "{shown} belongs to uid {}, not to you (uid {uid})",
+                meta.uid()
+            ),
+            Some(format!("chown {uid} {shown}")),
+        );
+    } else if mode & 0o077 != 0 {
+        report.add(
+            name,
+            if secret { Status::Fail } else { Status::Warn },
+            format!("{shown} is readable by others (mode {mode:03o})"),
+            Some(format!("chmod 600 {shown}")),
+        );
+    } else {
+        report.add(
+            name,
+            Status::Pass,
+            format!("{shown} parses and is private ({mode:03o})"),
+            None,
+        );
+    }
+    true
+}
+
+fn check_environment(ctx: &Context, report: &mut Report) {
+    let creds: Vec<&str> = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+    ]
+    .into_iter()
+    .filter(|v| ctx.env.is_set(v))
+    .collect();
+    if !creds.is_empty() {
+        report.add(
+            "environment",
+            Status::Fail,
+            format!(
+                "{} set: the AWS CLI and SDKs use them instead of profile {:?} unless given --profile",
+                creds.join(", "),
+                ctx.profile
+            ),
+            Some(format!("unset {}", creds.join(" "))),
+        );
+    } else if let Some(p) = ctx.env.get("AWS_PROFILE").filter(|p| *p != ctx.profile) {
+        report.add(
+            "environment",
+            Status::Warn,
+            format!(
+                "AWS_PROFILE={p} selects another profile than {:?} for tools without --profile",
+                ctx.profile
+            ),
+            None,
+        );
+    } else {
+        report.add(
+            "environment",
+            Status::Pass,
+            "no AWS_* variables shadow the profile".into(),
+            None,
+        );
+    }
+}
+
+fn report_sts_failure(report: &mut Report, e: &StsError, endpoint: &str, keys: &Credentials) {
+    match e {
+        StsError::Service {
+            clock_skew: Some(_),
+            ..
+        } => {
+            report.add(
+                "endpoint",
+                Status::Pass,
+                format!("STS answers at {endpoint}"),
+                None,
+            );
+            // The clock line says the rest.
+        }
+        StsError::Service { .. } => {
+            report.add(
+                "endpoint",
+                Status::Pass,
+                format!("STS answers at {endpoint}"),
+                None,
+            );
+            let fix = match e.rejection() {
+                Some(Rejection::UnknownKey) => Some(format!(
+                    "the key {} is unknown to this endpoint: check it in the IAM console, or the endpoint settings",
+                    mask(&keys.access_key_id)
+                )),
+                _ => e.hint(),
+            };
+            report.add("identity", Status::Fail, e.to_string(), fix);
+        }
+        _ => report.add("endpoint", Status::Fail, e.to_string(), e.hint()),
+    }
+}
+
+fn check_clock(report: &mut Report, server: Option<Timestamp>) {
+    let Some(server) = server else {
+        report.add(
+            "clock",
+            Status::Info,
+            "the endpoint sent no Date header".into(),
+            None,
+        );
+        return;
+    };
+    let skew = server.as_second() - Timestamp::now().as_second();
+    let how = if skew > 0 { "behind" } else { "ahead of" };
+    let amount = human_remaining(skew.abs());
+    if skew.abs() >= 300 {
+        report.add(
+            "clock",
+            Status::Fail,
+            format!("this machine's clock is {amount} {how} the STS server's: AWS rejects signatures more than 5 min off"),
+            Some("set the clock right (enable NTP: timedatectl set-ntp true)".into()),
+        );
+    } else if skew.abs() >= 60 {
+        report.add(
+            "clock",
+            Status::Warn,
+            format!("this machine's clock is {amount} {how} the STS server's"),
+            Some("enable NTP".into()),
+        );
+    } else {
+        report.add(
+            "clock",
+            Status::Pass,
+            "agrees with the STS server's Date header".into(),
+            None,
+        );
+    }
+}
+
+fn check_device(
+    report: &mut Report,
+    setup: &Setup,
+    keys: &Credentials,
+    id: &crate::sts::CallerIdentity,
+    iam: &QueryClient,
+) {
+    let configured = match &setup.resolved.kind {
+        Kind::Role(r) => r.mfa_serial.clone(),
+        Kind::MfaSession(_) => setup.resolved.mfa_serial.clone(),
+    };
+    let devices = match iam.list_mfa_devices(keys, None) {
+        Ok(d) => d,
+        Err(e) => {
+            report.add(
+                "MFA device",
+                Status::Warn,
+                format!(
+                    "cannot list the user's MFA devices ({e}); configured: {}",
+                    configured.as_deref().unwrap_or("none")
+                ),
+                Some("allow iam:ListMFADevices on the user's own ARN without MFA".into()),
+            );
+            return;
+        }
+    };
+    let user = id.user_name().unwrap_or(&id.arn).to_string();
+    let list: Vec<&str> = devices.iter().map(|d| d.serial_number.as_str()).collect();
+    match configured {
+        Some(serial) if list.contains(&serial.as_str()) => report.add(
+            "MFA device",
+            Status::Pass,
+            format!("{serial} is enabled for {user}"),
+            None,
+        ),
+        Some(serial) => report.add(
+            "MFA device",
+            Status::Fail,
+            format!(
+                "mfa_serial {serial} is not a device of {user}, the user behind the keys ({})",
+                if list.is_empty() {
+                    "who has none".to_string()
+                } else {
+                    format!("whose devices are {}", list.join(", "))
+                }
+            ),
+            Some(match list.first() {
+                Some(own) => {
+                    format!("set mfa_serial = {own}, or use the keys of the device's user")
+                }
+                None => {
+                    "enroll a device for this user, or use the keys of the device's user".into()
+                }
+            }),
+        ),
+        None => match list.first() {
+            Some(own) => report.add(
+                "MFA device",
+                Status::Warn,
+                format!("no mfa_serial in the profile; IAM lists {own} for {user}"),
+                Some("awsmfa login --save keeps it in the config".into()),
+            ),
+            None => report.add(
+                "MFA device",
+                Status::Fail,
+                format!("{user} has no MFA device"),
+                Some("enroll one in the IAM console".into()),
+            ),
+        },
+    }
+}
+
+fn check_cache(report: &mut Report, setup: &Setup, profile: &str) {
+    let source = setup.resolved.base_keys().profile.clone();
+    let now = Timestamp::now();
+    let entries: Vec<String> = setup
+        .cache
+        .entries()
+        .into_iter()
+        .filter(|(_, c)| c.meta.profile == profile || c.meta.profile == source)
+        .filter_map(|(_, c)| {
+            let left = remaining(c.creds.expiration?, now);
+            Some(format!(
+                "{} of {:?}: {}",
+                c.meta.kind,
+                c.meta.profile,
+                if left > 0 {
+                    format!("{} left", human_remaining(left))
+                } else {
+                    "expired".into()
+                }
+            ))
+        })
+        .collect();
+    if entries.is_empty() {
+        report.add(
+            "sessions",
+            Status::Info,
+            format!("nothing cached in {}", setup.cache.dir().display()),
+            None,
+        );
+    } else {
+        report.add("sessions", Status::Info, entries.join("; "), None);
+    }
+}
