@@ -16,5 +16,6 @@ pub mod mfa;
 pub mod output;
 pub mod policy;
 pub mod proc;
+pub mod server;
 pub mod session;
 pub mod sts;

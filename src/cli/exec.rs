@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use clap::Args;
 
@@ -19,12 +19,17 @@ use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
 use crate::mfa::TtyPrompt;
 use crate::output::formats;
+use crate::server;
 
 #[derive(Debug, Args)]
 pub struct ExecOpts {
     /// Run even inside another `awsmfa exec`
     #[arg(long)]
     pub allow_nested: bool,
+    /// Serve renewing credentials to the command from a local server (container
+    /// credentials protocol) instead of fixed ones in its environment
+    #[arg(long)]
+    pub server: bool,
     /// The command and its arguments [default: $SHELL]
     #[arg(
         trailing_var_arg = true,
@@ -72,9 +77,59 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
         .with_hint("exit that shell first, or pass --allow-nested"));
     }
     let setup = Setup::new(ctx)?;
+    // Credentials first, in the foreground: a prompt happens now, and errors come
+    // before the command starts.
     let fx = CliEffects::new(ctx, &setup, None, &TtyPrompt);
     let served = setup.serve(&fx, &setup.request())?;
+    let mut cmd = child_command(ctx, &setup, opts);
+    if !opts.server {
+        for (name, value) in formats::credential_vars(&served.creds, setup.region.as_deref()) {
+            cmd.env(name, value.as_str());
+        }
+        return run_child(ctx, cmd);
+    }
+    let listener = server::bind(0)
+        .map_err(|e| Error::new(Exit::Failure, format!("cannot listen on 127.0.0.1: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::new(Exit::Failure, e.to_string()))?;
+    let token = server::random_token()
+        .map_err(|e| Error::new(Exit::Failure, format!("no random token: {e}")))?;
+    cmd.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", server::url(addr));
+    cmd.env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.as_str());
+    if let Some(region) = &setup.region {
+        cmd.env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
+    }
+    ctx.debug(1, &format!("serving credentials on {}", server::url(addr)));
+    let provider = EngineProvider { ctx, setup: &setup };
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| server::serve(&listener, &token, &provider, &stop, 8));
+        let result = run_child(ctx, cmd);
+        server::stop(addr, &stop);
+        result
+    })
+}
 
+/// Serves the profile through the engine, one set of effects per request.
+pub struct EngineProvider<'a> {
+    pub ctx: &'a Context,
+    pub setup: &'a Setup,
+}
+
+impl server::Provider for EngineProvider<'_> {
+    fn credentials(&self) -> Result<crate::creds::Credentials, String> {
+        let fx = CliEffects::new(self.ctx, self.setup, None, &TtyPrompt);
+        self.setup
+            .serve(&fx, &self.setup.request())
+            .map(|s| s.creds)
+            .map_err(|e| e.message)
+    }
+}
+
+/// The command with its environment, less the credentials.
+fn child_command(ctx: &Context, setup: &Setup, opts: &ExecOpts) -> Command {
     let (program, args) = match opts.command.split_first() {
         Some((p, a)) => (p.clone(), a.to_vec()),
         None => (
@@ -87,20 +142,18 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
     for v in STALE_VARS {
         cmd.env_remove(v);
     }
-    for (name, value) in formats::credential_vars(&served.creds, setup.region.as_deref()) {
-        cmd.env(name, value.as_str());
-    }
     cmd.env("AWSMFA_PROFILE", &ctx.profile);
-    for (name, value) in endpoint_vars(ctx, &setup) {
+    for (name, value) in endpoint_vars(ctx, setup) {
         cmd.env(name, value);
     }
+    cmd
+}
+
+fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
     ctx.debug(
         1,
-        &format!(
-            "running {} with the session of {:?}",
-            program.to_string_lossy(),
-            ctx.profile
-        ),
+        &format!("running {program} with the session of {:?}", ctx.profile),
     );
     install_forwarding();
     let mut child = cmd.spawn().map_err(|e| {
@@ -111,10 +164,7 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
         };
         Error::new(
             Exit::Failure,
-            format!(
-                "cannot run {}: {e} (exit status {exit_code})",
-                program.to_string_lossy()
-            ),
+            format!("cannot run {program}: {e} (exit status {exit_code})"),
         )
     })?;
     CHILD.store(child.id() as i32, Ordering::SeqCst);

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod login;
 pub mod policy;
 pub mod process;
+pub mod server;
 pub mod setup;
 pub mod status;
 
@@ -82,6 +83,8 @@ pub enum Command {
     Policy(policy::PolicyOpts),
     /// Check a profile end to end and say what is wrong and how to fix it
     Doctor(doctor::DoctorOpts),
+    /// Serve renewing credentials on 127.0.0.1 (container credentials protocol)
+    Server(server::ServerOpts),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -196,6 +199,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Clear(opts) => done(clear::run(&ctx, &opts)),
         Command::Policy(opts) => policy::run(&ctx, &opts),
         Command::Doctor(opts) => doctor::run(&ctx, &opts),
+        Command::Server(opts) => server::run(&ctx, &opts),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut out = Vec::new();

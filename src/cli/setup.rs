@@ -201,7 +201,8 @@ pub struct CliEffects<'a> {
     sts: OnceCell<QueryClient>,
     iam: OnceCell<QueryClient>,
     token_code: Option<String>,
-    stdin: RefCell<Box<dyn BufRead + 'a>>,
+    /// Standard input, locked only when a code is read from it (`--token-code -`).
+    stdin: RefCell<Option<Box<dyn BufRead + 'a>>>,
     prompt: &'a dyn Prompt,
 }
 
@@ -218,7 +219,7 @@ impl<'a> CliEffects<'a> {
             sts: OnceCell::new(),
             iam: OnceCell::new(),
             token_code,
-            stdin: RefCell::new(Box::new(std::io::stdin().lock())),
+            stdin: RefCell::new(None),
             prompt,
         }
     }
@@ -253,11 +254,12 @@ impl Effects for CliEffects<'_> {
         let mfa_process = self.setup.resolved.mfa_process.as_deref();
         let automatic = self.token_code.is_none() && mfa_process.is_some();
         let mut stdin = self.stdin.borrow_mut();
+        let stdin = stdin.get_or_insert_with(|| Box::new(std::io::stdin().lock()));
         let value = obtain_code(
             serial,
             CodeSources {
                 flag: self.token_code.as_deref(),
-                stdin: &mut *stdin,
+                stdin: &mut **stdin,
                 mfa_process,
                 prompt: self.prompt,
                 process_timeout: Duration::from_secs(60),

@@ -305,6 +305,11 @@ impl Engine<'_> {
             .ensure_dir(&warn)
             .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
         let waiting = |pid: Option<u32>| {
+            // Threads of one process (the credentials server) wait for each other
+            // silently; only another process is worth a line.
+            if pid == Some(std::process::id()) {
+                return;
+            }
             let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
             self.fx.notice(&format!(
                 "waiting for another awsmfa{who} to get the {what} …"
@@ -421,6 +426,11 @@ impl Engine<'_> {
         let record_path = self.cache.dir().join(format!("mfa-{device}.json"));
         let lock_path = self.cache.dir().join(format!("mfa-{device}.lock"));
         let waiting = |pid: Option<u32>| {
+            // Threads of one process (the credentials server) wait for each other
+            // silently; only another process is worth a line.
+            if pid == Some(std::process::id()) {
+                return;
+            }
             let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
             self.fx.notice(&format!(
                 "waiting for another awsmfa{who} that is using {serial} …"

@@ -1,0 +1,278 @@
+//! The local credentials server: the AWS CLI and boto3 served through the container
+//! credentials protocol, its token and path rules, 1,000 concurrent requests, loopback
+//! only, and a child that outlives several session lifetimes without ever seeing an
+//! expired credential.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Bed, TestEnv, User, count_lines, counting_code_command, run};
+use serde_json::json;
+
+struct Served {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A user with a role profile `r` whose codes come from a counting mfa_process.
+fn role_setup(bed: &Bed) -> (TestEnv, User, std::path::PathBuf) {
+    let user = bed.user_with("srv", json!("allow-all"), true);
+    let arn = bed.role("srvrole", None, 3600);
+    let env = TestEnv::new();
+    let counter = env.path("codes");
+    let script = counting_code_command(&env, &user, &counter);
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[base-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile base]\nregion = us-east-1\nendpoint_url = {url}\nmfa_serial = {}\nmfa_process = {}\n\n[profile r]\nrole_arn = {arn}\nsource_profile = base\nregion = us-east-1\nendpoint_url = {url}\n",
+            user.mfa_serial,
+            script.display(),
+            url = bed.url
+        ),
+    );
+    (env, user, counter)
+}
+
+fn start_server(env: &TestEnv) -> Served {
+    let mut cmd = env.awsmfa(&["-p", "r", "server", "--format", "dotenv"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut value = |name: &str| {
+        let line = lines.next().unwrap().unwrap();
+        let v = line
+            .strip_prefix(&format!("{name}="))
+            .unwrap_or_else(|| panic!("{line}"));
+        v.trim_matches('\'').to_string()
+    };
+    let url = value("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let token = value("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    Served { child, url, token }
+}
+
+fn raw_get(url: &str, path: &str, token: Option<&str>) -> String {
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: {t}\r\n"))
+        .unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// A command that sees only the two container variables (and a region and endpoint).
+fn client(served: &Served, bed: &Bed, program: &std::path::Path) -> Command {
+    let empty = tempfile::tempdir().unwrap().keep();
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", empty)
+        .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &served.url)
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &served.token)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &bed.url)
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn the_aws_cli_and_boto3_use_the_server_with_only_two_variables() {
+    let bed = Bed::shared();
+    let bucket = bed.bucket("served");
+    let (env, user, counter) = role_setup(bed);
+    let served = start_server(&env);
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert_eq!(served.token.len(), 64);
+
+    let mut aws = client(&served, bed, &common::venv_bin("aws"));
+    aws.args(["s3", "ls"]);
+    let r = run(aws);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stdout.contains(&bucket), "{r:?}");
+    let mut py = client(&served, bed, &common::venv_bin("python"));
+    py.args([
+        "-c",
+        "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])",
+    ]);
+    let r = run(py);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stdout.contains(":assumed-role/"), "{r:?}");
+    assert_eq!(count_lines(&counter), 1);
+    assert_eq!(bed.user_calls(&user, "sts:AssumeRole"), 1);
+
+    // Token and path rules.
+    let path = served.url.split_once("127.0.0.1").unwrap().1;
+    let path = &path[path.find('/').unwrap()..];
+    assert!(raw_get(&served.url, path, Some(&served.token)).starts_with("HTTP/1.1 200"));
+    for (p, t, want) in [
+        (path, None, "HTTP/1.1 401"),
+        (path, Some("0".repeat(64)), "HTTP/1.1 401"),
+        ("/", Some(served.token.clone()), "HTTP/1.1 404"),
+        (
+            "/latest/meta-data/",
+            Some(served.token.clone()),
+            "HTTP/1.1 404",
+        ),
+    ] {
+        let answer = raw_get(&served.url, p, t.as_deref());
+        assert!(answer.starts_with(want), "{p}: {answer}");
+        assert!(
+            answer.ends_with("\r\n\r\n"),
+            "nothing else is answered: {answer}"
+        );
+    }
+
+    // Listening on loopback only (/proc/net/tcp: local address 0100007F).
+    let port: u16 = served
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let listening: Vec<&str> = tcp
+        .lines()
+        .filter(|l| {
+            l.contains(&format!(":{port:04X} ")) && l.split_whitespace().nth(3) == Some("0A")
+        })
+        .collect();
+    assert_eq!(listening.len(), 1, "{listening:?}");
+    assert!(
+        listening[0]
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .starts_with("0100007F:")
+    );
+}
+
+#[test]
+fn a_thousand_concurrent_requests_one_sts_call_per_renewal() {
+    let bed = Bed::shared();
+    let (env, user, counter) = role_setup(bed);
+    let served = start_server(&env);
+    let path = {
+        let rest = served.url.split_once("127.0.0.1").unwrap().1;
+        rest[rest.find('/').unwrap()..].to_string()
+    };
+    let fire = || {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..50)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..20)
+                            .filter(|_| {
+                                raw_get(&served.url, &path, Some(&served.token))
+                                    .starts_with("HTTP/1.1 200")
+                            })
+                            .count()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .sum::<usize>()
+        })
+    };
+    let start = Instant::now();
+    assert_eq!(fire(), 1000);
+    eprintln!("1000 requests in {:?}", start.elapsed());
+    assert_eq!(
+        bed.user_calls(&user, "sts:AssumeRole"),
+        1,
+        "served from the cache"
+    );
+    // Drop the role session: the next thousand cause exactly one renewal, no new code.
+    let r = run(env.awsmfa(&["clear", "r"]));
+    assert_eq!(r.status, 0);
+    assert_eq!(fire(), 1000);
+    assert_eq!(bed.user_calls(&user, "sts:AssumeRole"), 2);
+    assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), 1);
+    assert_eq!(count_lines(&counter), 1);
+}
+
+#[test]
+fn a_long_job_outlives_several_sessions_without_expiry_or_prompts() {
+    let bed = Bed::private();
+    // Role sessions of 10 s, MFA sessions of 2 min; renew below 3 s left.
+    bed.configure(json!({"session_seconds": 120, "role_session_seconds": 10}));
+    let (mut env, user, counter) = role_setup(&bed);
+    env.set("AWSMFA_MIN_REMAINING", "3s");
+    let url_file = env.path("url");
+    let job = format!(
+        "import boto3, os, time\n\
+         open('{}', 'w').write(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'])\n\
+         sts = boto3.client('sts', endpoint_url='{}')\n\
+         end = time.time() + 25\n\
+         n = 0\n\
+         while time.time() < end:\n    sts.get_caller_identity(); n += 1; time.sleep(0.5)\n\
+         print(n)\n",
+        url_file.display(),
+        bed.url
+    );
+    let mut cmd = env.awsmfa(&[
+        "-p",
+        "r",
+        "exec",
+        "--server",
+        "--",
+        common::venv_bin("python").to_str().unwrap(),
+        "-c",
+        &job,
+    ]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID");
+    let r = run(cmd);
+    assert_eq!(r.status, 0, "the job failed (expired credentials?): {r:?}");
+    let calls: u32 = r.stdout.trim().parse().unwrap();
+    assert!(calls >= 30, "{r:?}");
+    assert_eq!(count_lines(&counter), 1, "no extra prompts");
+    assert!(
+        bed.user_calls(&user, "sts:AssumeRole") >= 3,
+        "the role was renewed across its 10 s lifetimes"
+    );
+    // The server stopped with its child.
+    let url = std::fs::read_to_string(&url_file).unwrap();
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err());
+}
