@@ -122,11 +122,12 @@ fn the_aws_cli_and_boto3_use_the_server_with_only_two_variables() {
     let mut py = client(&served, bed, &common::venv_bin("python"));
     py.args([
         "-c",
-        "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])",
+        "import boto3; print(boto3.client('sts').get_caller_identity()['Arn']); print(' '.join(b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']))",
     ]);
     let r = run(py);
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stdout.contains(":assumed-role/"), "{r:?}");
+    assert!(r.stdout.contains(&bucket), "{r:?}");
     assert_eq!(count_lines(&counter), 1);
     assert_eq!(bed.user_calls(&user, "sts:AssumeRole"), 1);
 
