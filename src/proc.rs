@@ -20,11 +20,16 @@ pub enum RunError {
     Timeout(u64),
 }
 
-/// Runs `command` and returns its standard output (at most 64 KiB).
+/// Runs `command` through `sh -c` and returns its standard output (at most 64 KiB).
 pub fn run_capture(command: &str, timeout: Duration) -> Result<Zeroizing<Vec<u8>>, RunError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+    run_argv(&["sh", "-c", command], timeout)
+}
+
+/// Runs a program with arguments (no shell) and returns its standard output.
+pub fn run_argv(argv: &[&str], timeout: Duration) -> Result<Zeroizing<Vec<u8>>, RunError> {
+    let (program, args) = argv.split_first().expect("a program");
+    let mut child = Command::new(program)
+        .args(args)
         // Its own process group, so a timeout ends the whole command, not just `sh`.
         .process_group(0)
         .stdin(Stdio::null())

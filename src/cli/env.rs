@@ -5,7 +5,6 @@ use clap::Args;
 use super::Context;
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
-use crate::mfa::TtyPrompt;
 use crate::output;
 use crate::output::formats::{self, EnvFormat};
 
@@ -27,7 +26,7 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
         formats::env_unsets(format, &formats::UNSET_VARS).into()
     } else {
         let setup = Setup::new(ctx)?;
-        let fx = CliEffects::new(ctx, &setup, None, &TtyPrompt);
+        let fx = CliEffects::new(ctx, &setup, None);
         let served = setup.serve(&fx, &setup.request())?;
         let vars = formats::credential_vars(&served.creds, setup.region.as_deref());
         formats::env_assignments(format, &vars)

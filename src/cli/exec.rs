@@ -17,7 +17,6 @@ use clap::Args;
 use super::Context;
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
-use crate::mfa::TtyPrompt;
 use crate::output::formats;
 use crate::server;
 
@@ -79,7 +78,7 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
     let setup = Setup::new(ctx)?;
     // Credentials first, in the foreground: a prompt happens now, and errors come
     // before the command starts.
-    let fx = CliEffects::new(ctx, &setup, None, &TtyPrompt);
+    let fx = CliEffects::new(ctx, &setup, None);
     let served = setup.serve(&fx, &setup.request())?;
     let mut cmd = child_command(ctx, &setup, opts);
     if !opts.server {
@@ -120,7 +119,7 @@ pub struct EngineProvider<'a> {
 
 impl server::Provider for EngineProvider<'_> {
     fn credentials(&self) -> Result<crate::creds::Credentials, String> {
-        let fx = CliEffects::new(self.ctx, self.setup, None, &TtyPrompt);
+        let fx = CliEffects::new(self.ctx, self.setup, None);
         self.setup
             .serve(&fx, &self.setup.request())
             .map(|s| s.creds)

@@ -16,7 +16,6 @@ use crate::config::profile::{Kind, check_target, resolve};
 use crate::config::{AwsFiles, Env};
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
-use crate::mfa::TtyPrompt;
 use crate::output;
 use crate::session;
 
@@ -92,7 +91,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     } else {
         req.session_duration = duration;
     }
-    let fx = CliEffects::new(ctx, &setup, opts.token_code.clone(), &TtyPrompt);
+    let fx = CliEffects::new(ctx, &setup, opts.token_code.clone());
     let served = setup.serve(&fx, &req)?;
     output::write_session(&setup.files.credentials_path, &target, &served.creds)?;
     let inherited = setup.resolved.settings.inheritable();

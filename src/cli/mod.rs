@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod login;
+pub mod mfa;
 pub mod policy;
 pub mod process;
 pub mod server;
@@ -79,6 +80,8 @@ pub enum Command {
     Status(status::StatusOpts),
     /// Drop cached sessions (all, or one profile's)
     Clear(clear::ClearOpts),
+    /// Manage virtual MFA devices: list, create (QR code), enable, resync, deactivate, delete, code
+    Mfa(mfa::MfaOpts),
     /// Print the IAM policies that force MFA, or lint one
     Policy(policy::PolicyOpts),
     /// Check a profile end to end and say what is wrong and how to fix it
@@ -102,6 +105,8 @@ pub struct Context {
     pub region: Option<String>,
     pub verbose: u8,
     pub color: bool,
+    /// How to ask a person: the terminal, else a desktop dialog.
+    pub prompt: crate::mfa::SystemPrompt,
 }
 
 impl Context {
@@ -122,6 +127,7 @@ impl Context {
             region: global.region.clone(),
             verbose: global.verbose,
             color,
+            prompt: crate::mfa::SystemPrompt::new(&env),
             env,
         })
     }
@@ -198,6 +204,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Status(opts) => done(status::run(&ctx, &opts)),
         Command::Clear(opts) => done(clear::run(&ctx, &opts)),
         Command::Policy(opts) => policy::run(&ctx, &opts),
+        Command::Mfa(opts) => done(mfa::run(&ctx, &opts)),
         Command::Doctor(opts) => doctor::run(&ctx, &opts),
         Command::Server(opts) => server::run(&ctx, &opts),
         Command::Completions { shell } => {

@@ -7,12 +7,11 @@
 use super::Context;
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
-use crate::mfa::TtyPrompt;
 use crate::output::{self, formats};
 
 pub fn run(ctx: &Context) -> Result<(), Error> {
     let setup = Setup::new(ctx)?;
-    let fx = CliEffects::new(ctx, &setup, None, &TtyPrompt);
+    let fx = CliEffects::new(ctx, &setup, None);
     let served = setup.serve(&fx, &setup.request()).map_err(|mut e| {
         if e.exit == Exit::NoPrompt {
             e.hint = Some(format!(

@@ -10,7 +10,6 @@ use super::Context;
 use super::exec::EngineProvider;
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
-use crate::mfa::TtyPrompt;
 use crate::output;
 use crate::output::formats::{self, EnvFormat};
 use crate::server;
@@ -28,7 +27,7 @@ pub struct ServerOpts {
 pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
     let setup = Setup::new(ctx)?;
     // A first session now, in the foreground, so a prompt or an error comes at once.
-    let fx = CliEffects::new(ctx, &setup, None, &TtyPrompt);
+    let fx = CliEffects::new(ctx, &setup, None);
     setup.serve(&fx, &setup.request())?;
     let listener = server::bind(opts.port).map_err(|e| {
         Error::new(

@@ -207,12 +207,7 @@ pub struct CliEffects<'a> {
 }
 
 impl<'a> CliEffects<'a> {
-    pub fn new(
-        ctx: &'a Context,
-        setup: &'a Setup,
-        token_code: Option<String>,
-        prompt: &'a dyn Prompt,
-    ) -> CliEffects<'a> {
+    pub fn new(ctx: &'a Context, setup: &'a Setup, token_code: Option<String>) -> CliEffects<'a> {
         CliEffects {
             ctx,
             setup,
@@ -220,7 +215,7 @@ impl<'a> CliEffects<'a> {
             iam: OnceCell::new(),
             token_code,
             stdin: RefCell::new(None),
-            prompt,
+            prompt: &ctx.prompt,
         }
     }
 }

@@ -7,6 +7,9 @@
 //! (exit status 4) instead of a hang. Every code is checked locally (six digits) before
 //! it is sent anywhere.
 
+pub mod qr;
+pub mod totp;
+
 use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
@@ -33,7 +36,7 @@ impl MfaError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             MfaError::NoPrompt { .. } => Some(
-                "pass --token-code CODE (or - to read it from stdin), set mfa_process in the profile, or run awsmfa in a terminal",
+                "pass --token-code CODE (or - to read it from stdin), set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)",
             ),
             MfaError::ProcessOutput => Some(
                 "mfa_process must print the code, alone or last on a line (as `ykman oath accounts code` does)",
@@ -73,6 +76,101 @@ impl Prompt for TtyPrompt {
             .take(256)
             .read_line(&mut line)?;
         Ok(Some(line))
+    }
+}
+
+/// A dialog on the desktop (zenity, kdialog, or osascript on macOS), for when there is a
+/// display but no terminal: an IDE or a GUI tool running `credential_process`.
+pub struct DesktopPrompt {
+    program: std::path::PathBuf,
+    kind: Dialog,
+}
+
+#[derive(Clone, Copy)]
+enum Dialog {
+    Zenity,
+    Kdialog,
+    Osascript,
+}
+
+impl DesktopPrompt {
+    /// The first dialog program available, when a display is: `DISPLAY` or
+    /// `WAYLAND_DISPLAY` set (or macOS) and the program on `PATH`.
+    pub fn detect(env: &crate::config::Env) -> Option<DesktopPrompt> {
+        let display =
+            env.is_set("DISPLAY") || env.is_set("WAYLAND_DISPLAY") || cfg!(target_os = "macos");
+        if !display {
+            return None;
+        }
+        let path = env.get("PATH")?;
+        let candidates: &[(&str, Dialog)] = if cfg!(target_os = "macos") {
+            &[("osascript", Dialog::Osascript)]
+        } else {
+            &[("zenity", Dialog::Zenity), ("kdialog", Dialog::Kdialog)]
+        };
+        for (name, kind) in candidates {
+            for dir in path.split(':').filter(|d| !d.is_empty()) {
+                let program = std::path::Path::new(dir).join(name);
+                if program.is_file() {
+                    return Some(DesktopPrompt {
+                        program,
+                        kind: *kind,
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Prompt for DesktopPrompt {
+    fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
+        let program = self.program.to_string_lossy().into_owned();
+        let text = question.trim_end().trim_end_matches(':');
+        let script;
+        let argv: Vec<&str> = match self.kind {
+            Dialog::Zenity => vec![&program, "--entry", "--title=awsmfa", "--text", text],
+            Dialog::Kdialog => vec![&program, "--title", "awsmfa", "--inputbox", text],
+            Dialog::Osascript => {
+                script = format!(
+                    "text returned of (display dialog \"{}\" default answer \"\" with title \"awsmfa\")",
+                    text.replace('\\', "").replace('"', "'")
+                );
+                vec![&program, "-e", &script]
+            }
+        };
+        match crate::proc::run_argv(&argv, Duration::from_secs(300)) {
+            Ok(out) => Ok(Some(String::from_utf8_lossy(&out).into_owned())),
+            Err(crate::proc::RunError::Failed(_)) => {
+                Err(std::io::Error::other("the MFA dialog was cancelled"))
+            }
+            Err(e) => Err(std::io::Error::other(format!("the MFA dialog: {e}"))),
+        }
+    }
+}
+
+/// The terminal, else the desktop: what awsmfa asks with.
+pub struct SystemPrompt {
+    desktop: Option<DesktopPrompt>,
+}
+
+impl SystemPrompt {
+    pub fn new(env: &crate::config::Env) -> SystemPrompt {
+        SystemPrompt {
+            desktop: DesktopPrompt::detect(env),
+        }
+    }
+}
+
+impl Prompt for SystemPrompt {
+    fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
+        if let Some(answer) = TtyPrompt.ask(question)? {
+            return Ok(Some(answer));
+        }
+        match &self.desktop {
+            Some(d) => d.ask(question),
+            None => Ok(None),
+        }
     }
 }
 

@@ -702,6 +702,77 @@ impl Iam for QueryClient {
     }
 }
 
+/// A virtual MFA device just created: its serial and its seed (a secret).
+pub struct NewDevice {
+    pub serial_number: String,
+    pub seed_base32: SecretString,
+}
+
+/// Managing virtual MFA devices (`awsmfa mfa …`).
+impl QueryClient {
+    pub fn create_virtual_mfa_device(
+        &self,
+        keys: &Credentials,
+        name: &str,
+    ) -> Result<NewDevice, StsError> {
+        let body = self.call(
+            keys,
+            "CreateVirtualMFADevice",
+            &[("VirtualMFADeviceName", name)],
+        )?;
+        xml::new_device(&body).ok_or_else(|| StsError::Unexpected {
+            status: 200,
+            endpoint: self.endpoint.url.clone(),
+            what: "not a CreateVirtualMFADevice response".into(),
+        })
+    }
+
+    /// EnableMFADevice or ResyncMFADevice: two consecutive codes.
+    pub fn device_codes(
+        &self,
+        keys: &Credentials,
+        action: &str,
+        user: &str,
+        serial: &str,
+        codes: (&str, &str),
+    ) -> Result<(), StsError> {
+        self.call(
+            keys,
+            action,
+            &[
+                ("UserName", user),
+                ("SerialNumber", serial),
+                ("AuthenticationCode1", codes.0),
+                ("AuthenticationCode2", codes.1),
+            ],
+        )
+        .map(|_| ())
+    }
+
+    pub fn deactivate_mfa_device(
+        &self,
+        keys: &Credentials,
+        user: &str,
+        serial: &str,
+    ) -> Result<(), StsError> {
+        self.call(
+            keys,
+            "DeactivateMFADevice",
+            &[("UserName", user), ("SerialNumber", serial)],
+        )
+        .map(|_| ())
+    }
+
+    pub fn delete_virtual_mfa_device(
+        &self,
+        keys: &Credentials,
+        serial: &str,
+    ) -> Result<(), StsError> {
+        self.call(keys, "DeleteVirtualMFADevice", &[("SerialNumber", serial)])
+            .map(|_| ())
+    }
+}
+
 /// Turns parsed XML credentials into [`Credentials`], moving the secrets straight into
 /// secret types.
 fn session_from_parts(

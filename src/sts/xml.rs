@@ -80,6 +80,62 @@ pub(super) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
     })
 }
 
+pub(super) fn new_device(xml: &str) -> Option<super::NewDevice> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Device {
+        serial_number: String,
+        base32_string_seed: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Result {
+        #[serde(rename = "VirtualMFADevice")]
+        device: Device,
+    }
+    #[derive(Deserialize)]
+    struct Response {
+        #[serde(rename = "CreateVirtualMFADeviceResult")]
+        result: Result,
+    }
+    let d = quick_xml::de::from_str::<Response>(xml).ok()?.result.device;
+    // The seed is a Blob in the IAM API: base64 of the base32 text.
+    let seed = base64_decode(&d.base32_string_seed)?;
+    let seed = String::from_utf8(seed.to_vec()).ok()?;
+    Some(super::NewDevice {
+        serial_number: d.serial_number,
+        seed_base32: secrecy::SecretString::from(seed),
+    })
+}
+
+/// Standard base64 (with or without padding); `None` for anything else.
+fn base64_decode(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(text.len() * 3 / 4));
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text
+        .trim()
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+    {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 pub(super) struct MfaPage {
     pub devices: Vec<MfaDevice>,
     pub next_marker: Option<String>,
@@ -210,6 +266,16 @@ mod tests {
         assert!(c.token().unwrap().starts_with("AQoEXAMPLEH4"));
         assert_eq!(c.expiration.unwrap().as_second(), 1310414129);
         assert!(session_credentials("<html/>", "GetSessionTokenResult").is_none());
+    }
+
+    #[test]
+    fn new_devices_carry_a_base64_blob_seed() {
+        let xml = r#"<CreateVirtualMFADeviceResponse><CreateVirtualMFADeviceResult><VirtualMFADevice><SerialNumber>arn:aws:iam::123456789012:mfa/d</SerialNumber><Base32StringSeed>R0VaREdOQlZHWTNUUU9KUQ==</Base32StringSeed></VirtualMFADevice></CreateVirtualMFADeviceResult></CreateVirtualMFADeviceResponse>"#;
+        let d = new_device(xml).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(d.seed_base32.expose_secret(), "GEZDGNBVGY3TQOJQ");
+        assert_eq!(base64_decode("aGk").unwrap().as_slice(), b"hi");
+        assert!(base64_decode("*").is_none());
     }
 
     #[test]

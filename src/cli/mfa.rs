@@ -1,0 +1,332 @@
+//! `awsmfa mfa …`: the user's virtual MFA devices — list, create (QR code in the
+//! terminal, enabled with two consecutive codes, nothing half-made left behind), enable,
+//! resync, deactivate, delete — and `mfa code` for scripts.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use secrecy::ExposeSecret;
+
+use super::Context;
+use super::setup::{CliEffects, Setup, http_settings};
+use crate::config::profile::{KeysFrom, Kind};
+use crate::creds::Credentials;
+use crate::error::{Error, Exit};
+use crate::mfa::{self, Prompt, check_code, qr};
+use crate::output;
+use crate::sts::{CallerIdentity, Iam, QueryClient, Sts};
+
+#[derive(Debug, Args)]
+pub struct MfaOpts {
+    #[command(subcommand)]
+    pub command: MfaCommand,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CodesOpt {
+    /// Read the two consecutive codes from standard input (one per line) instead of asking
+    #[arg(long = "codes", value_name = "-", value_parser = ["-"])]
+    pub codes: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// The MFA devices of the user behind the profile's keys
+    List,
+    /// Create a virtual MFA device, show its QR code, and enable it with two codes
+    Create {
+        /// The device's name (IAM: letters, digits and +=,.@-)
+        name: String,
+        /// Also write the QR code to this PNG file (private: it holds the secret)
+        #[arg(long, value_name = "FILE")]
+        qr_png: Option<PathBuf>,
+        /// Also show the secret (for apps that cannot scan)
+        #[arg(long)]
+        show_secret: bool,
+        #[command(flatten)]
+        codes: CodesOpt,
+    },
+    /// Enable an existing virtual MFA device with two consecutive codes
+    Enable {
+        serial: String,
+        #[command(flatten)]
+        codes: CodesOpt,
+    },
+    /// Resynchronise a device whose codes drifted, with two consecutive codes
+    Resync {
+        /// [default: the profile's mfa_serial]
+        serial: Option<String>,
+        #[command(flatten)]
+        codes: CodesOpt,
+    },
+    /// Deactivate a device (needs an MFA session)
+    Deactivate {
+        /// [default: the profile's mfa_serial]
+        serial: Option<String>,
+    },
+    /// Delete a virtual MFA device that is not enabled
+    Delete { serial: String },
+    /// Print the current code from the profile's code source (mfa_process), for scripts
+    Code,
+}
+
+struct Account {
+    setup: Setup,
+    keys: Credentials,
+    identity: CallerIdentity,
+    iam: QueryClient,
+}
+
+impl Account {
+    fn user(&self) -> Result<&str, Error> {
+        self.identity.user_name().ok_or_else(|| {
+            Error::new(
+                Exit::Config,
+                format!(
+                    "the profile's keys are not an IAM user's ({})",
+                    self.identity.arn
+                ),
+            )
+            .with_hint("MFA devices belong to IAM users: use a profile with a user's access keys")
+        })
+    }
+}
+
+fn account(ctx: &Context) -> Result<Account, Error> {
+    let setup = Setup::new(ctx)?;
+    let base = setup.resolved.base_keys();
+    let keys = match &base.keys {
+        KeysFrom::Static(c) => c.clone(),
+        KeysFrom::Process(command) => {
+            let out = crate::proc::run_capture(command, std::time::Duration::from_secs(120))
+                .map_err(|e| Error::new(Exit::Config, format!("credential_process: {e}")))?;
+            crate::creds::from_credential_process_json(&out)
+                .map_err(|e| Error::new(Exit::Config, format!("credential_process: {e}")))?
+        }
+    };
+    let http = http_settings(ctx, &setup.resolved)?;
+    let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
+    let identity = sts.get_caller_identity(&keys)?;
+    let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
+    Ok(Account {
+        setup,
+        keys,
+        identity,
+        iam,
+    })
+}
+
+/// Two consecutive codes: from stdin with `--codes -`, else asked.
+fn two_codes(ctx: &Context, opt: &CodesOpt, serial: &str) -> Result<(String, String), Error> {
+    if opt.codes.is_some() {
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock().lines();
+        let mut next = || -> Result<String, Error> {
+            let line = lines
+                .next()
+                .transpose()
+                .map_err(|e| Error::new(Exit::Failure, format!("stdin: {e}")))?
+                .ok_or_else(|| Error::new(Exit::Usage, "--codes -: two codes expected on stdin"))?;
+            Ok(check_code(&line)?)
+        };
+        return Ok((next()?, next()?));
+    }
+    let ask = |q: &str| -> Result<String, Error> {
+        match ctx.prompt.ask(q) {
+            Ok(Some(answer)) => Ok(check_code(&answer)?),
+            Ok(None) => Err(mfa::MfaError::NoPrompt {
+                serial: serial.to_string(),
+            }
+            .into()),
+            Err(e) => Err(Error::new(Exit::Failure, e.to_string())),
+        }
+    };
+    let first = ask(&format!("First code of {serial}: "))?;
+    let second = ask("Wait for the code to change, then the next one: ")?;
+    Ok((first, second))
+}
+
+fn configured_serial(setup: &Setup, given: Option<&String>) -> Result<String, Error> {
+    let configured = match &setup.resolved.kind {
+        Kind::Role(r) => r.mfa_serial.clone(),
+        Kind::MfaSession(_) => setup.resolved.mfa_serial.clone(),
+    };
+    given.cloned().or(configured).ok_or_else(|| {
+        Error::new(
+            Exit::Usage,
+            "no device given and no mfa_serial in the profile",
+        )
+        .with_hint("name the device's ARN (see `awsmfa mfa list`)")
+    })
+}
+
+fn print(text: &str) -> Result<(), Error> {
+    output::print_stdout(text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
+}
+
+pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
+    match &opts.command {
+        MfaCommand::List => {
+            let acct = account(ctx)?;
+            let devices = acct.iam.list_mfa_devices(&acct.keys, None)?;
+            let mut out = String::new();
+            if devices.is_empty() {
+                ctx.say(&format!("{} has no MFA device", acct.user()?));
+            }
+            for d in devices {
+                out.push_str(&format!(
+                    "{}  enabled {}\n",
+                    d.serial_number,
+                    d.enable_date.as_deref().unwrap_or("-")
+                ));
+            }
+            print(&out)
+        }
+        MfaCommand::Create {
+            name,
+            qr_png,
+            show_secret,
+            codes,
+        } => create(ctx, name, qr_png.as_deref(), *show_secret, codes),
+        MfaCommand::Enable { serial, codes } => {
+            let acct = account(ctx)?;
+            let user = acct.user()?.to_string();
+            let pair = two_codes(ctx, codes, serial)?;
+            acct.iam.device_codes(
+                &acct.keys,
+                "EnableMFADevice",
+                &user,
+                serial,
+                (&pair.0, &pair.1),
+            )?;
+            ctx.say(&format!("enabled {serial} for {user}"));
+            Ok(())
+        }
+        MfaCommand::Resync { serial, codes } => {
+            let acct = account(ctx)?;
+            let serial = configured_serial(&acct.setup, serial.as_ref())?;
+            let user = acct.user()?.to_string();
+            let pair = two_codes(ctx, codes, &serial)?;
+            acct.iam.device_codes(
+                &acct.keys,
+                "ResyncMFADevice",
+                &user,
+                &serial,
+                (&pair.0, &pair.1),
+            )?;
+            ctx.say(&format!("resynchronised {serial}"));
+            Ok(())
+        }
+        MfaCommand::Deactivate { serial } => {
+            let acct = account(ctx)?;
+            let serial = configured_serial(&acct.setup, serial.as_ref())?;
+            let user = acct.user()?.to_string();
+            // Policies that force MFA allow this only with MFA: use the MFA session.
+            let fx = CliEffects::new(ctx, &acct.setup, None);
+            let session = acct.setup.serve(&fx, &acct.setup.request())?;
+            acct.iam
+                .deactivate_mfa_device(&session.creds, &user, &serial)?;
+            let cleared = acct.setup.cache.remove_where(|_| true).unwrap_or(0);
+            ctx.say(&format!(
+                "deactivated {serial} for {user} (dropped {cleared} cached sessions)"
+            ));
+            Ok(())
+        }
+        MfaCommand::Delete { serial } => {
+            let acct = account(ctx)?;
+            acct.iam.delete_virtual_mfa_device(&acct.keys, serial)?;
+            ctx.say(&format!("deleted {serial}"));
+            Ok(())
+        }
+        MfaCommand::Code => {
+            let setup = Setup::new(ctx)?;
+            let command = setup.resolved.mfa_process.as_deref().ok_or_else(|| {
+                Error::new(
+                    Exit::NoPrompt,
+                    format!("profile {:?} has no code source", ctx.profile),
+                )
+                .with_hint("set mfa_process in the profile (a command that prints the code)")
+            })?;
+            let code = mfa::run_code_process(command, std::time::Duration::from_secs(60))?;
+            print(&format!("{code}\n"))
+        }
+    }
+}
+
+fn create(
+    ctx: &Context,
+    name: &str,
+    qr_png: Option<&std::path::Path>,
+    show_secret: bool,
+    codes: &CodesOpt,
+) -> Result<(), Error> {
+    if name.is_empty()
+        || name.len() > 128
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+    {
+        return Err(Error::new(
+            Exit::Usage,
+            "a device name uses letters, digits and +=,.@-_ (at most 128)",
+        ));
+    }
+    let acct = account(ctx)?;
+    let user = acct.user()?.to_string();
+    let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
+    let serial = device.serial_number.clone();
+    // From here on, any failure deletes the device again: nothing half-made is left.
+    let result = (|| -> Result<(), Error> {
+        let uri = qr::otpauth_uri(
+            &user,
+            &acct.identity.account,
+            device.seed_base32.expose_secret(),
+        );
+        eprint!("{}", qr::render_terminal(&uri).as_str());
+        if let Some(path) = qr_png {
+            crate::fsx::write_atomic(path, &qr::png(&uri))
+                .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
+            ctx.say(&format!(
+                "QR code written to {} (private: it holds the secret)",
+                path.display()
+            ));
+        }
+        if show_secret {
+            ctx.say(&format!("secret: {}", device.seed_base32.expose_secret()));
+        }
+        ctx.say(&format!(
+            "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
+        ));
+        let pair = two_codes(ctx, codes, &serial)?;
+        acct.iam.device_codes(
+            &acct.keys,
+            "EnableMFADevice",
+            &user,
+            &serial,
+            (&pair.0, &pair.1),
+        )?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        match acct.iam.delete_virtual_mfa_device(&acct.keys, &serial) {
+            Ok(()) => ctx.say(&format!("deleted the unfinished device {serial}")),
+            Err(d) => ctx.warn(&format!(
+                "could not delete the unfinished device {serial}: {d}"
+            )),
+        }
+        return Err(e);
+    }
+    output::save_config_value(
+        &acct.setup.files.config_path,
+        &ctx.profile,
+        "mfa_serial",
+        &serial,
+    )?;
+    ctx.say(&format!(
+        "enabled {serial} for {user}; mfa_serial saved in [{}] of {}",
+        crate::config::AwsFiles::config_section(&ctx.profile),
+        acct.setup.files.config_path.display()
+    ));
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! MFA devices and code sources against the bed (whose fidelity layer checks every
+//! code): enrollment with the QR code decoded back from the terminal and the PNG, a
+//! failed enrollment leaving nothing behind, the desktop prompt, `mfa code`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use common::{Bed, TestEnv, User, run};
+use serde_json::json;
+
+/// Decodes the terminal rendering (light modules drawn with █ ▀ ▄) into the QR's text.
+fn decode_terminal_qr(lines: &[String]) -> String {
+    let width = lines[0].chars().count();
+    let height = lines.len() * 2;
+    let mut light = vec![vec![false; width]; height];
+    for (row, line) in lines.iter().enumerate() {
+        for (x, c) in line.chars().enumerate() {
+            let (top, bottom) = match c {
+                '█' => (true, true),
+                '▀' => (true, false),
+                '▄' => (false, true),
+                _ => (false, false),
+            };
+            light[row * 2][x] = top;
+            light[row * 2 + 1][x] = bottom;
+        }
+    }
+    let scale = 4;
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(width * scale, height * scale, |x, y| {
+            if light[y / scale][x / scale] { 255 } else { 0 }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the screen");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+/// Decodes our grayscale PNG (stored deflate blocks) into the QR's text.
+fn decode_png_qr(bytes: &[u8]) -> String {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    let idat_len = u32::from_be_bytes(bytes[33..37].try_into().unwrap()) as usize;
+    assert_eq!(&bytes[37..41], b"IDAT");
+    let zlib = &bytes[41..41 + idat_len];
+    let mut raw = Vec::new();
+    let mut pos = 2;
+    loop {
+        let last = zlib[pos] & 1;
+        let len = u16::from_le_bytes([zlib[pos + 1], zlib[pos + 2]]) as usize;
+        raw.extend_from_slice(&zlib[pos + 5..pos + 5 + len]);
+        pos += 5 + len;
+        if last == 1 {
+            break;
+        }
+    }
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, width, |x, y| {
+        raw[y * (width + 1) + 1 + x]
+    });
+    let grids = img.detect_grids();
+    grids[0].decode().unwrap().1
+}
+
+fn layout(env: &TestEnv, user: &User, bed: &Bed) {
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[u-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "# mine\n[profile u]\nregion = us-east-1\nendpoint_url = {}\n",
+            bed.url
+        ),
+    );
+}
+
+#[test]
+fn enrollment_end_to_end_then_login_with_the_new_device() {
+    let bed = Bed::shared();
+    let user = bed.user_with("enroll", json!("force-mfa"), false);
+    let bucket = bed.bucket("enrolled");
+    let env = TestEnv::new();
+    layout(&env, &user, bed);
+    let png = env.path("qr.png");
+    let mut cmd = env.awsmfa(&[
+        "-p",
+        "u",
+        "mfa",
+        "create",
+        &user.name,
+        "--codes",
+        "-",
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut qr_lines = Vec::new();
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "awsmfa ended early: {all}"
+        );
+        all.push_str(&line);
+        if line.contains("enter two consecutive codes") {
+            break;
+        }
+        let l = line.trim_end_matches('\n');
+        if !l.is_empty() && l.chars().all(|c| "█▀▄ ".contains(c)) {
+            qr_lines.push(l.to_string());
+        }
+    }
+    let uri = decode_terminal_qr(&qr_lines);
+    assert!(
+        uri.starts_with(&format!(
+            "otpauth://totp/Amazon%20Web%20Services:{}@123456789012?secret=",
+            user.name
+        )),
+        "{uri}"
+    );
+    assert_eq!(
+        decode_png_qr(&std::fs::read(&png).unwrap()),
+        uri,
+        "the PNG holds the same URI"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&png).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Two consecutive codes computed from the decoded seed, as an app would show them.
+    let seed = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let now = jiff::Timestamp::now().as_second() as u64;
+    let c1 = awsmfa::mfa::totp::aws_code(seed, now).unwrap();
+    let c2 = awsmfa::mfa::totp::aws_code(seed, now + 30).unwrap();
+    writeln!(child.stdin.take().unwrap(), "{c1}\n{c2}").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{all}{rest}");
+    assert!(
+        !all.contains(seed) && !rest.contains(seed),
+        "the secret is shown only on request"
+    );
+    let serial = format!("arn:aws:iam::123456789012:mfa/{}", user.name);
+    assert_eq!(
+        env.read(".aws/config"),
+        format!(
+            "# mine\n[profile u]\nregion = us-east-1\nendpoint_url = {}\nmfa_serial = {serial}\n",
+            bed.url
+        ),
+        "the profile names the new device, byte-preserving"
+    );
+    let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
+    assert!(
+        list.stdout.starts_with(&format!("{serial}  enabled ")),
+        "{list:?}"
+    );
+
+    // Login with the new device (the previous step: the two enrolment steps are spent).
+    let r = run(env.awsmfa(&["-p", "u", "login", "--token-code", &bed.code(&serial, -1)]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let ls = run(env.aws(&["--profile", "u", "s3", "ls"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+    assert!(ls.stdout.contains(&bucket));
+}
+
+#[test]
+fn a_failed_enrollment_leaves_nothing_behind() {
+    let bed = Bed::shared();
+    let user = bed.user_with("failenroll", json!("allow-all"), false);
+    let env = TestEnv::new();
+    layout(&env, &user, bed);
+    let config = env.read(".aws/config");
+    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "create", "dev", "--codes", "-"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "000000\n000000").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("deleted the unfinished device"), "{stderr}");
+    assert_eq!(env.read(".aws/config"), config);
+    let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
+    assert!(list.stdout.is_empty(), "{list:?}");
+    // The name is free again: a create with malformed codes is refused before any call.
+    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "create", "dev", "--codes", "-"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "12\n34").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("deleted the unfinished device"));
+}
+
+#[test]
+fn the_desktop_prompt_is_used_with_a_display_and_no_terminal() {
+    let bed = Bed::shared();
+    let user = bed.user("desktop");
+    let mut env = TestEnv::new();
+    env.long_term_layout("w", &user, bed);
+    let bin = env.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let args_file = env.path("zenity-args");
+    let code = bed.code(&user.mfa_serial, 0);
+    std::fs::write(
+        bin.join("zenity"),
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\" >> '{}'; done\necho {code}\n",
+            args_file.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("zenity"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.set(
+        "PATH",
+        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    env.set("DISPLAY", ":99");
+    let r = run(env.awsmfa(&["-p", "w", "login"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    assert!(
+        args.starts_with("--entry\n--title=awsmfa\n--text\n"),
+        "{args}"
+    );
+    assert!(
+        args.contains(&format!("MFA code for {}", user.mfa_serial)),
+        "{args}"
+    );
+
+    // Without a display: exit 4 at once, the dialog program untouched.
+    let mut env2 = TestEnv::new();
+    env2.long_term_layout("w", &user, bed);
+    env2.set(
+        "PATH",
+        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    std::fs::remove_file(&args_file).unwrap();
+    let start = std::time::Instant::now();
+    let r = run(env2.awsmfa(&["-p", "w", "login", "--force"]));
+    assert_eq!(r.status, 4, "{r:?}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    assert!(!args_file.exists());
+}
+
+#[test]
+fn mfa_code_prints_the_configured_source() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        "[profile y]\nmfa_process = echo 'Amazon Web Services:alice  482913'\n[profile n]\n",
+    );
+    env.write(
+        ".aws/credentials",
+        "[y]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n[n]\naws_access_key_id = AKIAEXAMPLEEXAMPLE01\naws_secret_access_key = s\n",
+    );
+    let r = run(env.awsmfa(&["-p", "y", "mfa", "code"]));
+    assert_eq!((r.status, r.stdout.as_str()), (0, "482913\n"), "{r:?}");
+    let r = run(env.awsmfa(&["-p", "n", "mfa", "code"]));
+    assert_eq!(r.status, 4, "{r:?}");
+}
