@@ -304,17 +304,7 @@ impl Engine<'_> {
         self.cache
             .ensure_dir(&warn)
             .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
-        let waiting = |pid: Option<u32>| {
-            // Threads of one process (the credentials server) wait for each other
-            // silently; only another process is worth a line.
-            if pid == Some(std::process::id()) {
-                return;
-            }
-            let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-            self.fx.notice(&format!(
-                "waiting for another awsmfa{who} to get the {what} …"
-            ));
-        };
+        let waiting = |pid: Option<u32>| self.waiting(pid, &format!("to get the {what}"));
         let _lock = self
             .cache
             .lock(key, &waiting)
@@ -381,6 +371,17 @@ impl Engine<'_> {
         }
     }
 
+    /// Says that another process holds a lock we wait for. Threads of one process (the
+    /// credentials server) wait for each other silently.
+    fn waiting(&self, pid: Option<u32>, what: &str) {
+        if pid == Some(std::process::id()) {
+            return;
+        }
+        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        self.fx
+            .notice(&format!("waiting for another awsmfa{who} {what} …"));
+    }
+
     /// No `mfa_serial`: asks IAM which device the user behind the keys has.
     fn discover(&self, keys: &Credentials) -> Result<String, Error> {
         self.fx
@@ -425,17 +426,7 @@ impl Engine<'_> {
         let device = Cache::key(&["device", serial]);
         let record_path = self.cache.dir().join(format!("mfa-{device}.json"));
         let lock_path = self.cache.dir().join(format!("mfa-{device}.lock"));
-        let waiting = |pid: Option<u32>| {
-            // Threads of one process (the credentials server) wait for each other
-            // silently; only another process is worth a line.
-            if pid == Some(std::process::id()) {
-                return;
-            }
-            let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-            self.fx.notice(&format!(
-                "waiting for another awsmfa{who} that is using {serial} …"
-            ));
-        };
+        let waiting = |pid: Option<u32>| self.waiting(pid, &format!("that is using {serial}"));
         self.cache
             .ensure_dir(&|m| self.fx.notice(&format!("warning: {m}")))
             .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
