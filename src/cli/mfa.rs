@@ -161,6 +161,19 @@ fn configured_serial(setup: &Setup, given: Option<&String>) -> Result<String, Er
     })
 }
 
+/// Shows what encodes the device's secret (the QR code, the secret itself) on the
+/// controlling terminal, so it does not end up in a file stderr is redirected to; only
+/// without a terminal does it go to stderr.
+fn show_on_terminal(text: &str) {
+    use std::io::Write;
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+        && tty.write_all(text.as_bytes()).is_ok()
+    {
+        return;
+    }
+    eprint!("{text}");
+}
+
 fn print(text: &str) -> Result<(), Error> {
     output::print_stdout(text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }
@@ -283,7 +296,7 @@ fn create(
             &acct.identity.account,
             device.seed_base32.expose_secret(),
         );
-        eprint!("{}", qr::render_terminal(&uri).as_str());
+        show_on_terminal(&qr::render_terminal(&uri));
         if let Some(path) = qr_png {
             crate::fsx::write_atomic(path, &qr::png(&uri))
                 .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
@@ -293,7 +306,10 @@ fn create(
             ));
         }
         if show_secret {
-            ctx.say(&format!("secret: {}", device.seed_base32.expose_secret()));
+            show_on_terminal(&format!(
+                "awsmfa: secret: {}\n",
+                device.seed_base32.expose_secret()
+            ));
         }
         ctx.say(&format!(
             "scan the code with your authenticator app; then enter two consecutive codes for {serial}"

@@ -96,13 +96,11 @@ enum Dialog {
 impl DesktopPrompt {
     /// The first dialog program available, when a display is: `DISPLAY` or
     /// `WAYLAND_DISPLAY` set (or macOS) and the program on `PATH`.
-    pub fn detect(env: &crate::config::Env) -> Option<DesktopPrompt> {
-        let display =
-            env.is_set("DISPLAY") || env.is_set("WAYLAND_DISPLAY") || cfg!(target_os = "macos");
-        if !display {
+    pub fn detect(display: bool, path: Option<&str>) -> Option<DesktopPrompt> {
+        if !(display || cfg!(target_os = "macos")) {
             return None;
         }
-        let path = env.get("PATH")?;
+        let path = path?;
         let candidates: &[(&str, Dialog)] = if cfg!(target_os = "macos") {
             &[("osascript", Dialog::Osascript)]
         } else {
@@ -150,14 +148,18 @@ impl Prompt for DesktopPrompt {
 }
 
 /// The terminal, else the desktop: what awsmfa asks with.
+/// The dialog program is looked for only when a question must be asked, never on the
+/// cached-session path.
 pub struct SystemPrompt {
-    desktop: Option<DesktopPrompt>,
+    display: bool,
+    path: Option<String>,
 }
 
 impl SystemPrompt {
     pub fn new(env: &crate::config::Env) -> SystemPrompt {
         SystemPrompt {
-            desktop: DesktopPrompt::detect(env),
+            display: env.is_set("DISPLAY") || env.is_set("WAYLAND_DISPLAY"),
+            path: env.get("PATH").map(String::from),
         }
     }
 }
@@ -167,7 +169,7 @@ impl Prompt for SystemPrompt {
         if let Some(answer) = TtyPrompt.ask(question)? {
             return Ok(Some(answer));
         }
-        match &self.desktop {
+        match DesktopPrompt::detect(self.display, self.path.as_deref()) {
             Some(d) => d.ask(question),
             None => Ok(None),
         }

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use crate::creds::{Credentials, mask};
+use crate::creds::Credentials;
 pub use endpoint::{Endpoint, EndpointInputs, Service};
 
 /// The identity behind a set of credentials (`GetCallerIdentity`).
@@ -793,11 +793,6 @@ fn session_from_parts(
 /// RFC 3339 expiry, with or without fractional seconds, `Z` or an offset.
 pub fn parse_expiration(text: &str) -> Option<Timestamp> {
     text.trim().parse::<Timestamp>().ok()
-}
-
-/// For log lines: which key signs, masked.
-pub fn describe_keys(keys: &Credentials) -> String {
-    mask(&keys.access_key_id)
 }
 
 #[cfg(test)]
