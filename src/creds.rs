@@ -49,6 +49,17 @@ impl Credentials {
     }
 }
 
+/// What identifies an access key in cache keys and the vault index without revealing
+/// it: 32 hex digits of SHA-256 over the id.
+pub fn key_fingerprint(access_key_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"awsmfa key\0")
+        .chain_update(access_key_id.as_bytes())
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Reads `credential_process` output (version 1): `AccessKeyId`, `SecretAccessKey`,
 /// optional `SessionToken` and `Expiration`. Errors never include the text.
 pub fn from_credential_process_json(bytes: &[u8]) -> Result<Credentials, String> {

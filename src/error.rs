@@ -10,6 +10,7 @@ use crate::mfa::MfaError;
 use crate::output::WriteError;
 use crate::session::DurationError;
 use crate::sts::StsError;
+use crate::vault::VaultError;
 
 /// Exit statuses (DESIGN §2). The one place they are defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,12 @@ impl Error {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Puts what was being done in front of the message.
+    pub fn with_message_prefix(mut self, prefix: &str) -> Error {
+        self.message = format!("{prefix}{}", self.message);
         self
     }
 
@@ -106,5 +113,11 @@ impl From<WriteError> for Error {
             WriteError::Read(c) => c.into(),
             WriteError::Fs(f) => Error::new(Exit::Config, f.to_string()),
         }
+    }
+}
+
+impl From<VaultError> for Error {
+    fn from(e: VaultError) -> Error {
+        Error::new(e.exit(), e.to_string()).maybe_hint(e.hint())
     }
 }

@@ -20,6 +20,9 @@ pub enum RunError {
     Timeout(u64),
 }
 
+/// awsmfa's own secrets in its environment, never handed to the commands it runs.
+pub const PRIVATE_VARS: [&str; 1] = ["AWSMFA_VAULT_PASSPHRASE"];
+
 /// Runs `command` through `sh -c` and returns its standard output (at most 64 KiB).
 pub fn run_capture(command: &str, timeout: Duration) -> Result<Zeroizing<Vec<u8>>, RunError> {
     run_argv(&["sh", "-c", command], timeout)
@@ -32,6 +35,7 @@ pub fn run_argv(argv: &[&str], timeout: Duration) -> Result<Zeroizing<Vec<u8>>, 
         .args(args)
         // Its own process group, so a timeout ends the whole command, not just `sh`.
         .process_group(0)
+        .env_remove(PRIVATE_VARS[0])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -733,7 +733,7 @@ fn seed_003_aws_vault_style_source_profiles_work_unchanged() {
     assert_eq!(r.status, 5, "{r:?}");
     assert!(
         r.stderr
-            .contains("credential_process: it failed (exit status 1)"),
+            .contains("the credential_process of profile \"caktus\": it failed (exit status 1)"),
         "{r:?}"
     );
 }

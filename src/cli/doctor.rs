@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::setup::{Setup, http_settings};
-use crate::config::profile::{KeysFrom, Kind, resolve};
+use crate::config::profile::{KeysFrom, KeysSource, Kind, resolve};
 use crate::config::{AwsFiles, file_paths, load_document};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
@@ -113,7 +113,11 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
     if !(config_ok && creds_ok) {
         return Ok(());
     }
-    let files = AwsFiles::load(config_path, credentials_path)?;
+    let files = AwsFiles::load(
+        config_path,
+        credentials_path,
+        super::setup::vault_index(ctx),
+    )?;
     let resolved = match resolve(&files, &ctx.profile) {
         Ok(r) => r,
         Err(e) => {
@@ -136,24 +140,17 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
         None,
     );
     let setup = Setup::with(ctx, files, resolved)?;
-    let keys = match &base.keys {
-        KeysFrom::Static(c) => c.clone(),
-        KeysFrom::Process(command) => {
-            match crate::proc::run_capture(command, std::time::Duration::from_secs(120))
-                .map_err(|e| e.to_string())
-                .and_then(|out| crate::creds::from_credential_process_json(&out))
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    report.add(
-                        "keys",
-                        Status::Fail,
-                        format!("the credential_process of {:?}: {e}", base.profile),
-                        None,
-                    );
-                    return Ok(());
-                }
+    let keys = match super::setup::long_term_keys(ctx, &base) {
+        Ok(k) => {
+            check_vault(report, ctx, &base, None);
+            k
+        }
+        Err(e) => {
+            check_vault(report, ctx, &base, Some(&e));
+            if !matches!(base.keys, KeysFrom::Vault(_)) {
+                report.add("keys", Status::Fail, e.message, e.hint);
             }
+            return Ok(());
         }
     };
     let http = http_settings(ctx, &setup.resolved)?;
@@ -191,14 +188,57 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
         let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
         check_device(report, &setup, &keys, &id, &iam);
     }
-    report.add(
-        "vault",
-        Status::Info,
-        "this version reads long-term keys from the AWS files (no vault configured)".into(),
-        None,
-    );
     check_cache(report, &setup, &ctx.profile);
     Ok(())
+}
+
+/// Where the keys are kept; for keys in the vault, whether it opened.
+fn check_vault(report: &mut Report, ctx: &Context, base: &KeysSource, failed: Option<&Error>) {
+    let dir = crate::vault::vault_dir(&ctx.env);
+    let shown = dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "(no place: HOME is not set)".into());
+    if let Some(d) = dir.as_deref().filter(|d| d.exists())
+        && let Err(e) = crate::vault::file::check_private(d)
+    {
+        report.add("vault", Status::Fail, e.to_string(), e.hint());
+        return;
+    }
+    match (&base.keys, failed) {
+        (KeysFrom::Vault(meta), None) => report.add(
+            "vault",
+            Status::Pass,
+            format!(
+                "the keys of {:?} ({}) are in {} ({shown}) and it opened",
+                meta.name,
+                meta.key_id.as_deref().unwrap_or("?"),
+                meta.backend().describe()
+            ),
+            None,
+        ),
+        (KeysFrom::Vault(meta), Some(e)) => report.add(
+            "vault",
+            Status::Fail,
+            format!("the keys of {:?}: {}", meta.name, e.message),
+            e.hint.clone(),
+        ),
+        (KeysFrom::Static(_), _) => report.add(
+            "vault",
+            Status::Info,
+            format!("the keys are in plaintext: {}", base.origin),
+            Some(format!(
+                "`awsmfa import {}` moves them into the vault ({shown})",
+                base.profile
+            )),
+        ),
+        (KeysFrom::Process(_), _) => report.add(
+            "vault",
+            Status::Info,
+            format!("the keys come from {}", base.origin),
+            None,
+        ),
+    }
 }
 
 /// Parses, is private (credentials) and is the user's. Returns whether it parses.

@@ -138,7 +138,7 @@ fn child_command(ctx: &Context, setup: &Setup, opts: &ExecOpts) -> Command {
     };
     let mut cmd = Command::new(&program);
     cmd.args(&args);
-    for v in STALE_VARS {
+    for v in STALE_VARS.iter().chain(&crate::proc::PRIVATE_VARS) {
         cmd.env_remove(v);
     }
     cmd.env("AWSMFA_PROFILE", &ctx.profile);

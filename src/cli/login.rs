@@ -180,7 +180,7 @@ fn report(
     let profile = &setup.resolved.profile;
     if setup.resolved.keys_in_profile && target == format!("{profile}-mfa") {
         ctx.hint(&format!(
-            "the long-term keys sit in [{profile}], so the session went to [{target}]: use --profile {target}, or rename [{profile}] to [{profile}-long-term] in the credentials file and the session will go to [{profile}]"
+            "the long-term keys sit in [{profile}], so the session went to [{target}]: use --profile {target}, or run `awsmfa import {profile}` (moves the keys into the vault) and the session will go to [{profile}]"
         ));
     }
     shadow_warnings(ctx, &ctx.env, target);

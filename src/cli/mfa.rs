@@ -9,13 +9,18 @@ use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
 use super::Context;
-use super::setup::{CliEffects, Setup, http_settings};
-use crate::config::profile::{KeysFrom, Kind};
+use std::io::{IsTerminal, Read};
+
+use secrecy::SecretString;
+
+use super::setup::{CliEffects, Setup, http_settings, open_vault, stored_seed_code};
+use crate::config::profile::Kind;
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
 use crate::mfa::{self, Prompt, check_code, qr};
 use crate::output;
 use crate::sts::{CallerIdentity, Iam, QueryClient, Sts};
+use crate::vault::{Backend, Kind as VaultKind};
 
 #[derive(Debug, Args)]
 pub struct MfaOpts {
@@ -44,6 +49,12 @@ pub enum MfaCommand {
         /// Also show the secret (for apps that cannot scan)
         #[arg(long)]
         show_secret: bool,
+        /// Keep the seed in the vault and compute the codes from it: this machine becomes the second factor
+        #[arg(long)]
+        store_seed: bool,
+        /// The vault backend for --store-seed: file or keyring
+        #[arg(long, value_name = "BACKEND", requires = "store_seed")]
+        backend: Option<String>,
         #[command(flatten)]
         codes: CodesOpt,
     },
@@ -64,11 +75,36 @@ pub enum MfaCommand {
     Deactivate {
         /// [default: the profile's mfa_serial]
         serial: Option<String>,
+        /// The MFA code for the session, if none is cached; "-" reads it from stdin
+        #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
+        token_code: Option<String>,
     },
     /// Delete a virtual MFA device that is not enabled
     Delete { serial: String },
-    /// Print the current code from the profile's code source (mfa_process), for scripts
+    /// Print the current code from the profile's code source (mfa_process or a stored seed), for scripts
     Code,
+    /// Keep a device's TOTP seed in the vault (opt-in: this machine becomes the second factor)
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Store the seed (base32, or the otpauth:// URI), asked unechoed or read from stdin
+    Add {
+        /// [default: the profile's mfa_serial]
+        serial: Option<String>,
+        /// file or keyring [default: $AWSMFA_VAULT_BACKEND, else file]
+        #[arg(long, value_name = "BACKEND")]
+        backend: Option<String>,
+    },
+    /// Delete a stored seed
+    Remove {
+        /// [default: the profile's mfa_serial]
+        serial: Option<String>,
+    },
 }
 
 struct Account {
@@ -96,15 +132,7 @@ impl Account {
 fn account(ctx: &Context) -> Result<Account, Error> {
     let setup = Setup::new(ctx)?;
     let base = setup.resolved.base_keys();
-    let keys = match &base.keys {
-        KeysFrom::Static(c) => c.clone(),
-        KeysFrom::Process(command) => {
-            let out = crate::proc::run_capture(command, std::time::Duration::from_secs(120))
-                .map_err(|e| Error::new(Exit::Config, format!("credential_process: {e}")))?;
-            crate::creds::from_credential_process_json(&out)
-                .map_err(|e| Error::new(Exit::Config, format!("credential_process: {e}")))?
-        }
-    };
+    let keys = super::setup::long_term_keys(ctx, base)?;
     let http = http_settings(ctx, &setup.resolved)?;
     let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
     let identity = sts.get_caller_identity(&keys)?;
@@ -200,8 +228,22 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
             name,
             qr_png,
             show_secret,
+            store_seed,
+            backend,
             codes,
-        } => create(ctx, name, qr_png.as_deref(), *show_secret, codes),
+        } => {
+            let store = match store_seed {
+                true => Some(Backend::choose(backend.as_deref(), &ctx.env)?),
+                false => None,
+            };
+            if store == Some(Backend::Plaintext) {
+                return Err(Error::new(
+                    Exit::Usage,
+                    "seeds are kept in the vault only: choose --backend file or keyring",
+                ));
+            }
+            create(ctx, name, qr_png.as_deref(), *show_secret, store, codes)
+        }
         MfaCommand::Enable { serial, codes } => {
             let acct = account(ctx)?;
             let user = acct.user()?.to_string();
@@ -213,6 +255,7 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                 serial,
                 (&pair.0, &pair.1),
             )?;
+            spent(&acct, serial, &pair);
             ctx.say(&format!("enabled {serial} for {user}"));
             Ok(())
         }
@@ -228,15 +271,19 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                 &serial,
                 (&pair.0, &pair.1),
             )?;
+            spent(&acct, &serial, &pair);
             ctx.say(&format!("resynchronised {serial}"));
             Ok(())
         }
-        MfaCommand::Deactivate { serial } => {
+        MfaCommand::Deactivate { serial, token_code } => {
+            if let Some(code) = token_code.as_deref().filter(|c| *c != "-") {
+                check_code(code)?;
+            }
             let acct = account(ctx)?;
             let serial = configured_serial(&acct.setup, serial.as_ref())?;
             let user = acct.user()?.to_string();
             // Policies that force MFA allow this only with MFA: use the MFA session.
-            let fx = CliEffects::new(ctx, &acct.setup, None);
+            let fx = CliEffects::new(ctx, &acct.setup, token_code.clone());
             let session = acct.setup.serve(&fx, &acct.setup.request())?;
             acct.iam
                 .deactivate_mfa_device(&session.creds, &user, &serial)?;
@@ -254,15 +301,121 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
         }
         MfaCommand::Code => {
             let setup = Setup::new(ctx)?;
-            let command = setup.resolved.mfa_process.as_deref().ok_or_else(|| {
+            if let Some(command) = setup.resolved.mfa_process.as_deref() {
+                let code = mfa::run_code_process(command, std::time::Duration::from_secs(60))?;
+                return print(&format!("{code}\n"));
+            }
+            let stored = match configured_serial(&setup, None) {
+                Ok(serial) => stored_seed_code(ctx, &serial)?,
+                Err(_) => None,
+            };
+            let code = stored.ok_or_else(|| {
                 Error::new(
                     Exit::NoPrompt,
                     format!("profile {:?} has no code source", ctx.profile),
                 )
-                .with_hint("set mfa_process in the profile (a command that prints the code)")
+                .with_hint("set mfa_process in the profile (a command that prints the code), or store the seed with `awsmfa mfa seed add`")
             })?;
-            let code = mfa::run_code_process(command, std::time::Duration::from_secs(60))?;
-            print(&format!("{code}\n"))
+            print(&format!("{}\n", code.as_str()))
+        }
+        MfaCommand::Seed { command } => seed(ctx, command),
+    }
+}
+
+/// Codes spent on EnableMFADevice/ResyncMFADevice go to the replay guard.
+fn spent(acct: &Account, serial: &str, pair: &(String, String)) {
+    crate::session::engine::note_used_codes(
+        &acct.setup.cache,
+        serial,
+        &[&pair.0, &pair.1],
+        jiff::Timestamp::now().as_second(),
+    );
+}
+
+const SEED_WARNING: &str = "with the seed stored, this machine makes the MFA codes itself: whoever has the vault's passphrase and the keys no longer needs your phone or token";
+
+/// A seed as typed or pasted: base32 (spaces, case and padding forgiven), or the
+/// `otpauth://` URI an authenticator app exports.
+fn parse_seed(text: &str) -> Result<SecretString, Error> {
+    let text = text.trim();
+    let raw = match text.strip_prefix("otpauth://") {
+        Some(rest) => rest
+            .split_once('?')
+            .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("secret=")))
+            .unwrap_or_default()
+            .to_string(),
+        None => text.to_string(),
+    };
+    let seed: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '=' && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if seed.len() < 16 || mfa::totp::base32_decode(&seed).is_none() {
+        return Err(Error::new(
+            Exit::Usage,
+            "that is not a TOTP seed (base32, at least 16 characters) nor an otpauth:// URI with one",
+        ));
+    }
+    Ok(SecretString::from(seed))
+}
+
+fn seed(ctx: &Context, command: &SeedCommand) -> Result<(), Error> {
+    let setup = Setup::new(ctx)?;
+    match command {
+        SeedCommand::Add { serial, backend } => {
+            let serial = configured_serial(&setup, serial.as_ref())?;
+            let backend = Backend::choose(backend.as_deref(), &ctx.env)?;
+            if backend == Backend::Plaintext {
+                return Err(Error::new(
+                    Exit::Usage,
+                    "seeds are kept in the vault only: choose --backend file or keyring",
+                ));
+            }
+            let text = if std::io::stdin().is_terminal() {
+                ctx.prompt
+                    .ask_secret(&format!(
+                        "TOTP secret of {serial} (base32 or otpauth:// URI): "
+                    ))
+                    .map_err(|e| Error::new(Exit::Failure, e.to_string()))?
+                    .ok_or_else(|| {
+                        Error::new(
+                            Exit::NoPrompt,
+                            "the seed is needed, and there is no terminal to ask on",
+                        )
+                        .with_hint("pipe it on standard input")
+                    })?
+            } else {
+                let mut line = zeroize::Zeroizing::new(String::new());
+                std::io::stdin()
+                    .lock()
+                    .take(4096)
+                    .read_line(&mut line)
+                    .map_err(|e| Error::new(Exit::Failure, format!("stdin: {e}")))?;
+                SecretString::from(line.trim().to_string())
+            };
+            let seed = parse_seed(text.expose_secret())?;
+            let vault = open_vault(ctx)?;
+            vault.store_seed(&serial, backend, &seed)?;
+            ctx.warn(SEED_WARNING);
+            ctx.say(&format!(
+                "stored the TOTP seed of {serial} in {}; codes for it are now computed (`awsmfa mfa code` shows the current one)",
+                backend.describe()
+            ));
+            Ok(())
+        }
+        SeedCommand::Remove { serial } => {
+            let serial = configured_serial(&setup, serial.as_ref())?;
+            match open_vault(ctx)?.remove(VaultKind::Totp, &serial)? {
+                Some(_) => {
+                    ctx.say(&format!("removed the stored TOTP seed of {serial}"));
+                    Ok(())
+                }
+                None => Err(Error::new(
+                    Exit::Config,
+                    format!("no TOTP seed of {serial} is stored"),
+                )),
+            }
         }
     }
 }
@@ -272,6 +425,7 @@ fn create(
     name: &str,
     qr_png: Option<&std::path::Path>,
     show_secret: bool,
+    store: Option<Backend>,
     codes: &CodesOpt,
 ) -> Result<(), Error> {
     if name.is_empty()
@@ -290,6 +444,7 @@ fn create(
     let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
     let serial = device.serial_number.clone();
     // From here on, any failure deletes the device again: nothing half-made is left.
+    let mut seed_stored = false;
     let result = (|| -> Result<(), Error> {
         let uri = qr::otpauth_uri(
             &user,
@@ -311,10 +466,31 @@ fn create(
                 device.seed_base32.expose_secret()
             ));
         }
-        ctx.say(&format!(
-            "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
-        ));
-        let pair = two_codes(ctx, codes, &serial)?;
+        let pair = match store {
+            Some(backend) => {
+                // Stored before enabling: an enabled device whose seed was lost would lock
+                // the user out. Two consecutive codes computed from it.
+                open_vault(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
+                seed_stored = true;
+                ctx.warn(SEED_WARNING);
+                let now = jiff::Timestamp::now().as_second().max(0) as u64;
+                let seed = device.seed_base32.expose_secret();
+                let code = |t| {
+                    mfa::totp::aws_code(seed, t).ok_or_else(|| {
+                        Error::new(Exit::Failure, "IAM returned a seed that is not base32")
+                    })
+                };
+                // The previous and the current step: the next login's code is then
+                // a fresh one within 30 s (each code is accepted once).
+                (code(now.saturating_sub(30))?, code(now)?)
+            }
+            None => {
+                ctx.say(&format!(
+                    "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
+                ));
+                two_codes(ctx, codes, &serial)?
+            }
+        };
         acct.iam.device_codes(
             &acct.keys,
             "EnableMFADevice",
@@ -322,9 +498,13 @@ fn create(
             &serial,
             (&pair.0, &pair.1),
         )?;
+        spent(&acct, &serial, &pair);
         Ok(())
     })();
     if let Err(e) = result {
+        if seed_stored && let Ok(v) = open_vault(ctx) {
+            let _ = v.remove(VaultKind::Totp, &serial);
+        }
         match acct.iam.delete_virtual_mfa_device(&acct.keys, &serial) {
             Ok(()) => ctx.say(&format!("deleted the unfinished device {serial}")),
             Err(d) => ctx.warn(&format!(

@@ -8,6 +8,7 @@ pub mod clear;
 pub mod doctor;
 pub mod env;
 pub mod exec;
+pub mod keys;
 pub mod login;
 pub mod mfa;
 pub mod policy;
@@ -76,6 +77,14 @@ pub enum Command {
     Env(env::EnvOpts),
     /// Print credential_process JSON: credential_process = awsmfa process --profile work
     Process,
+    /// Store a profile's long-term keys in the vault (asked, --from-env, or two lines on stdin)
+    Add(keys::AddOpts),
+    /// Delete a profile's stored long-term keys and its cached sessions
+    Remove(keys::RemoveOpts),
+    /// Move plaintext long-term keys from the credentials file into the vault
+    Import(keys::ImportOpts),
+    /// Replace a profile's access key: create, prove, store the new one, delete the old
+    Rotate(keys::RotateOpts),
     /// Every profile: kind, where its keys live, MFA device, sessions and time left
     Status(status::StatusOpts),
     /// Drop cached sessions (all, or one profile's)
@@ -107,6 +116,8 @@ pub struct Context {
     pub color: bool,
     /// How to ask a person: the terminal, else a desktop dialog.
     pub prompt: crate::mfa::SystemPrompt,
+    /// The vault passphrase once known: asked at most once per run.
+    pub vault_passphrase: crate::vault::passphrase::Memo,
 }
 
 impl Context {
@@ -128,6 +139,7 @@ impl Context {
             verbose: global.verbose,
             color,
             prompt: crate::mfa::SystemPrompt::new(&env),
+            vault_passphrase: Default::default(),
             env,
         })
     }
@@ -201,6 +213,10 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Exec(opts) => exec::run(&ctx, &opts),
         Command::Env(opts) => done(env::run(&ctx, &opts)),
         Command::Process => done(process::run(&ctx)),
+        Command::Add(opts) => done(keys::add(&ctx, &opts)),
+        Command::Remove(opts) => done(keys::remove(&ctx, &opts)),
+        Command::Import(opts) => done(keys::import(&ctx, &opts)),
+        Command::Rotate(opts) => done(keys::rotate(&ctx, &opts)),
         Command::Status(opts) => done(status::run(&ctx, &opts)),
         Command::Clear(opts) => done(clear::run(&ctx, &opts)),
         Command::Policy(opts) => policy::run(&ctx, &opts),

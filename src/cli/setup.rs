@@ -11,8 +11,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::config::profile::{Resolved, resolve};
+use crate::config::profile::{KeysFrom, KeysSource, Resolved, resolve};
 use crate::config::{AwsFiles, file_paths};
+use crate::creds::Credentials;
 use crate::error::{Error, Exit};
 use crate::mfa::{CodeSources, Prompt, obtain_code};
 use crate::session::cache::Cache;
@@ -21,6 +22,7 @@ use crate::session::{self, DEFAULT_MIN_REMAINING_SECS};
 use crate::sts::{
     Endpoint, EndpointInputs, HttpSettings, Iam, QueryClient, Service, Sts, endpoint,
 };
+use crate::vault::{Passphrase, Vault};
 
 pub struct Setup {
     pub files: AwsFiles,
@@ -110,7 +112,67 @@ pub fn load_files(ctx: &Context) -> Result<AwsFiles, Error> {
         ctx.config_file.as_deref(),
         ctx.credentials_file.as_deref(),
     )?;
-    Ok(AwsFiles::load(config_path, credentials_path)?)
+    Ok(AwsFiles::load(
+        config_path,
+        credentials_path,
+        vault_index(ctx),
+    )?)
+}
+
+/// The vault's index: which profiles keep their keys there. Reading it opens nothing.
+pub fn vault_index(ctx: &Context) -> crate::vault::Index {
+    crate::vault::Index::new(crate::vault::vault_dir(&ctx.env))
+}
+
+/// The vault, ready to be opened with the passphrase from the environment or a prompt.
+pub fn open_vault(ctx: &Context) -> Result<Vault<'_>, Error> {
+    Ok(Vault::new(
+        &ctx.env,
+        Passphrase::new(&ctx.env, &ctx.prompt, &ctx.vault_passphrase),
+    )?)
+}
+
+/// The current code of `serial` from a TOTP seed stored in the vault, if one is.
+pub fn stored_seed_code(
+    ctx: &Context,
+    serial: &str,
+) -> Result<Option<zeroize::Zeroizing<String>>, Error> {
+    let Some(meta) = vault_index(ctx).get(crate::vault::Kind::Totp, serial)? else {
+        return Ok(None);
+    };
+    ctx.debug(
+        1,
+        &format!("computing the code of {serial} from its stored TOTP seed"),
+    );
+    let seed = open_vault(ctx)?.read_seed(&meta)?;
+    use secrecy::ExposeSecret;
+    let now = Timestamp::now().as_second().max(0) as u64;
+    let code = crate::mfa::totp::aws_code(seed.expose_secret(), now)
+        .ok_or_else(|| Error::new(Exit::Config, "the stored TOTP seed is not base32"))?;
+    Ok(Some(zeroize::Zeroizing::new(code)))
+}
+
+/// A profile's long-term keys wherever they are: in a file, printed by its
+/// `credential_process`, or in the vault (opened here, and only here).
+pub fn long_term_keys(ctx: &Context, keys: &KeysSource) -> Result<Credentials, Error> {
+    match &keys.keys {
+        KeysFrom::Static(c) => Ok(c.clone()),
+        KeysFrom::Process(command) => {
+            let fail = |what: String| {
+                Error::new(
+                    Exit::Config,
+                    format!(
+                        "the credential_process of profile {:?}: {what}",
+                        keys.profile
+                    ),
+                )
+            };
+            let out = crate::proc::run_capture(command, Duration::from_secs(120))
+                .map_err(|e| fail(e.to_string()))?;
+            crate::creds::from_credential_process_json(&out).map_err(fail)
+        }
+        KeysFrom::Vault(meta) => Ok(open_vault(ctx)?.read_keys(meta)?),
+    }
 }
 
 fn endpoint_inputs(
@@ -247,7 +309,11 @@ impl Effects for CliEffects<'_> {
     fn code(&self, serial: &str) -> Result<Code, Error> {
         let note = |m: &str| self.ctx.say(m);
         let mfa_process = self.setup.resolved.mfa_process.as_deref();
-        let automatic = self.token_code.is_none() && mfa_process.is_some();
+        let stored = match (&self.token_code, mfa_process) {
+            (None, None) => stored_seed_code(self.ctx, serial)?,
+            _ => None,
+        };
+        let automatic = self.token_code.is_none() && (mfa_process.is_some() || stored.is_some());
         let mut stdin = self.stdin.borrow_mut();
         let stdin = stdin.get_or_insert_with(|| Box::new(std::io::stdin().lock()));
         let value = obtain_code(
@@ -256,6 +322,7 @@ impl Effects for CliEffects<'_> {
                 flag: self.token_code.as_deref(),
                 stdin: &mut **stdin,
                 mfa_process,
+                stored_code: stored.as_deref().map(|c| c.as_str()),
                 prompt: self.prompt,
                 process_timeout: Duration::from_secs(60),
                 note: &note,
@@ -272,16 +339,8 @@ impl Effects for CliEffects<'_> {
         std::thread::sleep(d);
     }
 
-    fn credential_process(&self, command: &str) -> Result<crate::creds::Credentials, Error> {
-        let fail = |what: String| {
-            Error::new(
-                Exit::Config,
-                format!("the source profile's credential_process: {what}"),
-            )
-        };
-        let out = crate::proc::run_capture(command, Duration::from_secs(120))
-            .map_err(|e| fail(e.to_string()))?;
-        crate::creds::from_credential_process_json(&out).map_err(fail)
+    fn long_term_keys(&self, keys: &KeysSource) -> Result<Credentials, Error> {
+        long_term_keys(self.ctx, keys)
     }
 
     fn log(&self, message: &str) {

@@ -93,6 +93,9 @@ fn profile_names(files: &AwsFiles) -> Vec<String> {
         let base = s.strip_suffix("-long-term").unwrap_or(s);
         names.insert(base.to_string());
     }
+    for meta in files.vault.list(crate::vault::Kind::Keys) {
+        names.insert(meta.name);
+    }
     names.into_iter().collect()
 }
 
@@ -108,7 +111,11 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                     .and_then(|p: &Profile| p.get(k))
                     .map(String::from)
             };
-            let long_term = files.credentials.has_section(&format!("{name}-long-term"));
+            let long_term = files.credentials.has_section(&format!("{name}-long-term"))
+                || files
+                    .vault
+                    .get(crate::vault::Kind::Keys, &name)
+                    .is_ok_and(|m| m.is_some());
             let has_keys = get("aws_access_key_id").is_some();
             let has_token = get("aws_session_token").is_some();
             let kind = if get("role_arn").is_some() {
@@ -270,6 +277,7 @@ mod tests {
                 b"[work-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\naws_mfa_device = arn:aws:iam::123456789012:mfa/u\n[work]\naws_access_key_id = ASIA\naws_secret_access_key = s\naws_session_token = t\nexpiration = 2030-01-01T00:00:00Z\n",
             )
             .unwrap(),
+            vault: Default::default(),
         };
         let now: Timestamp = "2029-12-31T23:00:00Z".parse().unwrap();
         let r = build(&files, None, now);

@@ -328,6 +328,38 @@ impl Document {
         true
     }
 
+    /// Removes section `name` when it has no entries left: its header and its blank
+    /// lines go, comments stay. Returns whether it was removed.
+    pub fn remove_section_if_empty(&mut self, name: &str) -> bool {
+        let Some((start, end)) = self.section_range(name) else {
+            return false;
+        };
+        if self.lines[start..end]
+            .iter()
+            .any(|l| matches!(l.kind, Kind::Entry { .. } | Kind::Continuation))
+        {
+            return false;
+        }
+        let at_end = end == self.lines.len();
+        let unterminated = self.lines[end - 1].ending.is_empty();
+        let tail = self.lines.split_off(end);
+        let body = self.lines.split_off(start);
+        self.lines.extend(
+            body.into_iter()
+                .skip(1)
+                .filter(|l| !l.text.trim().is_empty()),
+        );
+        self.lines.extend(tail);
+        // Keep "no final newline" true of the file if its last line went.
+        if at_end
+            && unterminated
+            && let Some(last) = self.lines.last_mut()
+        {
+            last.ending = "";
+        }
+        true
+    }
+
     /// Appends a new section with entries at the end of the file, separated from what
     /// precedes it by one blank line.
     pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) {
@@ -506,6 +538,24 @@ fn classify(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn empty_sections_are_removed_with_their_blank_lines_only() {
+        let mut d = super::Document::parse(
+            b"# top\n[a-long-term]\n# keys of a\naws_access_key_id = A\naws_secret_access_key = S\n\n[b]\nx = 1\n",
+        )
+        .unwrap();
+        assert!(!d.remove_section_if_empty("a-long-term"));
+        d.remove_key("a-long-term", "aws_access_key_id");
+        d.remove_key("a-long-term", "aws_secret_access_key");
+        assert!(d.remove_section_if_empty("a-long-term"));
+        assert_eq!(d.to_bytes(), b"# top\n# keys of a\n[b]\nx = 1\n");
+        let mut d = super::Document::parse(b"[b]\nx = 1\n[c]\ny = 2").unwrap();
+        d.remove_key("c", "y");
+        assert!(d.remove_section_if_empty("c"));
+        assert_eq!(d.to_bytes(), b"[b]\nx = 1");
+        assert!(!d.remove_section_if_empty("missing"));
+    }
+
     use super::*;
 
     fn roundtrip(input: &[u8]) {

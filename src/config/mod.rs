@@ -99,6 +99,8 @@ pub struct AwsFiles {
     pub credentials_path: PathBuf,
     pub config: Document,
     pub credentials: Document,
+    /// Which profiles keep their keys in the vault (read without opening it).
+    pub vault: crate::vault::Index,
 }
 
 /// Where the files are: flag, else environment, else `~/.aws/…`.
@@ -139,12 +141,17 @@ pub fn load_document(path: &Path) -> Result<Document, ConfigError> {
 }
 
 impl AwsFiles {
-    pub fn load(config_path: PathBuf, credentials_path: PathBuf) -> Result<AwsFiles, ConfigError> {
+    pub fn load(
+        config_path: PathBuf,
+        credentials_path: PathBuf,
+        vault: crate::vault::Index,
+    ) -> Result<AwsFiles, ConfigError> {
         Ok(AwsFiles {
             config: load_document(&config_path)?,
             credentials: load_document(&credentials_path)?,
             config_path,
             credentials_path,
+            vault,
         })
     }
 
@@ -235,6 +242,7 @@ mod tests {
             credentials_path: "credentials".into(),
             config: Document::parse(config.as_bytes()).unwrap(),
             credentials: Document::parse(credentials.as_bytes()).unwrap(),
+            vault: Default::default(),
         }
     }
 

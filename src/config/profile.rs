@@ -78,6 +78,8 @@ pub struct KeysSource {
     pub keys: KeysFrom,
     /// For messages: e.g. `[work-long-term] in the credentials file`.
     pub origin: String,
+    /// The file and section holding the keys, when they are in one of the AWS files.
+    pub section: Option<(Which, String)>,
 }
 
 /// Where the keys themselves are.
@@ -88,6 +90,8 @@ pub enum KeysFrom {
     /// Printed by the profile's `credential_process` (aws-vault's `exec --json`, a
     /// password manager…), run only when a session must be made.
     Process(String),
+    /// In the vault, opened only when a session must be made.
+    Vault(Box<crate::vault::Meta>),
 }
 
 impl KeysSource {
@@ -96,14 +100,17 @@ impl KeysSource {
         match &self.keys {
             KeysFrom::Static(c) => crate::creds::mask(&c.access_key_id),
             KeysFrom::Process(command) => format!("credential_process `{command}`"),
+            KeysFrom::Vault(meta) => meta.key_id.clone().unwrap_or_default(),
         }
     }
 
-    /// The full access key id, or the command: for cache keys.
+    /// The key's fingerprint, or the command: for cache keys. The same key gives the
+    /// same identity wherever it is kept, so moving it into the vault keeps its sessions.
     pub fn cache_identity(&self) -> String {
         match &self.keys {
-            KeysFrom::Static(c) => c.access_key_id.clone(),
+            KeysFrom::Static(c) => crate::creds::key_fingerprint(&c.access_key_id),
             KeysFrom::Process(command) => format!("process\0{command}"),
+            KeysFrom::Vault(meta) => meta.fingerprint.clone().unwrap_or_default(),
         }
     }
 }
@@ -214,6 +221,8 @@ pub enum ResolveError {
         "profile {profile:?}: duration_seconds must be a whole number of seconds from 900 to 43200"
     )]
     BadDuration { profile: String },
+    #[error("{0}")]
+    Vault(String),
     #[error("[{0}] in the credentials file holds long-term keys; awsmfa never overwrites them")]
     TargetHoldsKeys(String),
     #[error(
@@ -226,10 +235,10 @@ impl ResolveError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ResolveError::NoProfile(name) | ResolveError::NoKeys(name) => Some(format!(
-                "put the keys in [{name}-long-term] of the credentials file (aws-mfa's layout) or run `aws configure --profile {name}`"
+                "store the keys with `awsmfa add {name}`, or put them in [{name}-long-term] of the credentials file (aws-mfa's layout)"
             )),
             ResolveError::SessionOnly(name) => Some(format!(
-                "move the long-term keys to [{name}-long-term] in the credentials file"
+                "store the long-term keys with `awsmfa add {name}`, or put them in [{name}-long-term] of the credentials file"
             )),
             ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
                 Some("choose another --target".into())
@@ -244,7 +253,10 @@ impl ResolveError {
 
 /// Resolves profile `name`.
 pub fn resolve(files: &AwsFiles, name: &str) -> Result<Resolved, ResolveError> {
-    if files.profile(name).is_none() && !files.credentials.has_section(&long_term(name)) {
+    if files.profile(name).is_none()
+        && !files.credentials.has_section(&long_term(name))
+        && !in_vault(files, name)
+    {
         return Err(ResolveError::NoProfile(name.to_string()));
     }
     let mut chain = Vec::new();
@@ -306,6 +318,39 @@ pub fn resolve(files: &AwsFiles, name: &str) -> Result<Resolved, ResolveError> {
     })
 }
 
+/// Profile `name` served by `keys` that are not stored anywhere yet (`awsmfa add`):
+/// the profile's own settings and device, if it has any, around the given keys.
+pub fn with_keys(files: &AwsFiles, name: &str, keys: KeysSource) -> Resolved {
+    let mut lookups: Vec<Profile> = files.profile(name).into_iter().collect();
+    if let Some(entries) = files.credentials.entries(&long_term(name)) {
+        lookups.push(Profile {
+            name: long_term(name),
+            values: entries
+                .into_iter()
+                .map(|(k, v, l)| (k.to_ascii_lowercase(), (v, Which::Credentials, l)))
+                .collect(),
+        });
+    }
+    let first = |keys: &[&str]| {
+        lookups
+            .iter()
+            .find_map(|p| keys.iter().find_map(|k| p.get(k)).map(str::to_string))
+    };
+    let mut settings = ProfileSettings::default();
+    for p in &lookups {
+        settings.fill_from(|k| p.get(k).map(str::to_string));
+    }
+    Resolved {
+        profile: name.to_string(),
+        kind: Kind::MfaSession(keys),
+        mfa_serial: first(&["mfa_serial", "aws_mfa_device"]),
+        mfa_process: first(&["mfa_process"]),
+        settings,
+        default_target: name.to_string(),
+        keys_in_profile: false,
+    }
+}
+
 /// A session may only go where no long-term keys and no role are.
 pub fn check_target(files: &AwsFiles, target: &str) -> Result<(), ResolveError> {
     check_target_doc(&files.credentials, target)
@@ -364,6 +409,21 @@ fn resolve_node(
         return Err(ResolveError::SourceCycle(cycle));
     }
     chain.push(name.to_string());
+    if let Some(meta) = files
+        .vault
+        .get(crate::vault::Kind::Keys, name)
+        .map_err(|e| ResolveError::Vault(e.to_string()))?
+    {
+        return Ok(Node::Keys(
+            KeysSource {
+                profile: name.to_string(),
+                origin: meta.backend().describe().to_string(),
+                keys: KeysFrom::Vault(Box::new(meta)),
+                section: None,
+            },
+            false,
+        ));
+    }
     let lt = long_term(name);
     if files.credentials.has_section(&lt) {
         let get = |k: &str| {
@@ -379,6 +439,7 @@ fn resolve_node(
                     profile: name.to_string(),
                     keys: KeysFrom::Static(keys),
                     origin: format!("[{lt}] in the credentials file"),
+                    section: Some((Which::Credentials, lt.clone())),
                 },
                 false,
             ));
@@ -398,9 +459,9 @@ fn resolve_node(
         if holds_session {
             return Err(ResolveError::SessionOnly(name.to_string()));
         }
-        let (section, file) = match profile.origin("aws_access_key_id") {
-            Some((Which::Config, _)) => (AwsFiles::config_section(name), "config"),
-            _ => (name.to_string(), "credentials"),
+        let (section, file, which) = match profile.origin("aws_access_key_id") {
+            Some((Which::Config, _)) => (AwsFiles::config_section(name), "config", Which::Config),
+            _ => (name.to_string(), "credentials", Which::Credentials),
         };
         let keys = keys_from(&section, |k| profile.get(k).map(str::to_string))?
             .expect("one of the keys is present");
@@ -409,6 +470,7 @@ fn resolve_node(
                 profile: name.to_string(),
                 keys: KeysFrom::Static(keys),
                 origin: format!("[{section}] in the {file} file"),
+                section: Some((which, section.clone())),
             },
             true,
         ));
@@ -426,6 +488,7 @@ fn resolve_node(
                 profile: name.to_string(),
                 keys: KeysFrom::Process(command.to_string()),
                 origin: format!("the credential_process of profile {name:?}"),
+                section: None,
             },
             false,
         ));
@@ -433,8 +496,18 @@ fn resolve_node(
     Err(ResolveError::NoKeys(name.to_string()))
 }
 
+fn in_vault(files: &AwsFiles, name: &str) -> bool {
+    files
+        .vault
+        .get(crate::vault::Kind::Keys, name)
+        .is_ok_and(|m| m.is_some())
+}
+
 fn check_source_exists(files: &AwsFiles, name: &str, source: &str) -> Result<(), ResolveError> {
-    if files.profile(source).is_none() && !files.credentials.has_section(&long_term(source)) {
+    if files.profile(source).is_none()
+        && !files.credentials.has_section(&long_term(source))
+        && !in_vault(files, source)
+    {
         return Err(ResolveError::MissingSource {
             profile: name.to_string(),
             source_name: source.to_string(),
@@ -549,6 +622,7 @@ mod tests {
             credentials_path: "credentials".into(),
             config: Document::parse(config.as_bytes()).unwrap(),
             credentials: Document::parse(credentials.as_bytes()).unwrap(),
+            vault: Default::default(),
         }
     }
 
@@ -563,6 +637,7 @@ mod tests {
         match &k.keys {
             KeysFrom::Static(c) => &c.access_key_id,
             KeysFrom::Process(cmd) => cmd,
+            KeysFrom::Vault(m) => &m.name,
         }
     }
 

@@ -13,6 +13,9 @@ pub mod totp;
 use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
 /// Why no usable code was obtained.
 #[derive(Debug, thiserror::Error)]
 pub enum MfaError {
@@ -53,6 +56,12 @@ pub trait Prompt {
     /// Shows `question` and returns the answer line, or `Ok(None)` when there is no
     /// way to ask.
     fn ask(&self, question: &str) -> std::io::Result<Option<String>>;
+
+    /// Asks for a secret without showing what is typed; `Ok(None)` when there is no
+    /// way to ask.
+    fn ask_secret(&self, _question: &str) -> std::io::Result<Option<SecretString>> {
+        Ok(None)
+    }
 }
 
 /// Prompts on `/dev/tty`, which works even when stdin and stdout are captured.
@@ -76,6 +85,43 @@ impl Prompt for TtyPrompt {
             .take(256)
             .read_line(&mut line)?;
         Ok(Some(line))
+    }
+
+    fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
+        use std::os::fd::AsRawFd;
+        let tty = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+        {
+            Ok(t) => t,
+            Err(_) => return Ok(None),
+        };
+        let fd = tty.as_raw_fd();
+        // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is open for the lifetime of `tty`; `saved` is a valid termios.
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !(libc::ECHO | libc::ECHONL);
+        quiet.c_lflag |= libc::ICANON;
+        let mut writer = &tty;
+        writer.write_all(question.as_bytes())?;
+        writer.flush()?;
+        // SAFETY: as above; `quiet` is a copy of a valid termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
+        let mut line = Zeroizing::new(String::new());
+        let read = std::io::BufReader::new(&tty)
+            .take(1024)
+            .read_line(&mut line);
+        // SAFETY: restores what tcgetattr returned, whatever the read did.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+        let _ = writer.write_all(b"\n");
+        read?;
+        let text = line.trim_end_matches(['\n', '\r']);
+        Ok(Some(SecretString::from(text.to_string())))
     }
 }
 
@@ -121,29 +167,45 @@ impl DesktopPrompt {
     }
 }
 
-impl Prompt for DesktopPrompt {
-    fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
+impl DesktopPrompt {
+    /// Shows the dialog and returns what was typed; `hidden` for a password field.
+    fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Zeroizing<String>> {
         let program = self.program.to_string_lossy().into_owned();
         let text = question.trim_end().trim_end_matches(':');
         let script;
-        let argv: Vec<&str> = match self.kind {
-            Dialog::Zenity => vec![&program, "--entry", "--title=awsmfa", "--text", text],
-            Dialog::Kdialog => vec![&program, "--title", "awsmfa", "--inputbox", text],
-            Dialog::Osascript => {
+        let argv: Vec<&str> = match (self.kind, hidden) {
+            (Dialog::Zenity, false) => vec![&program, "--entry", "--title=awsmfa", "--text", text],
+            (Dialog::Zenity, true) => vec![&program, "--password", "--title=awsmfa"],
+            (Dialog::Kdialog, false) => vec![&program, "--title", "awsmfa", "--inputbox", text],
+            (Dialog::Kdialog, true) => vec![&program, "--title", "awsmfa", "--password", text],
+            (Dialog::Osascript, _) => {
                 script = format!(
-                    "text returned of (display dialog \"{}\" default answer \"\" with title \"awsmfa\")",
-                    text.replace('\\', "").replace('"', "'")
+                    "text returned of (display dialog \"{}\" default answer \"\"{} with title \"awsmfa\")",
+                    text.replace('\\', "").replace('"', "'"),
+                    if hidden { " with hidden answer" } else { "" }
                 );
                 vec![&program, "-e", &script]
             }
         };
         match crate::proc::run_argv(&argv, Duration::from_secs(300)) {
-            Ok(out) => Ok(Some(String::from_utf8_lossy(&out).into_owned())),
+            Ok(out) => Ok(Zeroizing::new(String::from_utf8_lossy(&out).into_owned())),
             Err(crate::proc::RunError::Failed(_)) => {
-                Err(std::io::Error::other("the MFA dialog was cancelled"))
+                Err(std::io::Error::other("the dialog was cancelled"))
             }
-            Err(e) => Err(std::io::Error::other(format!("the MFA dialog: {e}"))),
+            Err(e) => Err(std::io::Error::other(format!("the dialog: {e}"))),
         }
+    }
+}
+
+impl Prompt for DesktopPrompt {
+    fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
+        Ok(Some(self.dialog(question, false)?.to_string()))
+    }
+
+    fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
+        let answer = self.dialog(question, true)?;
+        let text = answer.trim_end_matches(['\n', '\r']);
+        Ok(Some(SecretString::from(text.to_string())))
     }
 }
 
@@ -171,6 +233,16 @@ impl Prompt for SystemPrompt {
         }
         match DesktopPrompt::detect(self.display, self.path.as_deref()) {
             Some(d) => d.ask(question),
+            None => Ok(None),
+        }
+    }
+
+    fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
+        if let Some(answer) = TtyPrompt.ask_secret(question)? {
+            return Ok(Some(answer));
+        }
+        match DesktopPrompt::detect(self.display, self.path.as_deref()) {
+            Some(d) => d.ask_secret(question),
             None => Ok(None),
         }
     }
@@ -218,6 +290,9 @@ pub struct CodeSources<'a> {
     pub flag: Option<&'a str>,
     pub stdin: &'a mut dyn BufRead,
     pub mfa_process: Option<&'a str>,
+    /// The current code from a TOTP seed stored in the vault (computed by the caller,
+    /// which owns the vault), used when there is no flag and no `mfa_process`.
+    pub stored_code: Option<&'a str>,
     pub prompt: &'a dyn Prompt,
     pub process_timeout: Duration,
     /// Told which source is used (for -v and for "touch your key").
@@ -242,6 +317,9 @@ pub fn obtain_code(serial: &str, src: CodeSources<'_>) -> Result<String, MfaErro
             "getting the MFA code for {serial} from mfa_process (touch your security key if it asks)"
         ));
         return run_code_process(command, src.process_timeout);
+    }
+    if let Some(code) = src.stored_code {
+        return check_code(code);
     }
     let question = format!("MFA code for {serial}: ");
     for attempt in 1..=3 {
@@ -286,10 +364,24 @@ mod tests {
             flag,
             stdin,
             mfa_process: process,
+            stored_code: None,
             prompt,
             process_timeout: Duration::from_secs(5),
             note: &|_| {},
         }
+    }
+
+    #[test]
+    fn a_stored_seed_comes_after_mfa_process_and_before_the_prompt() {
+        let mut empty: &[u8] = b"";
+        let none = Answers(RefCell::new(vec![]));
+        let mut src = sources(None, &mut empty, None, &none);
+        src.stored_code = Some("246810");
+        assert_eq!(obtain_code("s", src).unwrap(), "246810");
+        let mut empty: &[u8] = b"";
+        let mut src = sources(None, &mut empty, Some("echo 135791"), &none);
+        src.stored_code = Some("246810");
+        assert_eq!(obtain_code("s", src).unwrap(), "135791");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct Meta {
     pub profile: String,
     /// The MFA device or the role ARN.
     pub detail: String,
+    /// What identifies the long-term keys it was made from (their fingerprint), so the
+    /// sessions of a removed or rotated key can be dropped.
+    #[serde(default)]
+    pub keys: String,
 }
 
 /// A cached session.
@@ -231,6 +235,7 @@ impl Cache {
                     kind: String::new(),
                     profile: String::new(),
                     detail: String::new(),
+                    keys: String::new(),
                 }),
             };
             if matches {
@@ -306,6 +311,7 @@ mod tests {
 
     fn meta() -> Meta {
         Meta {
+            keys: "fp".into(),
             kind: "mfa-session".into(),
             profile: "work".into(),
             detail: "arn:aws:iam::1:mfa/u".into(),

@@ -48,8 +48,9 @@ pub trait Effects {
     fn code(&self, serial: &str) -> Result<Code, Error>;
     fn now(&self) -> Timestamp;
     fn sleep(&self, d: Duration);
-    /// Runs a source profile's `credential_process` for its long-term keys.
-    fn credential_process(&self, command: &str) -> Result<Credentials, Error>;
+    /// Long-term keys kept outside the files: runs a source profile's
+    /// `credential_process`, or opens the vault.
+    fn long_term_keys(&self, keys: &KeysSource) -> Result<Credentials, Error>;
     /// A progress line for `-v`.
     fn log(&self, message: &str);
     /// A line the person should see (waiting, warnings).
@@ -107,12 +108,10 @@ impl Engine<'_> {
         req: &Request,
         force: bool,
     ) -> Result<Served, Error> {
-        let key = Cache::key(&[
-            "mfa-session",
-            &keys.cache_identity(),
-            serial.unwrap_or("(discover)"),
-            &req.endpoint,
-        ]);
+        let key_for = |serial: &str| {
+            Cache::key(&["mfa-session", &keys.cache_identity(), serial, &req.endpoint])
+        };
+        let key = key_for(serial.unwrap_or("(discover)"));
         let mut used_serial = serial.map(String::from);
         let served = self.single_flight(&key, req, force, "MFA session", |engine| {
             let long_term = engine.load_keys(keys)?;
@@ -140,10 +139,26 @@ impl Engine<'_> {
                 kind: "mfa-session".into(),
                 profile: profile.to_string(),
                 detail: serial.clone(),
+                keys: keys.cache_identity(),
             };
             used_serial = Some(serial);
             Ok((creds, meta))
         })?;
+        if let (None, Some(found), false) = (serial, used_serial.as_deref(), served.from_cache) {
+            // Also under the device's own key: once the device is saved as mfa_serial
+            // (`login --save`), the same session serves without another code.
+            let meta = Meta {
+                kind: "mfa-session".into(),
+                profile: profile.to_string(),
+                detail: found.to_string(),
+                keys: keys.cache_identity(),
+            };
+            if let Err(e) = self.cache.store(&key_for(found), &meta, &served.creds) {
+                self.fx.log(&format!(
+                    "could not cache the session under its device: {e}"
+                ));
+            }
+        }
         Ok(Served {
             mfa_serial: used_serial.or_else(|| serial.map(String::from)),
             ..served
@@ -182,6 +197,7 @@ impl Engine<'_> {
             kind: "role".into(),
             profile: role.profile.clone(),
             detail: role.role_arn.clone(),
+            keys: base.cache_identity(),
         };
         let parts = |path: &str| {
             Cache::key(&[
@@ -356,17 +372,17 @@ impl Engine<'_> {
         })
     }
 
-    /// The long-term keys, running the source's `credential_process` if that is where
-    /// they are.
+    /// The long-term keys, from the source's `credential_process` or the vault if that
+    /// is where they are.
     fn load_keys(&self, keys: &KeysSource) -> Result<Credentials, Error> {
         match &keys.keys {
             KeysFrom::Static(c) => Ok(c.clone()),
-            KeysFrom::Process(command) => {
+            KeysFrom::Process(_) | KeysFrom::Vault(_) => {
                 self.fx.log(&format!(
-                    "getting the keys of profile {:?} from its credential_process",
-                    keys.profile
+                    "getting the keys of profile {:?} from {}",
+                    keys.profile, keys.origin
                 ));
-                self.fx.credential_process(command)
+                self.fx.long_term_keys(keys)
             }
         }
     }
@@ -423,9 +439,7 @@ impl Engine<'_> {
         serial: &str,
         call: impl FnOnce(&str) -> Result<T, StsError>,
     ) -> Result<T, Error> {
-        let device = Cache::key(&["device", serial]);
-        let record_path = self.cache.dir().join(format!("mfa-{device}.json"));
-        let lock_path = self.cache.dir().join(format!("mfa-{device}.lock"));
+        let (record_path, lock_path) = replay_paths(self.cache, serial);
         let waiting = |pid: Option<u32>| self.waiting(pid, &format!("that is using {serial}"));
         self.cache
             .ensure_dir(&|m| self.fx.notice(&format!("warning: {m}")))
@@ -480,6 +494,37 @@ impl Engine<'_> {
         }
         result.map_err(Error::from)
     }
+}
+
+/// Where the codes recently sent for a device are recorded, and its lock.
+fn replay_paths(cache: &Cache, serial: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let device = Cache::key(&["device", serial]);
+    (
+        cache.dir().join(format!("mfa-{device}.json")),
+        cache.dir().join(format!("mfa-{device}.lock")),
+    )
+}
+
+/// Records codes spent outside a session request (EnableMFADevice, ResyncMFADevice), so
+/// the replay guard never sends them to STS again.
+pub fn note_used_codes(cache: &Cache, serial: &str, codes: &[&str], now: i64) {
+    let (record_path, lock_path) = replay_paths(cache, serial);
+    if cache.ensure_dir(&|_| {}).is_err() {
+        return;
+    }
+    let Ok(_lock) = cache.lock_path(&lock_path, &|_| {}) else {
+        return;
+    };
+    let mut recent: Vec<Used> = read_used(&record_path)
+        .into_iter()
+        .filter(|u| now - u.at < REPLAY_WINDOW_SECS)
+        .collect();
+    recent.extend(codes.iter().map(|c| Used {
+        code: c.to_string(),
+        at: now,
+    }));
+    let bytes = serde_json::to_vec(&recent).expect("serializable");
+    let _ = crate::fsx::write_atomic(&record_path, &bytes);
 }
 
 /// Whether a failed call may still have been processed by STS.
@@ -620,7 +665,7 @@ mod tests {
         fn sleep(&self, d: Duration) {
             self.sts.now.set(self.sts.now.get() + d.as_secs() as i64);
         }
-        fn credential_process(&self, _command: &str) -> Result<Credentials, Error> {
+        fn long_term_keys(&self, _keys: &KeysSource) -> Result<Credentials, Error> {
             Ok(Credentials::long_term("AKIAFROMPROCESS00000", "s"))
         }
         fn log(&self, _: &str) {}
@@ -647,6 +692,7 @@ mod tests {
             profile: "source".into(),
             keys: KeysFrom::Static(Credentials::long_term("AKIAEXAMPLE000000000", "s")),
             origin: "test".into(),
+            section: None,
         }
     }
 
@@ -762,6 +808,13 @@ mod tests {
             Some("arn:aws:iam::123456789012:mfa/found")
         );
         assert!(engine.serve(&r, &req()).unwrap().from_cache);
+        // Once the found device is saved as mfa_serial, the same session still serves.
+        let saved = Resolved {
+            mfa_serial: Some("arn:aws:iam::123456789012:mfa/found".into()),
+            ..r.clone()
+        };
+        assert!(engine.serve(&saved, &req()).unwrap().from_cache);
+        assert_eq!(fx.asked.get(), 1);
         let forced = Request {
             force: true,
             ..req()

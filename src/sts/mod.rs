@@ -763,6 +763,22 @@ impl QueryClient {
         .map(|_| ())
     }
 
+    /// A new access key for the calling user (`CreateAccessKey` without `UserName`).
+    pub fn create_access_key(&self, keys: &Credentials) -> Result<Credentials, StsError> {
+        let body = self.call(keys, "CreateAccessKey", &[])?;
+        xml::new_access_key(&body).ok_or_else(|| StsError::Unexpected {
+            status: 200,
+            endpoint: self.endpoint.url.clone(),
+            what: "not a CreateAccessKey response".into(),
+        })
+    }
+
+    /// Deletes one of the calling user's access keys.
+    pub fn delete_access_key(&self, keys: &Credentials, key_id: &str) -> Result<(), StsError> {
+        self.call(keys, "DeleteAccessKey", &[("AccessKeyId", key_id)])
+            .map(|_| ())
+    }
+
     pub fn delete_virtual_mfa_device(
         &self,
         keys: &Credentials,

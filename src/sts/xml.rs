@@ -108,6 +108,33 @@ pub(super) fn new_device(xml: &str) -> Option<super::NewDevice> {
     })
 }
 
+/// The new key of a CreateAccessKey response, straight into [`Credentials`].
+pub(super) fn new_access_key(xml: &str) -> Option<Credentials> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Key {
+        access_key_id: String,
+        secret_access_key: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Result {
+        access_key: Key,
+    }
+    #[derive(Deserialize)]
+    struct Response {
+        #[serde(rename = "CreateAccessKeyResult")]
+        result: Result,
+    }
+    let key = quick_xml::de::from_str::<Response>(xml)
+        .ok()?
+        .result
+        .access_key;
+    let secret = zeroize::Zeroizing::new(key.secret_access_key);
+    (!key.access_key_id.is_empty() && !secret.is_empty())
+        .then(|| Credentials::long_term(&key.access_key_id, &secret))
+}
+
 /// Standard base64 (with or without padding); `None` for anything else.
 fn base64_decode(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     let mut out = zeroize::Zeroizing::new(Vec::with_capacity(text.len() * 3 / 4));
@@ -276,6 +303,16 @@ mod tests {
         assert_eq!(d.seed_base32.expose_secret(), "GEZDGNBVGY3TQOJQ");
         assert_eq!(base64_decode("aGk").unwrap().as_slice(), b"hi");
         assert!(base64_decode("*").is_none());
+    }
+
+    #[test]
+    fn parses_create_access_key() {
+        let xml = r#"<CreateAccessKeyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><CreateAccessKeyResult><AccessKey><UserName>Bob</UserName><AccessKeyId>AKIAIOSFODNN7EXAMPLE</AccessKeyId><Status>Active</Status><SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey></AccessKey></CreateAccessKeyResult></CreateAccessKeyResponse>"#;
+        let k = new_access_key(xml).unwrap();
+        assert_eq!(k.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(k.secret(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+        assert!(k.token().is_none());
+        assert!(new_access_key("<CreateAccessKeyResponse/>").is_none());
     }
 
     #[test]

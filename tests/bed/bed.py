@@ -29,6 +29,7 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import struct
 import sys
@@ -118,6 +119,8 @@ class State:
         self.role_session_seconds = None  # the same for AssumeRole sessions only
         self.clock_skew = 0  # seconds added to the bed's clock (Date header and checks)
         self.faults = []  # [{"action": "...", "kind": "throttle|500|garbage", "count": n}]
+        self.new_key_delay = 0  # seconds a key made by CreateAccessKey is refused (IAM lag)
+        self.new_keys = {}  # access key id -> when CreateAccessKey made it
 
     def now(self):
         return datetime.now(timezone.utc) + timedelta(seconds=self.clock_skew)
@@ -347,6 +350,14 @@ def resolve_principal(environ, body, parsed, service):
                 "InvalidAccessKeyId",
                 "The AWS Access Key Id you provided does not exist in our records.",
             )
+        raise AwsError(
+            403, "InvalidClientTokenId", "The security token included in the request is invalid."
+        )
+    with STATE.lock:
+        made = STATE.new_keys.get(key_id)
+        delay = STATE.new_key_delay
+    if made is not None and time.monotonic() < made + delay:
+        # IAM is eventually consistent: a new key is unknown to STS for a few seconds.
         raise AwsError(
             403, "InvalidClientTokenId", "The security token included in the request is invalid."
         )
@@ -760,6 +771,29 @@ def enable_mfa_device(principal, params):
     )
 
 
+def resync_mfa_device(principal, params):
+    """moto has no ResyncMFADevice: two consecutive codes near the device's clock."""
+    serial = params.get("SerialNumber", "")
+    device = iam_backend().virtual_mfa_devices.get(serial)
+    if device is None or device.user is None:
+        raise AwsError(404, "NoSuchEntity", f"MFA device with serial number {serial} doesn't exist.")
+    if principal.user is None or device.user.name != params.get("UserName", principal.user.name):
+        raise AwsError(403, "AccessDenied", "The device does not belong to that user.")
+    code1, code2 = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
+    current = int(STATE.now().timestamp() // 30)
+    for step in range(current - 10, current + 10):
+        if hotp(device.base32_string_seed, step) == code1 and hotp(
+            device.base32_string_seed, step + 1
+        ) == code2:
+            with STATE.lock:
+                STATE.used_steps.setdefault(serial, set()).update({step, step + 1})
+            return (
+                f'<ResyncMFADeviceResponse xmlns="{IAM_NS}"><ResponseMetadata>'
+                f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></ResyncMFADeviceResponse>"
+            )
+    raise AwsError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+
+
 # --------------------------------------------------------------------------- control API
 def seed(spec):
     """Creates users (keys, policy, virtual MFA device) and buckets through moto's backends."""
@@ -847,6 +881,8 @@ def control(environ, body):
                 STATE.clock_skew = data["clock_skew"]
             if "faults" in data:
                 STATE.faults = [dict(f) for f in data["faults"]]
+            if "new_key_delay" in data:
+                STATE.new_key_delay = data["new_key_delay"]
         return {"ok": True}
     if path == "/_bed/whois":
         key = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))["access_key_id"][0]
@@ -933,6 +969,8 @@ class Fidelity:
                 authorize(principal, action, None)
                 if action == "iam:EnableMFADevice":
                     enable_mfa_device(principal, params)
+                if action == "iam:ResyncMFADevice":
+                    return self.reply(start_response, 200, resync_mfa_device(principal, params))
                 if (
                     service == "iam"
                     and "UserName" not in params
@@ -945,11 +983,28 @@ class Fidelity:
                     environ["CONTENT_LENGTH"] = str(len(body))
             else:
                 authorize(principal, action, resource)
+            if action == "iam:CreateAccessKey":
+                return self.record_new_key(environ, start_response)
             return self.app(environ, self.skewed(start_response))
         except AwsError as err:
             if service == "s3":
                 return self.reply(start_response, err.status, s3_error_body(err))
             return self.reply(start_response, err.status, query_error_body(err, service))
+
+    def record_new_key(self, environ, start_response):
+        captured = {}
+
+        def start(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        data = b"".join(self.app(environ, self.skewed(start)))
+        found = re.search(rb"<AccessKeyId>([A-Z0-9]+)</AccessKeyId>", data)
+        if found:
+            with STATE.lock:
+                STATE.new_keys[found.group(1).decode()] = time.monotonic()
+        start_response(captured["status"], captured["headers"])
+        return [data]
 
     @staticmethod
     def read_body(environ):

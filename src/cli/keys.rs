@@ -1,0 +1,848 @@
+//! The long-term keys themselves: `add`, `remove`, `import`, `rotate`.
+//!
+//! Keys go into the vault (DESIGN §5) or, with `--backend plaintext`, into
+//! `[NAME-long-term]` of the credentials file (aws-mfa's layout). Whatever the command,
+//! nothing is deleted before its replacement was written and read back, and every message
+//! says what state the keys (and, for `rotate`, the AWS account) are left in.
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::setup::{CliEffects, Setup, http_settings, load_files, long_term_keys, open_vault};
+use super::{Context, check_section_name};
+use crate::config::profile::{self, KeysFrom, KeysSource, Kind, resolve};
+use crate::config::{AwsFiles, Which};
+use crate::creds::{Credentials, key_fingerprint, mask};
+use crate::error::{Error, Exit};
+use crate::mfa::Prompt;
+use crate::output::{self, WriteError};
+use crate::session::cache::Cache;
+use crate::sts::{QueryClient, Sts, StsError};
+use crate::vault::{self, Backend, Meta};
+
+#[derive(Debug, Args)]
+pub struct AddOpts {
+    /// The profile the keys belong to
+    pub name: String,
+    /// Where to keep them: file, keyring or plaintext [default: $AWSMFA_VAULT_BACKEND, else file; keyring on macOS and Windows]
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
+    /// Take the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    #[arg(long)]
+    pub from_env: bool,
+    /// Store them without checking them with STS GetCallerIdentity
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Replace keys already stored for the profile
+    #[arg(long)]
+    pub replace: bool,
+    /// The profile's MFA device, saved as mfa_serial in its config [default: discovered and offered]
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveOpts {
+    /// The profile whose stored keys to delete
+    pub name: String,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpts {
+    /// Profiles to import [default: every profile with long-term keys in the credentials file]
+    pub names: Vec<String>,
+    /// The vault backend: file or keyring [default: $AWSMFA_VAULT_BACKEND, else file; keyring on macOS and Windows]
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateOpts {
+    /// The profile whose access key to replace
+    pub name: String,
+    /// The MFA code; "-" reads it from standard input [default: mfa_process, else a prompt]
+    #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
+    pub token_code: Option<String>,
+    /// Call IAM with the long-term keys themselves (for users no policy asks MFA of)
+    #[arg(long)]
+    pub no_mfa: bool,
+    /// How long to wait for the new key to start working [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+}
+
+/// Asks a yes/no question; no way to ask is exit 4 with a hint to use `--yes`.
+fn confirm(ctx: &Context, question: &str) -> Result<bool, Error> {
+    let answer = ctx
+        .prompt
+        .ask(&format!("{question} [y/N] "))
+        .map_err(|e| Error::new(Exit::Failure, format!("asking for confirmation: {e}")))?
+        .ok_or_else(|| {
+            Error::new(
+                Exit::NoPrompt,
+                "confirmation is needed, and there is no terminal to ask on",
+            )
+            .with_hint("pass --yes")
+        })?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Checks what was typed or given as keys. Errors never show the secret.
+fn checked_keys(id: &str, secret: &str) -> Result<Credentials, Error> {
+    let id = id.trim();
+    let secret = secret.trim_end_matches(['\n', '\r']).trim();
+    let bad = |what: &str| Error::new(Exit::Usage, what.to_string());
+    if id.is_empty() || secret.is_empty() {
+        return Err(bad(
+            "both the access key id and the secret access key are needed",
+        ));
+    }
+    if !(16..=128).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad(
+            "that is not an access key id (16 to 128 letters and digits, e.g. AKIA…)",
+        ));
+    }
+    if id.starts_with("ASIA") {
+        return Err(bad(
+            "that key id (ASIA…) belongs to temporary session credentials; add the long-term keys (AKIA…)",
+        ));
+    }
+    if secret.chars().any(|c| c.is_whitespace() || c.is_control()) || secret.len() > 256 {
+        return Err(bad(
+            "the secret access key cannot contain spaces or control characters",
+        ));
+    }
+    Ok(Credentials::long_term(id, secret))
+}
+
+/// The keys for `add`: the environment, the terminal, or two lines of standard input.
+fn keys_to_add(ctx: &Context, opts: &AddOpts) -> Result<Credentials, Error> {
+    if opts.from_env {
+        if ctx.env.is_set("AWS_SESSION_TOKEN") {
+            return Err(Error::new(
+                Exit::Usage,
+                "AWS_SESSION_TOKEN is set: the variables hold session credentials, not long-term keys",
+            ));
+        }
+        let (Some(id), Some(secret)) = (
+            ctx.env.get("AWS_ACCESS_KEY_ID"),
+            ctx.env.get("AWS_SECRET_ACCESS_KEY"),
+        ) else {
+            return Err(Error::new(
+                Exit::Usage,
+                "--from-env needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            ));
+        };
+        return checked_keys(id, secret);
+    }
+    if !std::io::stdin().is_terminal() {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .take(4096)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::new(Exit::Failure, format!("reading standard input: {e}")))?;
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let (Some(id), Some(secret)) = (lines.next(), lines.next()) else {
+            return Err(Error::new(
+                Exit::Usage,
+                "expected two lines on standard input: the access key id, then the secret access key",
+            ));
+        };
+        return checked_keys(id, secret);
+    }
+    let no_tty = || {
+        Error::new(
+            Exit::NoPrompt,
+            "the keys are needed, and there is no terminal to ask on",
+        )
+        .with_hint("pass them as two lines on standard input, or use --from-env")
+    };
+    let io = |e: std::io::Error| Error::new(Exit::Failure, format!("reading the keys: {e}"));
+    let id = ctx
+        .prompt
+        .ask("Access key ID: ")
+        .map_err(io)?
+        .ok_or_else(no_tty)?;
+    let secret = ctx
+        .prompt
+        .ask_secret("Secret access key: ")
+        .map_err(io)?
+        .ok_or_else(no_tty)?;
+    use secrecy::ExposeSecret;
+    checked_keys(&id, secret.expose_secret())
+}
+
+/// An STS client for the endpoint of `resolved`.
+fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
+    let http = http_settings(ctx, &setup.resolved)?;
+    Ok(QueryClient::new(setup.sts_endpoint.clone(), http)?)
+}
+
+fn iam_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
+    let http = http_settings(ctx, &setup.resolved)?;
+    Ok(QueryClient::new(setup.iam_endpoint.clone(), http)?)
+}
+
+/// Where the profile's keys are stored now, if awsmfa stores them.
+enum Stored {
+    Vault(Meta),
+    Plaintext,
+}
+
+fn stored(files: &AwsFiles, name: &str) -> Result<Option<Stored>, Error> {
+    if let Some(meta) = files.vault.get(vault::Kind::Keys, name)? {
+        return Ok(Some(Stored::Vault(meta)));
+    }
+    let section = format!("{name}-long-term");
+    Ok(files
+        .credentials
+        .get(&section, "aws_access_key_id")
+        .map(|_| Stored::Plaintext))
+}
+
+pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
+    check_section_name(&opts.name, "profile")?;
+    let backend = Backend::choose(opts.backend.as_deref(), &ctx.env)?;
+    let files = load_files(ctx)?;
+    let name = opts.name.as_str();
+    let before = stored(&files, name)?;
+    if before.is_some() && !opts.replace {
+        let place = match &before {
+            Some(Stored::Vault(m)) => format!(
+                "{} ({})",
+                m.backend().describe(),
+                m.key_id.as_deref().unwrap_or("?")
+            ),
+            _ => format!("[{name}-long-term] of the credentials file"),
+        };
+        return Err(Error::new(
+            Exit::Usage,
+            format!("profile {name:?} already has long-term keys in {place}"),
+        )
+        .with_hint("pass --replace to replace them, or awsmfa rotate to make new ones"));
+    }
+    let keys = keys_to_add(ctx, opts)?;
+    let source = KeysSource {
+        profile: name.to_string(),
+        keys: KeysFrom::Static(keys.clone()),
+        origin: "the keys being added".into(),
+        section: None,
+    };
+    let resolved = profile::with_keys(&files, name, source);
+    let configured_serial = resolved.mfa_serial.clone();
+    let setup = Setup::with(ctx, files, resolved)?;
+    let mut arn = None;
+    let mut discovered = None;
+    if !opts.no_verify {
+        let sts = sts_client(ctx, &setup)?;
+        let id = sts.get_caller_identity(&keys).map_err(|e| {
+            Error::from(e).with_hint(
+                "check the keys (or --endpoint-url for an S3-compatible cloud); --no-verify stores them unchecked",
+            )
+        })?;
+        ctx.say(&format!(
+            "the keys ({}) belong to {}",
+            mask(&keys.access_key_id),
+            id.arn
+        ));
+        if configured_serial.is_none()
+            && opts.mfa_serial.is_none()
+            && id.arn.contains(":user/")
+            && let Ok(iam) = iam_client(ctx, &setup)
+        {
+            use crate::sts::Iam;
+            match iam.list_mfa_devices(&keys, None) {
+                Ok(devices) if devices.len() == 1 => {
+                    discovered = Some(devices[0].serial_number.clone())
+                }
+                Ok(devices) if devices.is_empty() => ctx.warn(&format!(
+                    "{} has no MFA device; `awsmfa mfa create` enrolls one",
+                    id.arn
+                )),
+                Ok(_) => ctx.say(
+                    "the user has several MFA devices: choose one with awsmfa add --replace --mfa-serial ARN, or login --mfa-serial ARN --save",
+                ),
+                Err(e) => ctx.debug(1, &format!("could not list the MFA devices: {e}")),
+            }
+        }
+        arn = Some(id.arn);
+    }
+    let files = &setup.files;
+    match backend {
+        Backend::Plaintext => {
+            let section = format!("{name}-long-term");
+            output::edit_file(&files.credentials_path, |doc| {
+                doc.set(&section, "aws_access_key_id", &keys.access_key_id);
+                doc.set(&section, "aws_secret_access_key", keys.secret());
+                Ok(())
+            })?;
+            let back = crate::config::load_document(&files.credentials_path)?;
+            if back.get(&section, "aws_secret_access_key") != Some(keys.secret()) {
+                return Err(Error::new(
+                    Exit::Config,
+                    "the credentials file did not keep the keys as written",
+                ));
+            }
+            ctx.say(&format!(
+                "stored the keys of profile {name:?} ({}) in [{section}] of {}",
+                mask(&keys.access_key_id),
+                files.credentials_path.display()
+            ));
+        }
+        _ => {
+            let vault = open_vault(ctx)?;
+            let meta = vault.store_keys(name, backend, &keys, arn.as_deref())?;
+            if let Some(Stored::Vault(old)) = &before
+                && old.backend != meta.backend
+            {
+                // Replaced in another backend: the old secret goes too.
+                if let Err(e) = vault_delete_secret(ctx, old) {
+                    ctx.warn(&format!(
+                        "the old copy in {}: {e}",
+                        old.backend().describe()
+                    ));
+                }
+            }
+            let place = match backend {
+                Backend::File => vault.dir().display().to_string(),
+                _ => format!("indexed in {}", vault.dir().display()),
+            };
+            ctx.say(&format!(
+                "stored the keys of profile {name:?} ({}) in {} ({place})",
+                mask(&keys.access_key_id),
+                backend.describe(),
+            ));
+        }
+    }
+    if let Some(Stored::Vault(old)) = &before
+        && old.fingerprint.as_deref() != Some(&key_fingerprint(&keys.access_key_id))
+    {
+        drop_sessions_of(ctx, old.fingerprint.as_deref().unwrap_or_default());
+    }
+    save_serial(ctx, files, name, opts.mfa_serial.as_deref(), discovered)?;
+    if let Some(region) = &ctx.region {
+        output::ensure_config_profile(&files.config_path, name, &[("region", region)])?;
+    }
+    plaintext_copies_warning(ctx, files, name, backend);
+    ctx.hint(&format!(
+        "next: awsmfa login -p {name} (the session goes into [{name}] of the credentials file)"
+    ));
+    Ok(())
+}
+
+fn vault_delete_secret(ctx: &Context, meta: &Meta) -> Result<(), Error> {
+    // The index record now belongs to the new entry; only the old secret is removed.
+    let vault = open_vault(ctx)?;
+    vault.delete_secret(vault::Kind::Keys, meta)?;
+    Ok(())
+}
+
+/// Writes `mfa_serial` into the profile's config: the one given, or the one discovered
+/// when the person agrees.
+fn save_serial(
+    ctx: &Context,
+    files: &AwsFiles,
+    name: &str,
+    given: Option<&str>,
+    discovered: Option<String>,
+) -> Result<(), Error> {
+    let serial = match (given, discovered) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(found)) => {
+            let question = format!(
+                "Save mfa_serial = {found} in [{}] of {}?",
+                AwsFiles::config_section(name),
+                files.config_path.display()
+            );
+            let yes = std::io::stdin().is_terminal() && confirm(ctx, &question).unwrap_or(false);
+            if !yes {
+                ctx.say(&format!(
+                    "found MFA device {found}; `awsmfa login -p {name} --save` keeps it in the config"
+                ));
+                return Ok(());
+            }
+            found
+        }
+        (None, None) => return Ok(()),
+    };
+    output::save_config_value(&files.config_path, name, "mfa_serial", &serial)?;
+    ctx.say(&format!(
+        "saved mfa_serial = {serial} in [{}] of {}",
+        AwsFiles::config_section(name),
+        files.config_path.display()
+    ));
+    Ok(())
+}
+
+/// Keys for the same profile left in plaintext are a copy to delete (and, in `[NAME]`,
+/// would stop `login` from writing the session there).
+fn plaintext_copies_warning(ctx: &Context, files: &AwsFiles, name: &str, backend: Backend) {
+    if backend == Backend::Plaintext {
+        return;
+    }
+    let files = match AwsFiles::load(
+        files.config_path.clone(),
+        files.credentials_path.clone(),
+        Default::default(),
+    ) {
+        Ok(f) => f,
+        Err(_) => return,
+    };
+    for section in [format!("{name}-long-term"), name.to_string()] {
+        let long_term = files
+            .credentials
+            .get(&section, "aws_access_key_id")
+            .is_some()
+            && files
+                .credentials
+                .get(&section, "aws_session_token")
+                .is_none();
+        if long_term {
+            ctx.warn(&format!(
+                "[{section}] of {} still holds long-term keys in plaintext; delete them (the vault's are used from now on)",
+                files.credentials_path.display()
+            ));
+        }
+    }
+}
+
+/// Drops cached sessions made from the keys with this fingerprint.
+fn drop_sessions_of(ctx: &Context, fingerprint: &str) -> usize {
+    if fingerprint.is_empty() {
+        return 0;
+    }
+    Cache::from_env(&ctx.env)
+        .and_then(|c| c.remove_where(|m| m.keys == fingerprint).ok())
+        .unwrap_or(0)
+}
+
+pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
+    check_section_name(&opts.name, "profile")?;
+    let name = opts.name.as_str();
+    let files = load_files(ctx)?;
+    let (what, fingerprint) = match stored(&files, name)? {
+        Some(Stored::Vault(m)) => (
+            format!(
+                "the long-term keys of profile {name:?} ({}) from {}",
+                m.key_id.as_deref().unwrap_or("?"),
+                m.backend().describe()
+            ),
+            m.fingerprint.clone().unwrap_or_default(),
+        ),
+        Some(Stored::Plaintext) => {
+            let section = format!("{name}-long-term");
+            let id = files
+                .credentials
+                .get(&section, "aws_access_key_id")
+                .unwrap_or_default();
+            (
+                format!(
+                    "the long-term keys of profile {name:?} ({}) from [{section}] of {}",
+                    mask(id),
+                    files.credentials_path.display()
+                ),
+                key_fingerprint(id),
+            )
+        }
+        None => {
+            return Err(Error::new(
+                Exit::Config,
+                format!("profile {name:?} has no keys in the vault nor in [{name}-long-term]"),
+            ));
+        }
+    };
+    if !opts.yes && !confirm(ctx, &format!("Remove {what}? This cannot be undone."))? {
+        return Err(Error::new(Exit::Failure, "nothing removed"));
+    }
+    match stored(&files, name)? {
+        Some(Stored::Vault(_)) => {
+            open_vault(ctx)?.remove(vault::Kind::Keys, name)?;
+        }
+        _ => {
+            let section = format!("{name}-long-term");
+            output::edit_file(&files.credentials_path, |doc| {
+                doc.remove_key(&section, "aws_access_key_id");
+                doc.remove_key(&section, "aws_secret_access_key");
+                doc.remove_section_if_empty(&section);
+                Ok(())
+            })?;
+        }
+    }
+    let n = drop_sessions_of(ctx, &fingerprint);
+    ctx.say(&format!(
+        "removed {what}{}",
+        if n > 0 {
+            format!(" and {n} cached session{}", if n == 1 { "" } else { "s" })
+        } else {
+            String::new()
+        }
+    ));
+    ctx.hint(
+        "the key still exists in AWS: deactivate or delete it in IAM if it is no longer needed",
+    );
+    Ok(())
+}
+
+/// A profile's plaintext long-term keys found for `import`.
+struct Plain {
+    name: String,
+    section: String,
+    keys: Credentials,
+}
+
+fn plaintext_keys(files: &AwsFiles, section: &str) -> Option<Credentials> {
+    let doc = &files.credentials;
+    if doc.get(section, "aws_session_token").is_some() {
+        return None;
+    }
+    let id = doc.get(section, "aws_access_key_id")?;
+    let secret = doc.get(section, "aws_secret_access_key")?;
+    (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(id, secret))
+}
+
+fn find_plain(files: &AwsFiles, name: &str) -> Option<Plain> {
+    let lt = format!("{name}-long-term");
+    [lt, name.to_string()].into_iter().find_map(|section| {
+        plaintext_keys(files, &section).map(|keys| Plain {
+            name: name.to_string(),
+            section,
+            keys,
+        })
+    })
+}
+
+pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
+    let backend = Backend::choose(opts.backend.as_deref(), &ctx.env)?;
+    if backend == Backend::Plaintext {
+        return Err(Error::new(
+            Exit::Usage,
+            "import moves keys out of the credentials file: choose --backend file or keyring",
+        ));
+    }
+    let files = load_files(ctx)?;
+    let mut found = Vec::new();
+    if opts.names.is_empty() {
+        let mut names: Vec<String> = files
+            .credentials
+            .section_names()
+            .into_iter()
+            .map(|s| s.strip_suffix("-long-term").unwrap_or(s).to_string())
+            .collect();
+        names.dedup();
+        for name in names {
+            if let Some(p) = find_plain(&files, &name) {
+                found.push(p);
+            }
+        }
+    } else {
+        for name in &opts.names {
+            check_section_name(name, "profile")?;
+            match find_plain(&files, name) {
+                Some(p) => found.push(p),
+                None => {
+                    return Err(Error::new(
+                        Exit::Config,
+                        format!(
+                            "no long-term keys for profile {name:?} in [{name}-long-term] or [{name}] of {}",
+                            files.credentials_path.display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        ctx.say(&format!(
+            "nothing to import: {} holds no long-term keys",
+            files.credentials_path.display()
+        ));
+        return Ok(());
+    }
+    let vault = open_vault(ctx)?;
+    let mut moved = Vec::new();
+    let mut failed = None;
+    for p in &found {
+        let existing = files.vault.get(vault::Kind::Keys, &p.name)?;
+        let result = match existing {
+            Some(meta)
+                if meta.fingerprint.as_deref() == Some(&key_fingerprint(&p.keys.access_key_id)) =>
+            {
+                // Already there: check the vault's copy before dropping the file's.
+                vault.read_keys(&meta).and_then(|k| {
+                    if k.secret() == p.keys.secret() {
+                        Ok(meta)
+                    } else {
+                        Err(vault::VaultError::Other(format!(
+                            "the vault holds a different secret for {}",
+                            mask(&p.keys.access_key_id)
+                        )))
+                    }
+                })
+            }
+            Some(meta) => Err(vault::VaultError::Other(format!(
+                "profile {:?} already has other keys in the vault ({}); awsmfa remove {} first",
+                p.name,
+                meta.key_id.as_deref().unwrap_or("?"),
+                p.name
+            ))),
+            None => vault.store_keys(&p.name, backend, &p.keys, None),
+        };
+        match result {
+            Ok(_) => moved.push(p),
+            Err(e) => {
+                failed = Some(Error::from(e));
+                break;
+            }
+        }
+    }
+    // One edit for all: only sections that still hold the same key lose it.
+    let mut kept_back = Vec::new();
+    if !moved.is_empty() {
+        output::edit_file(&files.credentials_path, |doc| {
+            for p in &moved {
+                if doc.get(&p.section, "aws_access_key_id") != Some(p.keys.access_key_id.as_str())
+                    || doc.get(&p.section, "aws_secret_access_key") != Some(p.keys.secret())
+                {
+                    kept_back.push(p.section.clone());
+                    continue;
+                }
+                doc.remove_key(&p.section, "aws_access_key_id");
+                doc.remove_key(&p.section, "aws_secret_access_key");
+                doc.remove_section_if_empty(&p.section);
+            }
+            Ok::<(), WriteError>(())
+        })?;
+    }
+    for p in &moved {
+        if kept_back.contains(&p.section) {
+            ctx.warn(&format!(
+                "[{}] changed while importing; its keys were stored but left in the file",
+                p.section
+            ));
+            continue;
+        }
+        ctx.say(&format!(
+            "moved the keys of profile {:?} ({}) from [{}] into {}",
+            p.name,
+            mask(&p.keys.access_key_id),
+            p.section,
+            backend.describe()
+        ));
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some(p) = moved.iter().find(|p| p.section == p.name) {
+        ctx.hint(&format!(
+            "awsmfa login -p {0} now writes the session into [{0}] (it went to [{0}-mfa] while the keys were there)",
+            p.name
+        ));
+    } else {
+        ctx.hint("awsmfa login -p NAME writes the session into [NAME], as before");
+    }
+    Ok(())
+}
+
+/// Where rotate writes the new key: back where the old one was.
+enum Home {
+    Vault(Meta),
+    File(std::path::PathBuf, String),
+}
+
+pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
+    let wait = match &opts.wait {
+        Some(text) => crate::session::parse_duration(text)?,
+        None => 60,
+    };
+    let files = load_files(ctx)?;
+    let resolved = resolve(&files, &opts.name)?;
+    let base = match &resolved.kind {
+        Kind::MfaSession(k) => k.clone(),
+        Kind::Role(r) => {
+            return Err(Error::new(
+                Exit::Usage,
+                format!(
+                    "profile {:?} is a role; it has no access key of its own",
+                    opts.name
+                ),
+            )
+            .with_hint(format!(
+                "rotate the profile that holds the keys: awsmfa rotate {}",
+                r.source.base_keys().profile
+            )));
+        }
+    };
+    let home = match (&base.keys, &base.section) {
+        (KeysFrom::Vault(meta), _) => Home::Vault((**meta).clone()),
+        (KeysFrom::Static(_), Some((Which::Credentials, section))) => {
+            Home::File(files.credentials_path.clone(), section.clone())
+        }
+        (KeysFrom::Static(_), Some((Which::Config, section))) => {
+            Home::File(files.config_path.clone(), section.clone())
+        }
+        _ => {
+            return Err(Error::new(
+                Exit::Config,
+                format!(
+                    "the keys of profile {:?} come from {}; rotate them where they are kept",
+                    opts.name, base.origin
+                ),
+            ));
+        }
+    };
+    // The old keys first: a passphrase is asked before anything changes in AWS.
+    let old = long_term_keys(ctx, &base)?;
+    let setup = Setup::with(ctx, files, resolved)?;
+    let caller = if opts.no_mfa {
+        old.clone()
+    } else {
+        let fx = CliEffects::new(ctx, &setup, opts.token_code.clone());
+        setup.serve(&fx, &setup.request())?.creds
+    };
+    let sts = sts_client(ctx, &setup)?;
+    let iam = iam_client(ctx, &setup)?;
+    let me = sts.get_caller_identity(&old)?;
+    let new = iam.create_access_key(&caller).map_err(|e| {
+        let limit = matches!(&e, StsError::Service { code, .. } if code == "LimitExceeded");
+        let err = Error::from(e).with_message_prefix("creating the new access key: nothing changed: ");
+        if limit {
+            err.with_hint("an IAM user has at most two access keys: delete the unused one (aws iam list-access-keys, aws iam delete-access-key) and rotate again")
+        } else {
+            err
+        }
+    })?;
+    ctx.say(&format!("created access key {}", mask(&new.access_key_id)));
+    let undo = |why: String| -> Error {
+        match iam.delete_access_key(&caller, &new.access_key_id) {
+            Ok(()) => Error::new(
+                Exit::Failure,
+                format!("{why}; the new key was deleted again, and the old key ({}) is unchanged and still in use", mask(&old.access_key_id)),
+            ),
+            Err(e) => Error::new(
+                Exit::Failure,
+                format!("{why}; deleting the new key {} failed too ({e}): it still exists in the account, unused; the old key ({}) is unchanged and still in use", mask(&new.access_key_id), mask(&old.access_key_id)),
+            )
+            .with_hint("delete the unused key: aws iam list-access-keys, then aws iam delete-access-key"),
+        }
+    };
+    if let Err(why) = wait_until_works(ctx, &sts, &new, &me.arn, Duration::from_secs(wait)) {
+        return Err(undo(why));
+    }
+    let stored = match &home {
+        Home::Vault(meta) => open_vault(ctx)
+            .and_then(|v| {
+                v.store_keys(&meta.name, meta.backend(), &new, Some(&me.arn))
+                    .map_err(Error::from)
+            })
+            .map(|_| meta.backend().describe().to_string()),
+        Home::File(path, section) => replace_in_file(path, section, &old, &new)
+            .map(|()| format!("[{section}] of {}", path.display())),
+    };
+    let place = match stored {
+        Ok(p) => p,
+        Err(e) => return Err(undo(format!("storing the new key failed: {}", e.message))),
+    };
+    let dropped = drop_sessions_of(ctx, &key_fingerprint(&old.access_key_id));
+    if let Err(e) = iam.delete_access_key(&caller, &old.access_key_id) {
+        return Err(Error::new(
+            Exit::Failure,
+            format!(
+                "the new key {} is stored in {place} and in use, but deleting the old key {} failed: {e}; it is still active",
+                mask(&new.access_key_id),
+                mask(&old.access_key_id)
+            ),
+        )
+        .with_hint("delete the old key yourself: aws iam list-access-keys, then aws iam delete-access-key"));
+    }
+    ctx.say(&format!(
+        "rotated: profile {:?} now uses {} (stored in {place}); the old key {} was deleted",
+        opts.name,
+        mask(&new.access_key_id),
+        mask(&old.access_key_id)
+    ));
+    if dropped > 0 {
+        ctx.say(&format!(
+            "dropped {dropped} cached session{} of the old key; the next login asks for a code",
+            if dropped == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(())
+}
+
+/// IAM is eventually consistent: a new key may be refused for a few seconds. Tries it
+/// with GetCallerIdentity, backing off, until it works as the same user or time is up.
+fn wait_until_works(
+    ctx: &Context,
+    sts: &QueryClient,
+    new: &Credentials,
+    arn: &str,
+    limit: Duration,
+) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(500);
+    let mut said = false;
+    loop {
+        match sts.get_caller_identity(new) {
+            Ok(id) if id.arn == arn => return Ok(()),
+            Ok(id) => {
+                return Err(format!("the new key works as {}, not as {arn}", id.arn));
+            }
+            Err(e) if e.is_auth_rejection() => {
+                if start.elapsed() + pause > limit {
+                    return Err(format!(
+                        "the new key still did not work after {} s ({e})",
+                        limit.as_secs()
+                    ));
+                }
+                if !said {
+                    ctx.say("waiting for the new key to start working (IAM takes a few seconds)…");
+                    said = true;
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(format!("checking the new key failed: {e}")),
+        }
+    }
+}
+
+/// Puts the new key where the old one was, if the section still holds the old one.
+fn replace_in_file(
+    path: &std::path::Path,
+    section: &str,
+    old: &Credentials,
+    new: &Credentials,
+) -> Result<(), Error> {
+    let mut changed = false;
+    output::edit_file(path, |doc| {
+        if doc.get(section, "aws_access_key_id") == Some(old.access_key_id.as_str()) {
+            doc.set(section, "aws_access_key_id", &new.access_key_id);
+            doc.set(section, "aws_secret_access_key", new.secret());
+            changed = true;
+        }
+        Ok(())
+    })?;
+    if !changed {
+        return Err(Error::new(
+            Exit::Config,
+            format!("[{section}] no longer holds the old key"),
+        ));
+    }
+    let back = crate::config::load_document(path)?;
+    if back.get(section, "aws_secret_access_key") != Some(new.secret()) {
+        return Err(Error::new(
+            Exit::Config,
+            format!("[{section}] did not keep the new key as written"),
+        ));
+    }
+    Ok(())
+}
