@@ -281,3 +281,140 @@ fn mfa_code_prints_the_configured_source() {
     let r = run(env.awsmfa(&["-p", "n", "mfa", "code"]));
     assert_eq!(r.status, 4, "{r:?}");
 }
+
+fn vault_vars(env: &mut TestEnv) {
+    env.set("AWSMFA_VAULT_PASSPHRASE", "seed vault passphrase");
+    env.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+}
+
+#[test]
+fn create_with_store_seed_enables_from_the_stored_seed() {
+    let bed = Bed::shared();
+    let user = bed.user_with("storeseed", json!("force-mfa"), false);
+    let mut env = TestEnv::new();
+    vault_vars(&mut env);
+    layout(&env, &user, bed);
+    let name = Bed::unique("laptop");
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "create", &name, "--store-seed"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("this machine makes the MFA codes itself"),
+        "{r:?}"
+    );
+    let serial = format!("arn:aws:iam::123456789012:mfa/{name}");
+    assert!(
+        env.read(".aws/config")
+            .contains(&format!("mfa_serial = {serial}"))
+    );
+    // The seed is in the vault, encrypted, under the device's name.
+    let stored = env.path(&format!(
+        ".local/share/awsmfa/vault/totp/arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2F{name}.age"
+    ));
+    assert!(
+        std::fs::read(&stored)
+            .unwrap()
+            .starts_with(b"age-encryption.org/v1")
+    );
+    // mfa code computes the device's current code from it.
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "code"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let now = [bed.code(&serial, 0), bed.code(&serial, -1)];
+    assert!(
+        now.contains(&r.stdout.trim().to_string()),
+        "{r:?} vs {now:?}"
+    );
+}
+
+#[test]
+fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
+    let bed = Bed::shared();
+    let user = bed.user("seedsrc");
+    let bucket = bed.bucket("seedsrc");
+    let mut env = TestEnv::new();
+    vault_vars(&mut env);
+    layout(&env, &user, bed);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.config())
+        .and_then(|mut f| writeln!(f, "mfa_serial = {}", user.mfa_serial))
+        .unwrap();
+    // The seed as an authenticator app exports it, on stdin.
+    let uri = format!(
+        "otpauth://totp/AWS:{}?secret={}&issuer=AWS\n",
+        user.name, user.mfa_seed
+    );
+    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "seed", "add"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(uri.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning:"), "{stderr}");
+    // No flag, no mfa_process, no terminal: the stored seed makes the code.
+    let r = run(env.awsmfa(&["-p", "u", "login", "-v"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("from its stored TOTP seed"), "{r:?}");
+    let ls = run(env.aws(&["--profile", "u", "s3", "ls"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+    assert!(ls.stdout.contains(&bucket));
+    assert!(!env.read(".aws/credentials").contains(&user.mfa_seed));
+
+    // A garbage seed is refused and stores nothing new.
+    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "seed", "add"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not a seed!\n")
+        .unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
+
+    // Resync with two codes, then deactivate with an explicit code (no cached session),
+    // then delete: the device is gone from the user's list.
+    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "resync", "--codes", "-"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}\n{}",
+        bed.code(&user.mfa_serial, 1),
+        bed.code(&user.mfa_serial, 2)
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run(env.awsmfa(&["clear"])).status, 0);
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "seed", "remove"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let bad = run(env.awsmfa(&["-p", "u", "mfa", "deactivate", "--token-code", "12x"]));
+    assert_eq!(bad.status, 2, "{bad:?}");
+    let code = bed.code(&user.mfa_serial, -1);
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "deactivate", "--token-code", &code]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
+    assert!(!list.stdout.contains(&user.mfa_serial), "{list:?}");
+    // As on AWS, the force-MFA policy allows deleting a device only with MFA, which the
+    // user no longer has: a clear refusal.
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "delete", &user.mfa_serial]));
+    assert_eq!(r.status, 3, "{r:?}");
+    assert!(r.stderr.contains("iam:DeleteVirtualMFADevice"), "{r:?}");
+}
