@@ -250,6 +250,29 @@ fn code_from_stdin_and_from_mfa_process() {
         "{r:?}"
     );
     assert_eq!(env.read(".aws/credentials"), before);
+
+    // One that hangs (a key nobody touches) is stopped at its time limit, children too;
+    // one that prints garbage is refused.
+    for (process, message) in [
+        ("sh -c 'sleep 30; echo 123456'", "did not finish within 1 s"),
+        ("echo 'no code here'", "printed no 6-digit code"),
+    ] {
+        env.write(
+            ".aws/config",
+            &format!(
+                "[profile w]\nregion = us-east-1\nendpoint_url = {}\nmfa_process = {process}\n",
+                bed.url
+            ),
+        );
+        let mut cmd = env.awsmfa(&["-p", "w", "login", "--force"]);
+        cmd.env("AWSMFA_MFA_PROCESS_TIMEOUT", "1s");
+        let start = std::time::Instant::now();
+        let r = run(cmd);
+        assert_eq!(r.status, 1, "{r:?}");
+        assert!(r.stderr.contains(message), "{r:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{r:?}");
+        assert_eq!(env.read(".aws/credentials"), before);
+    }
 }
 
 #[test]

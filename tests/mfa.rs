@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use common::{Bed, TestEnv, User, run};
+use common::{Bed, TestEnv, User, run, run_with_input};
 use serde_json::json;
 
 /// Decodes the terminal rendering (light modules drawn with █ ▀ ▄) into the QR's text.
@@ -343,21 +343,9 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
         "otpauth://totp/AWS:{}?secret={}&issuer=AWS\n",
         user.name, user.mfa_seed
     );
-    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "seed", "add"]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(uri.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("warning:"), "{stderr}");
+    let r = run_with_input(env.awsmfa(&["-p", "u", "mfa", "seed", "add"]), &uri);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("warning:"), "{r:?}");
     // No flag, no mfa_process, no terminal: the stored seed makes the code.
     let r = run(env.awsmfa(&["-p", "u", "login", "-v"]));
     assert_eq!(r.status, 0, "{r:?}");
@@ -368,40 +356,24 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
     assert!(!env.read(".aws/credentials").contains(&user.mfa_seed));
 
     // A garbage seed is refused and stores nothing new.
-    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "seed", "add"]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"not a seed!\n")
-        .unwrap();
-    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
+    let r = run_with_input(
+        env.awsmfa(&["-p", "u", "mfa", "seed", "add"]),
+        "not a seed!\n",
+    );
+    assert_eq!(r.status, 2, "{r:?}");
 
     // Resync with two codes, then deactivate with an explicit code (no cached session),
     // then delete: the device is gone from the user's list.
-    let mut cmd = env.awsmfa(&["-p", "u", "mfa", "resync", "--codes", "-"]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{}\n{}",
+    let codes = format!(
+        "{}\n{}\n",
         bed.code(&user.mfa_serial, 1),
         bed.code(&user.mfa_serial, 2)
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    let r = run_with_input(
+        env.awsmfa(&["-p", "u", "mfa", "resync", "--codes", "-"]),
+        &codes,
+    );
+    assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(run(env.awsmfa(&["clear"])).status, 0);
     let r = run(env.awsmfa(&["-p", "u", "mfa", "seed", "remove"]));
     assert_eq!(r.status, 0, "{r:?}");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bed, TestEnv, User, run};
+use common::{Bed, TestEnv, User, run, run_with_input};
 use serde_json::json;
 
 const PASS: &str = "correct horse battery staple";
@@ -31,27 +31,6 @@ fn vault_env(bed: &Bed, name: &str) -> TestEnv {
 
 fn keys_stdin(user: &User) -> String {
     format!("{}\n{}\n", user.access_key_id, user.secret_access_key)
-}
-
-/// Runs `cmd` with `input` on standard input.
-fn run_with_input(mut cmd: Command, input: &str) -> common::Run {
-    use std::io::Write;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    common::Run {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 fn add(env: &TestEnv, name: &str, user: &User, extra: &[&str]) -> common::Run {

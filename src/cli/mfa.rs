@@ -302,7 +302,8 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
         MfaCommand::Code => {
             let setup = Setup::new(ctx)?;
             if let Some(command) = setup.resolved.mfa_process.as_deref() {
-                let code = mfa::run_code_process(command, std::time::Duration::from_secs(60))?;
+                let timeout = super::setup::mfa_process_timeout(ctx)?;
+                let code = mfa::run_code_process(command, timeout)?;
                 return print(&format!("{code}\n"));
             }
             let stored = match configured_serial(&setup, None) {

@@ -132,6 +132,24 @@ pub fn open_vault(ctx: &Context) -> Result<Vault<'_>, Error> {
     )?)
 }
 
+/// How long `mfa_process` may run: `AWSMFA_MFA_PROCESS_TIMEOUT`, else 60 s (enough to
+/// find and touch a security key, or unlock a password manager).
+pub fn mfa_process_timeout(ctx: &Context) -> Result<Duration, Error> {
+    match ctx.env.get("AWSMFA_MFA_PROCESS_TIMEOUT") {
+        None => Ok(Duration::from_secs(60)),
+        Some(text) => session::parse_duration(text)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                Error::new(
+                    Exit::Config,
+                    "AWSMFA_MFA_PROCESS_TIMEOUT must be a duration such as 30s or 2m",
+                )
+            }),
+    }
+}
+
 /// The current code of `serial` from a TOTP seed stored in the vault, if one is.
 pub fn stored_seed_code(
     ctx: &Context,
@@ -324,7 +342,7 @@ impl Effects for CliEffects<'_> {
                 mfa_process,
                 stored_code: stored.as_deref().map(|c| c.as_str()),
                 prompt: self.prompt,
-                process_timeout: Duration::from_secs(60),
+                process_timeout: mfa_process_timeout(self.ctx)?,
                 note: &note,
             },
         )?;

@@ -67,15 +67,19 @@ pub trait Prompt {
 /// Prompts on `/dev/tty`, which works even when stdin and stdout are captured.
 pub struct TtyPrompt;
 
+/// The controlling terminal, when there is one.
+fn open_tty() -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()
+}
+
 impl Prompt for TtyPrompt {
     fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
-        let tty = match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-        {
-            Ok(t) => t,
-            Err(_) => return Ok(None),
+        let Some(tty) = open_tty() else {
+            return Ok(None);
         };
         let mut writer = &tty;
         writer.write_all(question.as_bytes())?;
@@ -89,13 +93,8 @@ impl Prompt for TtyPrompt {
 
     fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
         use std::os::fd::AsRawFd;
-        let tty = match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-        {
-            Ok(t) => t,
-            Err(_) => return Ok(None),
+        let Some(tty) = open_tty() else {
+            return Ok(None);
         };
         let fd = tty.as_raw_fd();
         // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.

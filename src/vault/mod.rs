@@ -383,6 +383,25 @@ impl<'a> Vault<'a> {
         }
     }
 
+    /// Writes a secret and reads it back: only a verified secret gets an index record.
+    fn put_verified(
+        &self,
+        backend: Backend,
+        kind: Kind,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), VaultError> {
+        let store = self.store(backend)?;
+        store.put(kind, name, payload.as_bytes())?;
+        if store.get(kind, name)?.as_slice() != payload.as_bytes() {
+            return Err(VaultError::Other(format!(
+                "{} read back differently from what was written",
+                describe(kind, name)
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads the long-term keys an index record points to.
     pub fn read_keys(&self, meta: &Meta) -> Result<Credentials, VaultError> {
         let bytes = self.store(meta.backend())?.get(Kind::Keys, &meta.name)?;
@@ -414,16 +433,7 @@ impl<'a> Vault<'a> {
         creds: &Credentials,
         arn: Option<&str>,
     ) -> Result<Meta, VaultError> {
-        let payload = keys_payload(name, creds);
-        let store = self.store(backend)?;
-        store.put(Kind::Keys, name, payload.as_bytes())?;
-        let back = store.get(Kind::Keys, name)?;
-        if back.as_slice() != payload.as_bytes() {
-            return Err(VaultError::Other(format!(
-                "{} read back differently from what was written",
-                describe(Kind::Keys, name)
-            )));
-        }
+        self.put_verified(backend, Kind::Keys, name, &keys_payload(name, creds))?;
         let created = self
             .index
             .get(Kind::Keys, name)
@@ -453,15 +463,7 @@ impl<'a> Vault<'a> {
         seed_base32: &SecretString,
     ) -> Result<Meta, VaultError> {
         let payload = seed_payload(serial, seed_base32.expose_secret());
-        let store = self.store(backend)?;
-        store.put(Kind::Totp, serial, payload.as_bytes())?;
-        let back = store.get(Kind::Totp, serial)?;
-        if back.as_slice() != payload.as_bytes() {
-            return Err(VaultError::Other(format!(
-                "{} read back differently from what was written",
-                describe(Kind::Totp, serial)
-            )));
-        }
+        self.put_verified(backend, Kind::Totp, serial, &payload)?;
         let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let meta = Meta {
             version: 1,

@@ -749,21 +749,29 @@ def get_caller_identity(principal, _params):
     return sts_response("GetCallerIdentity", inner)
 
 
+def consecutive_codes(serial, device, params, before, after):
+    """Whether AuthenticationCode1/2 are the codes of two consecutive steps near now;
+    marks both steps used."""
+    code1, code2 = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
+    current = int(STATE.now().timestamp() // 30)
+    for step in range(current - before, current + after):
+        if hotp(device.base32_string_seed, step) == code1 and hotp(
+            device.base32_string_seed, step + 1
+        ) == code2:
+            with STATE.lock:
+                STATE.used_steps.setdefault(serial, set()).update({step, step + 1})
+            return True
+    return False
+
+
 def enable_mfa_device(principal, params):
     """Checks the two consecutive codes, then lets moto record the device."""
     serial = params.get("SerialNumber", "")
     device = iam_backend().virtual_mfa_devices.get(serial)
     if device is None:
         raise AwsError(404, "NoSuchEntity", f"VirtualMFADevice with serial number {serial} doesn't exist.")
-    code1, code2 = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
-    current = int(STATE.now().timestamp() // 30)
-    for step in range(current - 2, current + 1):
-        if hotp(device.base32_string_seed, step) == code1 and hotp(
-            device.base32_string_seed, step + 1
-        ) == code2:
-            with STATE.lock:
-                STATE.used_steps.setdefault(serial, set()).update({step, step + 1})
-            return None
+    if consecutive_codes(serial, device, params, 2, 1):
+        return None
     raise AwsError(
         403,
         "InvalidAuthenticationCode",
@@ -779,18 +787,11 @@ def resync_mfa_device(principal, params):
         raise AwsError(404, "NoSuchEntity", f"MFA device with serial number {serial} doesn't exist.")
     if principal.user is None or device.user.name != params.get("UserName", principal.user.name):
         raise AwsError(403, "AccessDenied", "The device does not belong to that user.")
-    code1, code2 = params.get("AuthenticationCode1", ""), params.get("AuthenticationCode2", "")
-    current = int(STATE.now().timestamp() // 30)
-    for step in range(current - 10, current + 10):
-        if hotp(device.base32_string_seed, step) == code1 and hotp(
-            device.base32_string_seed, step + 1
-        ) == code2:
-            with STATE.lock:
-                STATE.used_steps.setdefault(serial, set()).update({step, step + 1})
-            return (
-                f'<ResyncMFADeviceResponse xmlns="{IAM_NS}"><ResponseMetadata>'
-                f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></ResyncMFADeviceResponse>"
-            )
+    if consecutive_codes(serial, device, params, 10, 10):
+        return (
+            f'<ResyncMFADeviceResponse xmlns="{IAM_NS}"><ResponseMetadata>'
+            f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></ResyncMFADeviceResponse>"
+        )
     raise AwsError(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
 
 
