@@ -356,21 +356,10 @@ fn exec_passes_status_and_signals_and_refuses_nesting() {
 
     // No command: $SHELL, here reading its commands from stdin.
     let mut cmd = s.env.awsmfa(&["-p", "base", "exec"]);
-    cmd.env("SHELL", "/bin/sh")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"echo \"in $AWSMFA_PROFILE\"; exit 5\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(5));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "in base\n");
+    cmd.env("SHELL", "/bin/sh");
+    let r = common::run_with_input(cmd, "echo \"in $AWSMFA_PROFILE\"; exit 5\n");
+    assert_eq!(r.status, 5, "{r:?}");
+    assert_eq!(r.stdout, "in base\n");
 
     // Death by signal: 128 + N.
     let r = run(s

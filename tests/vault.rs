@@ -546,7 +546,12 @@ fn rotate_replaces_the_key_in_the_vault_and_in_the_credentials_file() {
     for backend in ["file", "plaintext"] {
         let user = bed.user("vrot");
         let env = vault_env(&bed, "work");
-        assert_eq!(add(&env, "work", &user, &["--backend", backend]).status, 0);
+        // Verified, and the user's device found and offered (no terminal: not saved).
+        let r = add(&env, "work", &user, &["--backend", backend]);
+        assert_eq!(r.status, 0, "{r:?}");
+        let offer = format!("found MFA device {}", user.mfa_serial);
+        assert!(r.stderr.contains(&offer), "{r:?}");
+        assert!(!env.read(".aws/config").contains("mfa_serial"));
         let code = bed.code(&user.mfa_serial, 0);
         let r = run(env.awsmfa(&["rotate", "work", "--token-code", &code]));
         assert_eq!(r.status, 0, "{backend}: {r:?}");

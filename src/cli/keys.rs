@@ -386,17 +386,10 @@ fn save_serial(
 /// Keys for the same profile left in plaintext are a copy to delete (and, in `[NAME]`,
 /// would stop `login` from writing the session there).
 fn plaintext_copies_warning(ctx: &Context, files: &AwsFiles, name: &str, backend: Backend) {
+    // The credentials file is as it was read: only the plaintext backend writes to it.
     if backend == Backend::Plaintext {
         return;
     }
-    let files = match AwsFiles::load(
-        files.config_path.clone(),
-        files.credentials_path.clone(),
-        Default::default(),
-    ) {
-        Ok(f) => f,
-        Err(_) => return,
-    };
     for section in [format!("{name}-long-term"), name.to_string()] {
         let long_term = files
             .credentials
@@ -429,7 +422,8 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
     check_section_name(&opts.name, "profile")?;
     let name = opts.name.as_str();
     let files = load_files(ctx)?;
-    let (what, fingerprint) = match stored(&files, name)? {
+    let found = stored(&files, name)?;
+    let (what, fingerprint) = match &found {
         Some(Stored::Vault(m)) => (
             format!(
                 "the long-term keys of profile {name:?} ({}) from {}",
@@ -463,7 +457,7 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
     if !opts.yes && !confirm(ctx, &format!("Remove {what}? This cannot be undone."))? {
         return Err(Error::new(Exit::Failure, "nothing removed"));
     }
-    match stored(&files, name)? {
+    match found {
         Some(Stored::Vault(_)) => {
             open_vault(ctx)?.remove(vault::Kind::Keys, name)?;
         }

@@ -238,10 +238,6 @@ impl Store for FileStore<'_> {
             Err(source) => Err(FsError::Io { path, source }.into()),
         }
     }
-
-    fn backend(&self) -> Backend {
-        Backend::File
-    }
 }
 
 #[cfg(test)]

@@ -124,8 +124,4 @@ impl Store for KeyringStore {
             }),
         )
     }
-
-    fn backend(&self) -> Backend {
-        Backend::Keyring
-    }
 }

@@ -270,10 +270,6 @@ impl Index {
         Index { dir }
     }
 
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     fn record_path(&self, kind: Kind, name: &str) -> Option<PathBuf> {
         Some(
             self.dir
@@ -331,7 +327,6 @@ pub trait Store {
     fn get(&self, kind: Kind, name: &str) -> Result<Zeroizing<Vec<u8>>, VaultError>;
     /// Removes the secret; `Ok(false)` when there was none.
     fn delete(&self, kind: Kind, name: &str) -> Result<bool, VaultError>;
-    fn backend(&self) -> Backend;
 }
 
 /// What an entry is called in messages.
