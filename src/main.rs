@@ -16,7 +16,7 @@ mod binary {
     // its default, as in other Unix tools and in the children `exec` starts.
     #[unsafe(no_mangle)]
     extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-        harden_process();
+        awsmfa::proc::harden();
         let cli = Cli::parse();
         let env = Env::from_process();
         let color = cli::color_enabled(cli.global.color, &env);
@@ -34,20 +34,6 @@ mod binary {
                 }
                 err.exit as libc::c_int
             }
-        }
-    }
-
-    /// No core dumps: a dump of this process could hold secret keys (DESIGN §7).
-    fn harden_process() {
-        // SAFETY: plain system calls on this process with valid arguments.
-        unsafe {
-            let zero = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &zero);
-            #[cfg(target_os = "linux")]
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
     }
 }

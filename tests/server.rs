@@ -53,7 +53,7 @@ fn role_setup(bed: &Bed) -> (TestEnv, User, std::path::PathBuf) {
 }
 
 fn start_server(env: &TestEnv) -> Served {
-    let mut cmd = env.awsmfa(&["-p", "r", "server", "--format", "dotenv"]);
+    let mut cmd = env.awsmfa(&["-p", "r", "server", "--foreground", "--format", "dotenv"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

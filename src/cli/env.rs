@@ -1,8 +1,14 @@
 //! `awsmfa env`: the credentials as shell code, `eval "$(awsmfa env -p work)"`.
+//!
+//! What is printed is what `exec` puts in a child's environment ([`super::handoff`]):
+//! the stale variables cleared, the session's keys, the region and the profile's
+//! endpoints set, so a Wasabi profile's session is never sent to AWS. `--unset` clears
+//! exactly what the last `env` (or `server`) output set, named in `AWSMFA_ENV_VARS`.
 
 use clap::Args;
 
 use super::Context;
+use super::handoff::{self, Creds};
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
 use crate::output;
@@ -23,13 +29,18 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
         .format
         .unwrap_or_else(|| EnvFormat::from_shell(ctx.env.get("SHELL")));
     let text = if opts.unset {
-        formats::env_unsets(format, &formats::UNSET_VARS).into()
+        let names = handoff::unset_names(ctx);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        formats::env_unsets(format, &names).into()
     } else {
         let setup = Setup::new(ctx)?;
-        let fx = CliEffects::new(ctx, &setup, None);
-        let served = setup.serve(&fx, &setup.request())?;
-        let vars = formats::credential_vars(&served.creds, setup.region.as_deref());
-        formats::env_assignments(format, &vars)
+        let served = {
+            let fx = CliEffects::new(ctx, &setup, None);
+            setup.serve(&fx, &setup.request())?
+        };
+        let handoff =
+            handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds), None)?.with_marker();
+        formats::env_script(format, &handoff.unset, &handoff.set)
     };
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }

@@ -1,11 +1,13 @@
 //! `awsmfa exec [--] CMD…`: run a command with temporary credentials in its environment.
 //!
-//! The child's environment is the parent's with every stale AWS credential variable and
-//! profile selector removed first, then the session's keys, its expiry, the region and
-//! the profile's endpoints set; `AWSMFA_PROFILE` marks it, so a nested `exec` is refused
-//! unless asked for. Secrets go only into the environment, never into arguments. The
-//! child's exit status is passed through (a death by signal N as 128+N); SIGINT,
-//! SIGTERM and SIGHUP sent to awsmfa are forwarded to it.
+//! The child's environment is the parent's with every variable that could give it
+//! another identity removed first, then what [`handoff`] says the profile needs: the
+//! session's keys (or, with `--server`, the local server's address and token), the
+//! region and the profile's endpoints; `AWSMFA_PROFILE` marks it, so a nested `exec` is
+//! refused unless asked for. Secrets go only into the environment, never into arguments.
+//! The child's exit status is passed through (a death by signal N as 128+N, 127 and 126
+//! when it cannot be run, as shells do); SIGINT, SIGTERM and SIGHUP sent to awsmfa are
+//! forwarded to it, and awsmfa ends as soon as it does.
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
@@ -15,9 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use clap::Args;
 
 use super::Context;
+use super::handoff::{self, Creds, Handoff};
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
-use crate::output::formats;
 use crate::server;
 
 #[derive(Debug, Args)]
@@ -37,20 +39,6 @@ pub struct ExecOpts {
     )]
     pub command: Vec<OsString>,
 }
-
-/// Variables removed from the child's environment before the new ones are set.
-pub const STALE_VARS: [&str; 10] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-];
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
@@ -78,12 +66,24 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
     let setup = Setup::new(ctx)?;
     // Credentials first, in the foreground: a prompt happens now, and errors come
     // before the command starts.
-    let fx = CliEffects::new(ctx, &setup, None);
-    let served = setup.serve(&fx, &setup.request())?;
-    let mut cmd = child_command(ctx, &setup, opts);
+    let served = {
+        let fx = CliEffects::new(ctx, &setup, None);
+        setup.serve(&fx, &setup.request())?
+    };
+    let mut cmd = child_command(ctx, opts);
     if !opts.server {
-        for (name, value) in formats::credential_vars(&served.creds, setup.region.as_deref()) {
-            cmd.env(name, value.as_str());
+        let handoff = handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds), None)?;
+        apply(&mut cmd, &handoff);
+        if opts.command.is_empty() {
+            let until = served
+                .creds
+                .expiration
+                .map(|t| format!(" until {}", local_time(t)))
+                .unwrap_or_default();
+            ctx.say(&format!(
+                "starting a shell with the session of profile {:?}{until}; exit it to return",
+                ctx.profile
+            ));
         }
         return run_child(ctx, cmd);
     }
@@ -94,20 +94,40 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
         .map_err(|e| Error::new(Exit::Failure, e.to_string()))?;
     let token = server::random_token()
         .map_err(|e| Error::new(Exit::Failure, format!("no random token: {e}")))?;
-    cmd.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", server::url(addr));
-    cmd.env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.as_str());
-    if let Some(region) = &setup.region {
-        cmd.env("AWS_REGION", region)
-            .env("AWS_DEFAULT_REGION", region);
+    let url = server::url(addr);
+    let handoff = handoff::handoff(
+        ctx,
+        &setup,
+        Creds::Served {
+            url: &url,
+            token: &token,
+        },
+        None,
+    )?;
+    apply(&mut cmd, &handoff);
+    if opts.command.is_empty() {
+        ctx.say(&format!(
+            "starting a shell served the session of profile {:?}, renewed as needed; exit it to return",
+            ctx.profile
+        ));
     }
-    ctx.debug(1, &format!("serving credentials on {}", server::url(addr)));
+    ctx.debug(1, &format!("serving credentials on {url}"));
     let provider = EngineProvider { ctx, setup: &setup };
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| server::serve(&listener, &token, &provider, &stop, 8));
+        scope.spawn(|| server::serve(&listener, &token, &provider, &stop));
         let result = run_child(ctx, cmd);
-        server::stop(addr, &stop);
-        result
+        drop(handoff);
+        match result {
+            // The command's end is ours, whatever the server's threads are doing (one
+            // may be waiting for a person, a lock or a silent endpoint): the kernel
+            // releases their locks, and every file they write is replaced atomically.
+            Ok(code) => std::process::exit(i32::from(code)),
+            Err(e) => {
+                server::stop(addr, &stop);
+                Err(e)
+            }
+        }
     })
 }
 
@@ -123,12 +143,15 @@ impl server::Provider for EngineProvider<'_> {
         self.setup
             .serve(&fx, &self.setup.request())
             .map(|s| s.creds)
-            .map_err(|e| e.message)
+            .map_err(|e| match e.hint {
+                Some(hint) => format!("{} ({hint})", e.message),
+                None => e.message,
+            })
     }
 }
 
-/// The command with its environment, less the credentials.
-fn child_command(ctx: &Context, setup: &Setup, opts: &ExecOpts) -> Command {
+/// The command, with awsmfa's own secrets and the nesting marker taken care of.
+fn child_command(ctx: &Context, opts: &ExecOpts) -> Command {
     let (program, args) = match opts.command.split_first() {
         Some((p, a)) => (p.clone(), a.to_vec()),
         None => (
@@ -138,16 +161,36 @@ fn child_command(ctx: &Context, setup: &Setup, opts: &ExecOpts) -> Command {
     };
     let mut cmd = Command::new(&program);
     cmd.args(&args);
-    for v in STALE_VARS.iter().chain(&crate::proc::PRIVATE_VARS) {
+    for v in crate::proc::PRIVATE_VARS {
         cmd.env_remove(v);
     }
+    crate::proc::restore_limits(&mut cmd);
     cmd.env("AWSMFA_PROFILE", &ctx.profile);
-    for (name, value) in endpoint_vars(ctx, setup) {
-        cmd.env(name, value);
-    }
     cmd
 }
 
+fn apply(cmd: &mut Command, handoff: &Handoff) {
+    for v in &handoff.unset {
+        cmd.env_remove(v);
+    }
+    for (name, value) in &handoff.set {
+        cmd.env(name, value.as_str());
+    }
+}
+
+/// `14:05` today, else `Dec 4 14:05`, in local time.
+fn local_time(t: jiff::Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::system();
+    let zoned = t.to_zoned(tz.clone());
+    if zoned.date() == jiff::Timestamp::now().to_zoned(tz).date() {
+        zoned.strftime("%H:%M").to_string()
+    } else {
+        zoned.strftime("%b %-d %H:%M").to_string()
+    }
+}
+
+/// Runs the command and returns its status: its exit code, 128+N for a death by signal
+/// N, and as a shell does, 127 when it is not found and 126 when it cannot run.
 fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     ctx.debug(
@@ -155,17 +198,18 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
         &format!("running {program} with the session of {:?}", ctx.profile),
     );
     install_forwarding();
-    let mut child = cmd.spawn().map_err(|e| {
-        let exit_code = if e.kind() == std::io::ErrorKind::NotFound {
-            127
-        } else {
-            126
-        };
-        Error::new(
-            Exit::Failure,
-            format!("cannot run {program}: {e} (exit status {exit_code})"),
-        )
-    })?;
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let status = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            ctx.say(&format!("cannot run {program}: {e}"));
+            return Ok(status);
+        }
+    };
     CHILD.store(child.id() as i32, Ordering::SeqCst);
     let status = child
         .wait()
@@ -189,36 +233,4 @@ fn install_forwarding() {
             libc::sigaction(sig, &action, std::ptr::null_mut());
         }
     }
-}
-
-/// The profile's endpoint settings as the environment variables the AWS CLI and SDKs
-/// read, so a child reaches the same cloud (Wasabi…) without a profile. Variables the
-/// user already set win.
-fn endpoint_vars(ctx: &Context, setup: &Setup) -> Vec<(String, String)> {
-    let settings = &setup.resolved.settings;
-    let mut out = Vec::new();
-    if let Some(url) = &settings.endpoint_url
-        && !ctx.env.is_set("AWS_ENDPOINT_URL")
-    {
-        out.push(("AWS_ENDPOINT_URL".to_string(), url.clone()));
-    }
-    if let Some(name) = &settings.services {
-        for (service, keys) in setup.files.services(name) {
-            let var = format!(
-                "AWS_ENDPOINT_URL_{}",
-                service.to_ascii_uppercase().replace(['-', ' '], "_")
-            );
-            if let Some(url) = keys.get("endpoint_url")
-                && !ctx.env.is_set(&var)
-            {
-                out.push((var, url.clone()));
-            }
-        }
-    }
-    if let Some(bundle) = &settings.ca_bundle
-        && !ctx.env.is_set("AWS_CA_BUNDLE")
-    {
-        out.push(("AWS_CA_BUNDLE".to_string(), bundle.clone()));
-    }
-    out
 }

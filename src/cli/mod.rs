@@ -8,6 +8,7 @@ pub mod clear;
 pub mod doctor;
 pub mod env;
 pub mod exec;
+pub mod handoff;
 pub mod keys;
 pub mod login;
 pub mod mfa;

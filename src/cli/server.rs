@@ -1,13 +1,34 @@
-//! `awsmfa server`: run the local credentials server on its own, for IDEs and tools
-//! started elsewhere. Prints the two environment variables to use, then serves until
-//! stopped.
+//! `awsmfa server`: the local credentials server on its own, for a shell, an IDE or
+//! tools started elsewhere.
+//!
+//! `eval "$(awsmfa server -p X)"` gets the first session in the foreground (a prompt
+//! happens there), starts the server in the background and returns at once: the shell
+//! gets what [`super::handoff`] says the profile needs (the server's address and token,
+//! region, endpoints). The background server stops when the shell that started it
+//! exits, on `awsmfa server --stop`, or on SIGTERM/SIGINT/SIGHUP. It cannot ask on a
+//! terminal (it has none): when the MFA session runs out it uses the profile's
+//! `mfa_process`, a stored seed or a desktop dialog, and otherwise answers with an error
+//! that says how to enter a new code (any awsmfa command for the profile, run in a
+//! terminal, refreshes the shared cache that the server reads).
+//!
+//! `--foreground` serves in the foreground until stopped (IDE launchers, service
+//! managers). Running servers are recorded in `servers/` of the session cache, one
+//! record per process, each held locked by its server while it runs: a record that can
+//! be locked is a leftover and is removed.
 
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::exec::EngineProvider;
+use super::handoff::{self, Creds};
 use super::setup::{CliEffects, Setup};
 use crate::error::{Error, Exit};
 use crate::output;
@@ -22,45 +43,433 @@ pub struct ServerOpts {
     /// How to print the variables [default: from $SHELL]
     #[arg(long, value_enum)]
     pub format: Option<EnvFormat>,
+    /// Serve in the foreground until stopped, instead of in the background
+    #[arg(long)]
+    pub foreground: bool,
+    /// Keep serving after the shell that started it exits (until `--stop`)
+    #[arg(long, conflicts_with = "foreground")]
+    pub detach: bool,
+    /// List the running servers
+    #[arg(long, conflicts_with_all = ["stop", "foreground"])]
+    pub list: bool,
+    /// Stop the running servers of the profile (every profile's with --all)
+    #[arg(long, conflicts_with = "foreground")]
+    pub stop: bool,
+    /// With --stop: every running server
+    #[arg(long, requires = "stop")]
+    pub all: bool,
+    /// The background server itself (internal)
+    #[arg(long, hide = true)]
+    pub daemon: bool,
+    /// The background server stops when this process does (internal)
+    #[arg(long, hide = true)]
+    pub watch_pid: Option<u32>,
+}
+
+/// What is recorded of a running background server (no secret: the token is only in
+/// the server's memory and the shell's environment).
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    pid: u32,
+    profile: String,
+    url: String,
+    started: String,
+    watch_pid: Option<u32>,
 }
 
 pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
+    if opts.list {
+        return list(ctx).map(|()| 0);
+    }
+    if opts.stop {
+        return stop(ctx, opts.all).map(|()| 0);
+    }
+    if opts.daemon {
+        return daemon(ctx, opts);
+    }
     let setup = Setup::new(ctx)?;
     // A first session now, in the foreground, so a prompt or an error comes at once.
-    let fx = CliEffects::new(ctx, &setup, None);
-    setup.serve(&fx, &setup.request())?;
-    let listener = server::bind(opts.port).map_err(|e| {
+    {
+        let fx = CliEffects::new(ctx, &setup, None);
+        setup.serve(&fx, &setup.request())?;
+    }
+    let format = opts
+        .format
+        .unwrap_or_else(|| EnvFormat::from_shell(ctx.env.get("SHELL")));
+    if opts.foreground {
+        return foreground(ctx, &setup, opts.port, format);
+    }
+    start_background(ctx, &setup, opts, format)
+}
+
+fn listen(port: u16) -> Result<(std::net::TcpListener, std::net::SocketAddr), Error> {
+    let listener = server::bind(port).map_err(|e| {
         Error::new(
             Exit::Failure,
-            format!("cannot listen on 127.0.0.1:{}: {e}", opts.port),
+            format!("cannot listen on 127.0.0.1:{port}: {e}"),
         )
     })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::new(Exit::Failure, e.to_string()))?;
-    let token = server::random_token()
-        .map_err(|e| Error::new(Exit::Failure, format!("no random token: {e}")))?;
-    let format = opts
-        .format
-        .unwrap_or_else(|| EnvFormat::from_shell(ctx.env.get("SHELL")));
-    let vars = vec![
-        (
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            zeroize::Zeroizing::new(server::url(addr)),
-        ),
-        (
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            zeroize::Zeroizing::new(token.to_string()),
-        ),
-    ];
-    output::print_stdout(&formats::env_assignments(format, &vars))
+    Ok((listener, addr))
+}
+
+fn token() -> Result<zeroize::Zeroizing<String>, Error> {
+    server::random_token().map_err(|e| Error::new(Exit::Failure, format!("no random token: {e}")))
+}
+
+fn foreground(ctx: &Context, setup: &Setup, port: u16, format: EnvFormat) -> Result<u8, Error> {
+    let (listener, addr) = listen(port)?;
+    let token = token()?;
+    let url = server::url(addr);
+    let scratch = servers_dir(setup)?;
+    let handoff = handoff::handoff(
+        ctx,
+        setup,
+        Creds::Served {
+            url: &url,
+            token: &token,
+        },
+        Some(&scratch),
+    )?
+    .with_marker();
+    output::print_stdout(&formats::env_script(format, &handoff.unset, &handoff.set))
         .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))?;
     ctx.say(&format!(
-        "serving the credentials of profile {:?} on {} (Ctrl-C stops)",
-        ctx.profile,
-        server::url(addr)
+        "serving the credentials of profile {:?} on {url} (Ctrl-C stops)",
+        ctx.profile
     ));
-    let provider = EngineProvider { ctx, setup: &setup };
-    server::serve(&listener, &token, &provider, &AtomicBool::new(false), 8);
+    let provider = EngineProvider { ctx, setup };
+    server::serve(&listener, &token, &provider, &AtomicBool::new(false));
     Ok(0)
+}
+
+/// Starts `awsmfa … server --daemon` in its own session, passes its output (the shell
+/// code) through, and returns.
+fn start_background(
+    ctx: &Context,
+    setup: &Setup,
+    opts: &ServerOpts,
+    format: EnvFormat,
+) -> Result<u8, Error> {
+    let dir = servers_dir(setup)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::new(Exit::Failure, format!("cannot find awsmfa itself: {e}")))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--profile").arg(&ctx.profile);
+    if let Some(p) = &ctx.config_file {
+        cmd.arg("--config-file").arg(p);
+    }
+    if let Some(p) = &ctx.credentials_file {
+        cmd.arg("--credentials-file").arg(p);
+    }
+    if let Some(u) = &ctx.endpoint_url {
+        cmd.arg("--endpoint-url").arg(u);
+    }
+    if let Some(r) = &ctx.region {
+        cmd.arg("--region").arg(r);
+    }
+    for _ in 0..ctx.verbose {
+        cmd.arg("-v");
+    }
+    cmd.args(["--color", "never", "server", "--daemon", "--port"])
+        .arg(opts.port.to_string())
+        .arg("--format")
+        .arg(format_name(format));
+    if !opts.detach {
+        // The shell that runs us (`eval "$(awsmfa server)"` runs awsmfa as the shell's
+        // child): the server ends with it.
+        // SAFETY: getppid cannot fail.
+        let shell = unsafe { libc::getppid() };
+        if shell > 1 {
+            cmd.arg("--watch-pid").arg(shell.to_string());
+        }
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    crate::proc::new_session(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(
+            Exit::Failure,
+            format!("cannot start the background server: {e}"),
+        )
+    })?;
+    let mut text = zeroize::Zeroizing::new(Vec::new());
+    let _ = child
+        .stdout
+        .take()
+        .expect("piped")
+        .take(64 * 1024)
+        .read_to_end(&mut text);
+    if text.is_empty() {
+        let mut err = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("piped")
+            .take(4096)
+            .read_to_string(&mut err);
+        let _ = child.wait();
+        let line = err
+            .lines()
+            .find_map(|l| l.strip_prefix("awsmfa: "))
+            .unwrap_or("it exited without a word");
+        return Err(Error::new(
+            Exit::Failure,
+            format!("the background server did not start: {line}"),
+        ));
+    }
+    // The server goes on alone; it was started in a session of its own.
+    drop(child);
+    output::print_stdout(&String::from_utf8_lossy(&text))
+        .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))?;
+    let end = if opts.detach {
+        "until `awsmfa server --stop`"
+    } else {
+        "until this shell exits (or `awsmfa server --stop`)"
+    };
+    ctx.say(&format!(
+        "serving the credentials of profile {:?} in the background {end}; records in {}",
+        ctx.profile,
+        dir.display()
+    ));
+    Ok(0)
+}
+
+fn format_name(format: EnvFormat) -> &'static str {
+    match format {
+        EnvFormat::Sh => "sh",
+        EnvFormat::Fish => "fish",
+        EnvFormat::Powershell => "powershell",
+        EnvFormat::Cmd => "cmd",
+        EnvFormat::Json => "json",
+        EnvFormat::Dotenv => "dotenv",
+    }
+}
+
+/// The background server: record itself, print the shell code, serve until told to
+/// stop or until the watched process is gone.
+fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
+    // Before any thread exists, so that every thread inherits the mask and only the
+    // signal thread below receives them.
+    let signals = crate::proc::block_stop_signals();
+    let setup = Setup::new(ctx)?;
+    let dir = servers_dir(&setup)?;
+    let (listener, addr) = listen(opts.port)?;
+    let token = token()?;
+    let url = server::url(addr);
+    let pid = std::process::id();
+    let record_path = dir.join(format!("{pid}.json"));
+    let log_path = dir.join(format!("{pid}.log"));
+    let handoff = handoff::handoff(
+        ctx,
+        &setup,
+        Creds::Served {
+            url: &url,
+            token: &token,
+        },
+        Some(&dir),
+    )?
+    .with_marker();
+    let record = Record {
+        pid,
+        profile: ctx.profile.clone(),
+        url: url.clone(),
+        started: jiff::Timestamp::now().to_string(),
+        watch_pid: opts.watch_pid,
+    };
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::new(Exit::Config, format!("{what} {}: {e}", dir.display()))
+    };
+    // Locked before it appears under its name, so `--list` never takes a starting
+    // server's record for a leftover.
+    let held = (|| -> std::io::Result<File> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".record-")
+            .tempfile_in(&dir)?;
+        tmp.as_file().lock()?;
+        tmp.write_all(&serde_json::to_vec(&record).expect("serializable"))?;
+        tmp.persist(&record_path).map_err(|e| e.error)
+    })()
+    .map_err(|e| fail("cannot record the server in", &e))?;
+    let log = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&log_path)
+    }
+    .map_err(|e| fail("cannot make its log in", &e))?;
+    let mut scratch = handoff.scratch;
+    let cleanup = move || {
+        let _ = std::fs::remove_file(&record_path);
+        drop(held);
+        let _ = std::fs::remove_file(&log_path);
+        if let Some(dir) = scratch.take() {
+            let _ = dir.close();
+        }
+    };
+    // From here on, messages go to the log; the shell code goes to the waiting
+    // `awsmfa server`, and standard output is then closed so that `$(…)` returns.
+    crate::proc::redirect_stderr(&log);
+    let text = formats::env_script(
+        opts.format.unwrap_or(EnvFormat::Sh),
+        &handoff.unset,
+        &handoff.set,
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    drop(stdout);
+    crate::proc::close_stdout();
+    ctx.say(&format!(
+        "serving the credentials of profile {:?} on {url} (pid {pid})",
+        ctx.profile
+    ));
+    let shutdown = std::sync::Mutex::new(Some(cleanup));
+    let stop_now = |why: &str| {
+        ctx.say(&format!("stopping: {why}"));
+        if let Some(clean) = shutdown.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            clean();
+        }
+        std::process::exit(0);
+    };
+    let provider = EngineProvider { ctx, setup: &setup };
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let sig = crate::proc::wait_for_signal(&signals);
+            stop_now(&format!("signal {sig}"));
+        });
+        if let Some(watched) = opts.watch_pid {
+            scope.spawn(move || {
+                while crate::proc::alive(watched) {
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+                stop_now(&format!("the shell that started it (pid {watched}) exited"));
+            });
+        }
+        server::serve(&listener, &token, &provider, &AtomicBool::new(false));
+    });
+    Ok(0)
+}
+
+/// `servers/` in the session cache, private.
+fn servers_dir(setup: &Setup) -> Result<PathBuf, Error> {
+    let dir = setup.cache.dir().join("servers");
+    crate::fsx::create_private_dir(setup.cache.dir())
+        .and_then(|()| crate::fsx::create_private_dir(&dir))
+        .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+    Ok(dir)
+}
+
+/// The cache directory without resolving a profile (`--list` and `--stop` work even
+/// when the profile's files are broken).
+fn servers_dir_of(ctx: &Context) -> Result<PathBuf, Error> {
+    let cache = crate::session::cache::Cache::from_env(&ctx.env).ok_or_else(|| {
+        Error::new(
+            Exit::Config,
+            "HOME is not set, so the session cache has no place; set HOME or AWSMFA_CACHE_DIR",
+        )
+    })?;
+    Ok(cache.dir().join("servers"))
+}
+
+/// The running servers' records; leftovers of servers that are gone are removed.
+fn running(dir: &Path) -> Vec<Record> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            // Nobody holds it: its server is gone.
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path.with_extension("log"));
+            continue;
+        }
+        let mut text = String::new();
+        if (&file).take(64 * 1024).read_to_string(&mut text).is_ok()
+            && let Ok(record) = serde_json::from_str::<Record>(&text)
+        {
+            out.push(record);
+        }
+    }
+    out.sort_by_key(|r| r.pid);
+    out
+}
+
+fn list(ctx: &Context) -> Result<(), Error> {
+    let records = running(&servers_dir_of(ctx)?);
+    let mut text = String::new();
+    for r in &records {
+        let until = match r.watch_pid {
+            Some(p) => format!("until pid {p} exits"),
+            None => "until stopped".into(),
+        };
+        text.push_str(&format!(
+            "{}\t{:?}\t{}\tsince {}\t{until}\n",
+            r.pid, r.profile, r.url, r.started
+        ));
+    }
+    if records.is_empty() {
+        ctx.say("no server is running");
+    }
+    output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
+}
+
+fn stop(ctx: &Context, all: bool) -> Result<(), Error> {
+    let dir = servers_dir_of(ctx)?;
+    let targets: Vec<Record> = running(&dir)
+        .into_iter()
+        .filter(|r| all || r.profile == ctx.profile)
+        .collect();
+    if targets.is_empty() {
+        ctx.say(&if all {
+            "no server is running".to_string()
+        } else {
+            format!("no server is running for profile {:?}", ctx.profile)
+        });
+        return Ok(());
+    }
+    for r in &targets {
+        crate::proc::terminate(r.pid);
+    }
+    // Each server removes its record as it stops; wait for that (a server stuck in a
+    // system call is killed after five seconds).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left = targets.len();
+    while Instant::now() < deadline {
+        left = running(&dir)
+            .iter()
+            .filter(|r| targets.iter().any(|t| t.pid == r.pid))
+            .count();
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if left > 0 {
+        for r in &targets {
+            crate::proc::kill(r.pid);
+        }
+    }
+    for r in &targets {
+        ctx.say(&format!(
+            "stopped the server of profile {:?} (pid {})",
+            r.profile, r.pid
+        ));
+    }
+    Ok(())
 }

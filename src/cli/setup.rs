@@ -4,7 +4,7 @@
 //! HTTP clients are built lazily: a cache hit (the hot path of `process`) never builds a
 //! TLS configuration nor opens the network.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -281,8 +281,6 @@ pub struct CliEffects<'a> {
     sts: OnceCell<QueryClient>,
     iam: OnceCell<QueryClient>,
     token_code: Option<String>,
-    /// Standard input, locked only when a code is read from it (`--token-code -`).
-    stdin: RefCell<Option<Box<dyn BufRead + 'a>>>,
     prompt: &'a dyn Prompt,
 }
 
@@ -294,7 +292,6 @@ impl<'a> CliEffects<'a> {
             sts: OnceCell::new(),
             iam: OnceCell::new(),
             token_code,
-            stdin: RefCell::new(None),
             prompt: &ctx.prompt,
         }
     }
@@ -332,13 +329,22 @@ impl Effects for CliEffects<'_> {
             _ => None,
         };
         let automatic = self.token_code.is_none() && (mfa_process.is_some() || stored.is_some());
-        let mut stdin = self.stdin.borrow_mut();
-        let stdin = stdin.get_or_insert_with(|| Box::new(std::io::stdin().lock()));
+        // Standard input is locked only for `--token-code -`, and only for this call:
+        // a lock kept for the life of the effects would block every other thread that
+        // needs a code (the credentials server's workers) forever.
+        let mut locked;
+        let mut nothing: &[u8] = b"";
+        let stdin: &mut dyn BufRead = if self.token_code.as_deref() == Some("-") {
+            locked = std::io::stdin().lock();
+            &mut locked
+        } else {
+            &mut nothing
+        };
         let value = obtain_code(
             serial,
             CodeSources {
                 flag: self.token_code.as_deref(),
-                stdin: &mut **stdin,
+                stdin,
                 mfa_process,
                 stored_code: stored.as_deref().map(|c| c.as_str()),
                 prompt: self.prompt,

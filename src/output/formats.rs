@@ -152,6 +152,23 @@ pub fn env_unsets(format: EnvFormat, names: &[&str]) -> String {
     }
 }
 
+/// Shell code that first clears `unset`, then sets `set`. JSON and dotenv carry only
+/// what is set (neither can say "remove").
+pub fn env_script(
+    format: EnvFormat,
+    unset: &[&str],
+    set: &[(String, Zeroizing<String>)],
+) -> Zeroizing<String> {
+    let set: Vec<(&str, Zeroizing<String>)> =
+        set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut out = Zeroizing::new(String::new());
+    if !matches!(format, EnvFormat::Json | EnvFormat::Dotenv) {
+        out.push_str(&env_unsets(format, unset));
+    }
+    out.push_str(&env_assignments(format, &set));
+    out
+}
+
 /// POSIX shells: single quotes, with `'` written as `'\''`.
 pub fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))

@@ -68,7 +68,17 @@ pub fn write_session(
         if doc.get(target, "aws_security_token").is_some() {
             doc.set(target, "aws_security_token", token);
         }
-        if let Some(exp) = format_expiration(creds) {
+        // A section aws-mfa wrote keeps aws-mfa's expiry form, which is all it can read
+        // (it fails on any other once `assumed_role` is there).
+        let aws_mfa = doc.get(target, "assumed_role").is_some()
+            || doc.get(target, "expiration").is_some_and(|e| {
+                jiff::civil::DateTime::strptime(crate::sts::AWS_MFA_EXPIRATION, e.trim()).is_ok()
+            });
+        let exp = match creds.expiration {
+            Some(t) if aws_mfa => Some(t.strftime(crate::sts::AWS_MFA_EXPIRATION).to_string()),
+            _ => format_expiration(creds),
+        };
+        if let Some(exp) = exp {
             doc.set(target, "expiration", &exp);
         }
         Ok(())
@@ -146,6 +156,22 @@ mod tests {
         assert_eq!(
             text,
             "# mine\r\n[work-long-term]\r\naws_access_key_id = AKIA\r\naws_secret_access_key = s\r\n\r\n[work]\r\naws_security_token = tok\r\naws_session_token = tok\r\naws_access_key_id = ASIAEXAMPLE000000000\r\naws_secret_access_key = sec/ret+key=\r\nexpiration = 2026-11-22T16:55:00Z\r\n[other]\r\nx=1"
+        );
+    }
+
+    #[test]
+    fn a_section_aws_mfa_wrote_keeps_its_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(
+            &path,
+            "[w]\nassumed_role = False\naws_access_key_id = ASIAOLD\naws_secret_access_key = s\naws_session_token = t\naws_security_token = t\nexpiration = 2026-12-03 06:35:30\n",
+        )
+        .unwrap();
+        write_session(&path, "w", &session()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[w]\nassumed_role = False\naws_access_key_id = ASIAEXAMPLE000000000\naws_secret_access_key = sec/ret+key=\naws_session_token = tok\naws_security_token = tok\nexpiration = 2026-11-22 16:55:00\n"
         );
     }
 

@@ -7,13 +7,13 @@
 //! compared in constant time (401 otherwise, with no body), and serves each request
 //! through the caller's [`Provider`] (the session engine: cache first, single flight on
 //! renewal, so a thousand concurrent requests make one STS call and one prompt).
-//! Requests are read with a size and time limit by a fixed pool of workers.
+//! Each connection has its own thread, and its request head must arrive whole within
+//! 8 KiB and two seconds, so idle or slow clients never delay a good request.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -64,37 +64,44 @@ pub fn url(addr: SocketAddr) -> String {
     format!("http://{addr}{PATH}")
 }
 
+/// How many connections are served at once; more are closed at once (SDKs retry).
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long a client has to send its whole request head.
+const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+
 /// Serves until `stop` is set (and a connection wakes the accept loop).
-pub fn serve(
-    listener: &TcpListener,
-    token: &str,
-    provider: &dyn Provider,
-    stop: &AtomicBool,
-    workers: usize,
-) {
-    let (tx, rx) = mpsc::channel::<TcpStream>();
-    let rx = Mutex::new(rx);
+///
+/// Every connection gets its own thread, so an idle or slow client never delays
+/// another: one that has not sent its whole request head within two seconds is
+/// closed, and at most [`MAX_CONNECTIONS`] are open at once.
+pub fn serve(listener: &TcpListener, token: &str, provider: &dyn Provider, stop: &AtomicBool) {
+    let active = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    match next {
-                        Ok(stream) => handle(stream, token, provider),
-                        Err(_) => break,
-                    }
-                }
-            });
-        }
         for stream in listener.incoming() {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            if let Ok(s) = stream {
-                let _ = tx.send(s);
+            let Ok(stream) = stream else {
+                // Out of descriptors, say: give clients a moment to go away.
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                active.fetch_sub(1, Ordering::SeqCst);
+                drop(stream);
+                continue;
+            }
+            let active = &active;
+            let spawned = std::thread::Builder::new()
+                .name("awsmfa-conn".into())
+                .spawn_scoped(scope, move || {
+                    handle(stream, token, provider);
+                    active.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                active.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        drop(tx);
     });
 }
 
@@ -114,9 +121,8 @@ struct Body<'a> {
 }
 
 fn handle(mut stream: TcpStream, token: &str, provider: &dyn Provider) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let Some(head) = read_head(&mut stream) else {
+    let Some(head) = read_head(&mut stream, Instant::now() + HEAD_DEADLINE) else {
         return respond(&mut stream, 400, "Bad Request", b"");
     };
     let mut lines = head.split("\r\n");
@@ -163,10 +169,17 @@ fn handle(mut stream: TcpStream, token: &str, provider: &dyn Provider) {
     }
 }
 
-fn read_head(stream: &mut TcpStream) -> Option<String> {
+/// The request head, if it arrives whole, within [`MAX_HEAD`] bytes, before `deadline`
+/// (a total limit: a client dripping a byte a second does not extend it).
+fn read_head(stream: &mut TcpStream, deadline: Instant) -> Option<String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while buf.len() < MAX_HEAD {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        stream.set_read_timeout(Some(left)).ok()?;
         let n = stream.read(&mut chunk).ok()?;
         if n == 0 {
             return None;
@@ -247,7 +260,7 @@ mod tests {
         let flag = AtomicBool::new(false);
         let provider = Counting(AtomicUsize::new(0));
         std::thread::scope(|s| {
-            s.spawn(|| serve(&listener, &token, &provider, &flag, 4));
+            s.spawn(|| serve(&listener, &token, &provider, &flag));
             let ok = get(addr, PATH, Some(&token));
             assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
             assert!(ok.ends_with(r#"{"AccessKeyId":"ASIAEXAMPLE000000000","SecretAccessKey":"s","Token":"t","Expiration":"2030-01-01T00:00:00Z"}"#));

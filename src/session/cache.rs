@@ -36,6 +36,9 @@ pub struct Meta {
     /// sessions of a removed or rotated key can be dropped.
     #[serde(default)]
     pub keys: String,
+    /// When the session was obtained (RFC 3339), so that its lifetime is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
 }
 
 /// A cached session.
@@ -236,6 +239,7 @@ impl Cache {
                     profile: String::new(),
                     detail: String::new(),
                     keys: String::new(),
+                    issued: None,
                 }),
             };
             if matches {
@@ -315,6 +319,7 @@ mod tests {
             kind: "mfa-session".into(),
             profile: "work".into(),
             detail: "arn:aws:iam::1:mfa/u".into(),
+            issued: None,
         }
     }
 

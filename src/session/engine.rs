@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::cache::{Cache, Meta};
-use super::{DEFAULT_SESSION_SECS, human_remaining, remaining};
+use super::{DEFAULT_SESSION_SECS, human_remaining, remaining, renew_below};
 use crate::config::profile::{KeysFrom, KeysSource, Kind, Resolved, RoleSpec, Source};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
@@ -140,6 +140,7 @@ impl Engine<'_> {
                 profile: profile.to_string(),
                 detail: serial.clone(),
                 keys: keys.cache_identity(),
+                issued: None,
             };
             used_serial = Some(serial);
             Ok((creds, meta))
@@ -152,6 +153,7 @@ impl Engine<'_> {
                 profile: profile.to_string(),
                 detail: found.to_string(),
                 keys: keys.cache_identity(),
+                issued: Some(self.fx.now().to_string()),
             };
             if let Err(e) = self.cache.store(&key_for(found), &meta, &served.creds) {
                 self.fx.log(&format!(
@@ -198,6 +200,7 @@ impl Engine<'_> {
             profile: role.profile.clone(),
             detail: role.role_arn.clone(),
             keys: base.cache_identity(),
+            issued: None,
         };
         let parts = |path: &str| {
             Cache::key(&[
@@ -330,6 +333,10 @@ impl Engine<'_> {
             return Ok(hit);
         }
         let (creds, meta) = create(self)?;
+        let meta = Meta {
+            issued: Some(self.fx.now().to_string()),
+            ..meta
+        };
         if let Err(e) = self.cache.store(key, &meta, &creds) {
             // The credentials are good; only later callers lose the cache.
             warn(&format!("could not cache the session: {e}"));
@@ -349,13 +356,28 @@ impl Engine<'_> {
 
     fn fresh(&self, key: &str, req: &Request, warn: &dyn Fn(&str)) -> Option<Served> {
         let hit = self.cache.load(key, warn)?;
-        let left = remaining(hit.creds.expiration?, self.fx.now());
-        if left <= req.min_remaining {
+        let expiration = hit.creds.expiration?;
+        let left = remaining(expiration, self.fx.now());
+        let lifetime = hit
+            .meta
+            .issued
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map(|issued| remaining(expiration, issued));
+        let threshold = renew_below(req.min_remaining, lifetime);
+        if left <= threshold {
+            let state = if left <= 0 {
+                "has expired".to_string()
+            } else {
+                format!(
+                    "has {} left (renewed below {})",
+                    human_remaining(left),
+                    human_remaining(threshold)
+                )
+            };
             self.fx.log(&format!(
-                "cached {} for {:?} has {} left: renewing",
-                hit.meta.kind,
-                hit.meta.profile,
-                human_remaining(left)
+                "cached {} for {:?} {state}: renewing",
+                hit.meta.kind, hit.meta.profile,
             ));
             return None;
         }
@@ -771,6 +793,34 @@ mod tests {
         assert_eq!(fx.asked.get(), 1, "no new code");
         let left = remaining(s.creds.expiration.unwrap(), fx.now());
         assert!(left > 900, "nothing near-expired is returned");
+    }
+
+    #[test]
+    fn a_fifteen_minute_role_is_assumed_once_per_three_quarters_of_its_life() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let fx = fx(vec![("111111", false)]);
+        let engine = Engine {
+            cache: &cache,
+            fx: &fx,
+        };
+        // A call every 10 s for 30 minutes.
+        for _ in 0..180 {
+            let s = engine.serve(&role("short", Some(900)), &req()).unwrap();
+            let left = remaining(s.creds.expiration.unwrap(), fx.now());
+            assert!(left > 225, "never handed out with less than a quarter left");
+            fx.sleep(Duration::from_secs(10));
+        }
+        let assumed = fx
+            .sts
+            .calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with("AssumeRole"))
+            .count();
+        // 1800 s / 680 s of use per session.
+        assert_eq!(assumed, 3, "{:?}", fx.sts.calls.borrow());
+        assert_eq!(fx.asked.get(), 1);
     }
 
     #[test]

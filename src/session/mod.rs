@@ -92,6 +92,19 @@ pub fn remaining(expiration: Timestamp, now: Timestamp) -> i64 {
     expiration.as_second() - now.as_second()
 }
 
+/// Seconds left below which a cached session is renewed: `min_remaining`
+/// (`AWSMFA_MIN_REMAINING`, 15 min by default), but never more than a quarter of the
+/// session's own lifetime, so that a short session (a 15-minute role) is still used for
+/// three quarters of its life instead of being renewed on every call. SDKs refresh
+/// container and process credentials 5–15 min before expiry and simply ask again; what
+/// they are handed always has at least this long left.
+pub fn renew_below(min_remaining: i64, lifetime: Option<i64>) -> i64 {
+    match lifetime {
+        Some(life) if life > 0 => min_remaining.min(life / 4),
+        _ => min_remaining,
+    }
+}
+
 /// `12h 0m`, `14m 5s`, `expired`: for people.
 pub fn human_remaining(secs: i64) -> String {
     if secs <= 0 {
@@ -149,6 +162,22 @@ mod tests {
             check_session_duration(3_601, true),
             Err(DurationError::TooLongForRoot { .. })
         ));
+    }
+
+    #[test]
+    fn short_sessions_are_fresh_for_three_quarters_of_their_life() {
+        // 15-minute role: renewed with 225 s left, so used for 675 s.
+        assert_eq!(renew_below(900, Some(900)), 225);
+        // 1-hour role and 12-hour session: the 15-minute rule as before.
+        assert_eq!(renew_below(900, Some(3600)), 900);
+        assert_eq!(renew_below(900, Some(43_200)), 900);
+        // A person's smaller setting wins.
+        assert_eq!(renew_below(60, Some(3600)), 60);
+        // Lifetime unknown (an entry from an older awsmfa): the setting.
+        assert_eq!(renew_below(900, None), 900);
+        assert_eq!(renew_below(900, Some(0)), 900);
+        // The test bed's 20 s role sessions.
+        assert_eq!(renew_below(900, Some(20)), 5);
     }
 
     #[test]

@@ -808,12 +808,33 @@ fn session_from_parts(
 
 /// RFC 3339 expiry, with or without fractional seconds, `Z` or an offset.
 pub fn parse_expiration(text: &str) -> Option<Timestamp> {
-    text.trim().parse::<Timestamp>().ok()
+    let text = text.trim();
+    text.parse::<Timestamp>().ok().or_else(|| {
+        // aws-mfa's form: `2026-12-03 06:35:30`, UTC without a zone.
+        let civil = jiff::civil::DateTime::strptime(AWS_MFA_EXPIRATION, text).ok()?;
+        civil
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    })
 }
+
+/// How aws-mfa writes `expiration` (UTC, no zone), and reads it back.
+pub const AWS_MFA_EXPIRATION: &str = "%Y-%m-%d %H:%M:%S";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expirations_in_iso_and_aws_mfa_form() {
+        let want: Timestamp = "2026-12-03T06:35:30Z".parse().unwrap();
+        assert_eq!(parse_expiration("2026-12-03T06:35:30Z"), Some(want));
+        assert_eq!(parse_expiration("2026-12-03T06:35:30+00:00"), Some(want));
+        assert_eq!(parse_expiration(" 2026-12-03 06:35:30 "), Some(want));
+        assert_eq!(parse_expiration("2026-12-03"), None);
+        assert_eq!(parse_expiration("2026-12-03 25:00:00"), None);
+    }
 
     #[test]
     fn classifies_aws_errors() {
