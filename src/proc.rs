@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,21 @@ pub enum RunError {
 
 /// awsmfa's own secrets in its environment, never handed to the commands it runs.
 pub const PRIVATE_VARS: [&str; 1] = ["AWSMFA_VAULT_PASSPHRASE"];
+
+/// Process groups of helper commands running now, ended by [`end_helpers`].
+static HELPERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Ends every helper command still running (a `mfa_process` waiting for a key nobody
+/// touches), for a process about to exit in the middle of its work.
+pub fn end_helpers() {
+    let groups = HELPERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for group in groups {
+        // SAFETY: signalling a process group this process created.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+}
 
 /// The core-file size limit awsmfa started with (`u64::MAX`: not known).
 static CORE_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -84,6 +100,23 @@ pub fn run_argv(argv: &[&str], timeout: Duration) -> Result<Zeroizing<Vec<u8>>, 
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| RunError::Spawn(e.to_string()))?;
+    let group = child.id() as i32;
+    HELPERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(group);
+    let result = wait_capture(&mut child, timeout);
+    HELPERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|g| *g != group);
+    result
+}
+
+fn wait_capture(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Result<Zeroizing<Vec<u8>>, RunError> {
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut out = Zeroizing::new(Vec::new());

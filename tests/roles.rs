@@ -270,7 +270,10 @@ fn expiry_renews_roles_from_the_mfa_session_and_never_returns_stale_credentials(
     std::thread::sleep(Duration::from_secs(11));
     let still = run(s.env.awsmfa(&["-p", "r0", "process"]));
     let still: Value = serde_json::from_str(&still.stdout).unwrap();
-    assert_eq!(first["AccessKeyId"], still["AccessKeyId"], "9 s of 20 left: fresh");
+    assert_eq!(
+        first["AccessKeyId"], still["AccessKeyId"],
+        "9 s of 20 left: fresh"
+    );
     std::thread::sleep(Duration::from_secs(5));
     let second = run(s.env.awsmfa(&["-p", "r0", "-v", "process"]));
     assert_eq!(second.status, 0, "{second:?}");

@@ -122,7 +122,10 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
             // The command's end is ours, whatever the server's threads are doing (one
             // may be waiting for a person, a lock or a silent endpoint): the kernel
             // releases their locks, and every file they write is replaced atomically.
-            Ok(code) => std::process::exit(i32::from(code)),
+            Ok(code) => {
+                crate::proc::end_helpers();
+                std::process::exit(i32::from(code))
+            }
             Err(e) => {
                 server::stop(addr, &stop);
                 Err(e)

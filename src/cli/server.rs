@@ -337,6 +337,7 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         if let Some(clean) = shutdown.lock().unwrap_or_else(|e| e.into_inner()).take() {
             clean();
         }
+        crate::proc::end_helpers();
         std::process::exit(0);
     };
     let provider = EngineProvider { ctx, setup: &setup };
