@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
         let fx = CliEffects::new(ctx, &setup, None);
         let served = setup.serve(&fx, &setup.request())?;
         let vars = formats::credential_vars(&served.creds, setup.region.as_deref());
-        formats::env_assignments(format, &vars)
+        formats::env_assignments(format, &vars)?
     };
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
             zeroize::Zeroizing::new(token.to_string()),
         ),
     ];
-    output::print_stdout(&formats::env_assignments(format, &vars))
+    output::print_stdout(&formats::env_assignments(format, &vars)?)
         .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))?;
     ctx.say(&format!(
         "serving the credentials of profile {:?} on {} (Ctrl-C stops)",
