@@ -184,11 +184,13 @@ fn keys_to_add(ctx: &Context, opts: &AddOpts) -> Result<Credentials, Error> {
 /// An STS client for the endpoint of `resolved`.
 fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
     Ok(QueryClient::new(setup.sts_endpoint.clone(), http)?)
 }
 
 fn iam_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.iam_endpoint);
     Ok(QueryClient::new(setup.iam_endpoint.clone(), http)?)
 }
 
