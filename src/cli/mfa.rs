@@ -13,7 +13,9 @@ use std::io::{IsTerminal, Read};
 
 use secrecy::SecretString;
 
-use super::setup::{CliEffects, Setup, http_settings, open_vault, stored_seed_code};
+use super::setup::{
+    CliEffects, Setup, http_settings, open_vault, open_vault_to_store, stored_seed_code,
+};
 use crate::config::profile::Kind;
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
@@ -411,7 +413,7 @@ fn seed(ctx: &Context, command: &SeedCommand) -> Result<(), Error> {
                 SecretString::from(line.trim().to_string())
             };
             let seed = parse_seed(text.expose_secret())?;
-            let vault = open_vault(ctx)?;
+            let vault = open_vault_to_store(ctx)?;
             vault.store_seed(&serial, backend, &seed)?;
             ctx.warn(SEED_WARNING);
             ctx.say(&format!(
@@ -494,7 +496,7 @@ fn create(
             Some(backend) => {
                 // Stored before enabling: an enabled device whose seed was lost would lock
                 // the user out. Two consecutive codes computed from it.
-                open_vault(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
+                open_vault_to_store(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
                 seed_stored = true;
                 ctx.warn(SEED_WARNING);
                 let now = jiff::Timestamp::now().as_second().max(0) as u64;

@@ -173,14 +173,19 @@ pub fn vault_index(ctx: &Context) -> crate::vault::Index {
 }
 
 /// The vault, ready to be opened with the passphrase from the environment or a prompt.
-/// Warns (once per run) about a work factor that makes the vault cheap to brute-force.
 pub fn open_vault(ctx: &Context) -> Result<Vault<'_>, Error> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    let vault = Vault::new(
+    Ok(Vault::new(
         &ctx.env,
         Passphrase::new(&ctx.env, &ctx.prompt, &ctx.vault_passphrase),
-    )?;
+    )?)
+}
+
+/// The vault, opened to store new entries: warns (once per run) when
+/// `AWSMFA_VAULT_WORK_FACTOR` makes them cheap to brute-force.
+pub fn open_vault_to_store(ctx: &Context) -> Result<Vault<'_>, Error> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let vault = open_vault(ctx)?;
     if let Some(warning) = vault.work_factor_warning()
         && !WARNED.swap(true, Ordering::Relaxed)
     {
