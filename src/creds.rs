@@ -84,12 +84,16 @@ pub fn from_credential_process_json(bytes: &[u8]) -> Result<Credentials, String>
         ),
         None => None,
     };
-    Ok(Credentials {
+    let creds = Credentials {
         access_key_id: parsed.access_key_id,
         secret_access_key: SecretString::from(parsed.secret_access_key),
         session_token: parsed.session_token.map(SecretString::from),
         expiration,
-    })
+    };
+    match crate::config::shape::credentials_problem(&creds) {
+        Some(problem) => Err(format!("in its output, {problem}")),
+        None => Ok(creds),
+    }
 }
 
 /// `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`; short ids are masked whole.

@@ -8,6 +8,7 @@ use crate::config::ConfigError;
 use crate::config::profile::ResolveError;
 use crate::mfa::MfaError;
 use crate::output::WriteError;
+use crate::output::formats::Unquotable;
 use crate::session::DurationError;
 use crate::sts::StsError;
 use crate::vault::VaultError;
@@ -119,5 +120,15 @@ impl From<WriteError> for Error {
 impl From<VaultError> for Error {
     fn from(e: VaultError) -> Error {
         Error::new(e.exit(), e.to_string()).maybe_hint(e.hint())
+    }
+}
+
+impl From<Unquotable> for Error {
+    fn from(e: Unquotable) -> Error {
+        let hint = match e.format {
+            "cmd" => "use --format powershell (or json), which carry it",
+            _ => "use --format json, which carries any value",
+        };
+        Error::new(Exit::Usage, e.to_string()).with_hint(hint)
     }
 }

@@ -28,6 +28,120 @@ pub enum FsError {
     TooLarge { path: PathBuf, size: u64 },
     #[error("{path}: too many levels of symbolic links")]
     SymlinkLoop { path: PathBuf },
+    #[error("{path} is a symbolic link, which awsmfa does not follow here")]
+    Symlink { path: PathBuf },
+    #[error("{path} is not a regular file with one name")]
+    NotPlain { path: PathBuf },
+    #[error("{path} belongs to another user (uid {uid})")]
+    NotOwned { path: PathBuf, uid: u32 },
+    #[error("{path} can be written by other users (mode {mode:03o})")]
+    OpenToOthers { path: PathBuf, mode: u32 },
+}
+
+impl FsError {
+    /// How to fix a file or directory that awsmfa refused.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            FsError::Symlink { path } | FsError::NotPlain { path } => format!(
+                "remove {} (awsmfa creates its own); if you did not put it there, someone else can write to that directory",
+                path.display()
+            ),
+            FsError::NotOwned { path, .. } => format!(
+                "use a directory of your own (AWSMFA_CACHE_DIR, or remove {} and let awsmfa create it)",
+                path.display()
+            ),
+            FsError::OpenToOthers { path, .. } => format!("chmod 700 {}", path.display()),
+            _ => return None,
+        })
+    }
+}
+
+/// This process's effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Refuses a private directory (the session cache) that is not the user's or that
+/// others can write to: whoever can write there can plant links at the names awsmfa
+/// uses. One `stat`, following a link to the directory itself.
+pub fn check_private_dir(dir: &Path) -> Result<std::fs::Metadata, FsError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir).map_err(io_err(dir))?;
+    if !meta.is_dir() {
+        return Err(io_err(dir)(io::Error::other("not a directory")));
+    }
+    if meta.uid() != euid() {
+        return Err(FsError::NotOwned {
+            path: dir.to_path_buf(),
+            uid: meta.uid(),
+        });
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(FsError::OpenToOthers {
+            path: dir.to_path_buf(),
+            mode: meta.mode() & 0o777,
+        });
+    }
+    Ok(meta)
+}
+
+/// Refuses the parent of a private directory when someone else could swap the
+/// directory for one of theirs: it must be the user's or root's, and not writable by
+/// others unless sticky (as `/tmp` is).
+pub fn check_parent_dir(dir: &Path) -> Result<(), FsError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir).map_err(io_err(dir))?;
+    if meta.uid() != euid() && meta.uid() != 0 {
+        return Err(FsError::NotOwned {
+            path: dir.to_path_buf(),
+            uid: meta.uid(),
+        });
+    }
+    if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+        return Err(FsError::OpenToOthers {
+            path: dir.to_path_buf(),
+            mode: meta.mode() & 0o777,
+        });
+    }
+    Ok(())
+}
+
+/// Opens a file in a private directory without following a symbolic link at its name
+/// (`O_NOFOLLOW`), creating it 0600 when `create`, and checks what was opened — by
+/// `fstat` on the descriptor, never the path: a regular file of this user with one
+/// name. `Ok(None)`: it does not exist (and `create` was not asked).
+pub fn open_private(path: &Path, create: bool) -> Result<Option<(File, fs::Metadata)>, FsError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut opts = OpenOptions::new();
+    opts.read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    if create {
+        opts.write(true).create(true).truncate(false).mode(0o600);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(FsError::Symlink {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let meta = file.metadata().map_err(io_err(path))?;
+    if !meta.is_file() || meta.nlink() != 1 {
+        return Err(FsError::NotPlain {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.uid() != euid() {
+        return Err(FsError::NotOwned {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+        });
+    }
+    Ok(Some((file, meta)))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
@@ -133,14 +247,7 @@ pub fn lock(target: &Path) -> Result<FileLock, FsError> {
         create_private_dir(dir)?;
     }
     let path = lock_path(target);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_err(&path))?;
+    let (file, _) = open_private(&path, true)?.expect("created");
     file.lock().map_err(io_err(&path))?;
     Ok(FileLock { _file: file })
 }
@@ -248,6 +355,35 @@ mod tests {
         let f = File::create(&big).unwrap();
         f.set_len(MAX_FILE_BYTES + 1).unwrap();
         assert!(matches!(read_optional(&big), Err(FsError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn locks_refuse_a_planted_symlink_and_leave_its_target_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let target = dir.path().join("credentials");
+        std::os::unix::fs::symlink(&victim, lock_path(&target)).unwrap();
+        assert!(matches!(lock(&target), Err(FsError::Symlink { .. })));
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        // A second name for a file (a hard link) is refused too.
+        fs::remove_file(lock_path(&target)).unwrap();
+        fs::hard_link(&victim, lock_path(&target)).unwrap();
+        assert!(matches!(lock(&target), Err(FsError::NotPlain { .. })));
+    }
+
+    #[test]
+    fn private_dirs_must_be_ours_and_closed_to_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(check_private_dir(dir.path()).is_ok());
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let e = check_private_dir(dir.path()).unwrap_err();
+        assert!(
+            matches!(e, FsError::OpenToOthers { mode: 0o777, .. }),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().starts_with("chmod 700 "));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! small interface so the decisions can be tested without network, terminal or disk:
 //! [`config`] reads the environment and the AWS files, [`sts`] talks to STS and IAM,
 //! [`mfa`] obtains codes, [`session`] holds the session rules, [`output`] writes files,
-//! [`fsx`] makes writes atomic and private, [`vault`] keeps long-term secrets, [`cli`] turns flags into requests.
+//! [`fsx`] makes writes atomic and private, [`vault`] keeps long-term secrets, [`cli`] turns flags into requests,
+//! [`term`] makes outside text safe for a terminal.
 
 pub mod cli;
 pub mod config;
@@ -19,4 +20,5 @@ pub mod proc;
 pub mod server;
 pub mod session;
 pub mod sts;
+pub mod term;
 pub mod vault;

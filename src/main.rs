@@ -28,9 +28,9 @@ mod binary {
                 } else {
                     "awsmfa:"
                 };
-                eprintln!("{prefix} {}", err.message);
+                eprintln!("{prefix} {}", awsmfa::term::clean(&err.message));
                 if let Some(hint) = &err.hint {
-                    eprintln!("hint: {hint}");
+                    eprintln!("hint: {}", awsmfa::term::clean(hint));
                 }
                 err.exit as libc::c_int
             }

@@ -176,14 +176,6 @@ fn exec_server_renews_across_mfa_lifetimes_from_a_warm_cache() {
     long_run(true);
 }
 
-fn wait_for(path: &Path, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_stuck_renewal_never_outlives_the_child_nor_ignores_signals() {
     let bed = Bed::private();

@@ -493,12 +493,15 @@ fn quoting_survives_hostile_values_in_every_posix_shell_and_fish() {
     ];
     for v in values {
         for shell in ["bash", "dash"] {
-            let got = run_shell(shell, &format!("X={}; printf '%s' \"$X\"", sh_quote(v)));
+            let got = run_shell(
+                shell,
+                &format!("X={}; printf '%s' \"$X\"", sh_quote(v).unwrap()),
+            );
             assert_eq!(got, v, "{shell} {v:?}");
         }
         let got = run_shell(
             "fish",
-            &format!("set X {}; printf '%s' \"$X\"", fish_quote(v)),
+            &format!("set X {}; printf '%s' \"$X\"", fish_quote(v).unwrap()),
         );
         assert_eq!(got, v, "fish {v:?}");
     }

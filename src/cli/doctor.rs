@@ -90,9 +90,10 @@ pub fn run(ctx: &Context, opts: &DoctorOpts) -> Result<u8, Error> {
                 Status::Fail => "✗",
                 Status::Info => "·",
             };
-            out.push_str(&format!("{mark} {}: {}\n", c.name, c.message));
+            let clean = crate::term::clean;
+            out.push_str(&format!("{mark} {}: {}\n", c.name, clean(&c.message)));
             if let Some(fix) = &c.fix {
-                out.push_str(&format!("    fix: {fix}\n"));
+                out.push_str(&format!("    fix: {}\n", clean(fix)));
             }
         }
         out
@@ -154,6 +155,7 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
         }
     };
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
     let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
     let endpoint = format!(
         "{} (from {})",

@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
         };
         let handoff =
             handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds), None)?.with_marker();
-        formats::env_script(format, &handoff.unset, &handoff.set)
+        formats::env_script(format, &handoff.unset, &handoff.set)?
     };
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::setup::{CliEffects, Setup, http_settings, load_files, long_term_keys, open_vault};
+use super::setup::{
+    CliEffects, Setup, http_settings, load_files, long_term_keys, open_vault, open_vault_to_store,
+};
 use super::{Context, check_section_name};
 use crate::config::profile::{self, KeysFrom, KeysSource, Kind, resolve};
 use crate::config::{AwsFiles, Which};
@@ -184,11 +186,13 @@ fn keys_to_add(ctx: &Context, opts: &AddOpts) -> Result<Credentials, Error> {
 /// An STS client for the endpoint of `resolved`.
 fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
     Ok(QueryClient::new(setup.sts_endpoint.clone(), http)?)
 }
 
 fn iam_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.iam_endpoint);
     Ok(QueryClient::new(setup.iam_endpoint.clone(), http)?)
 }
 
@@ -299,7 +303,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
             ));
         }
         _ => {
-            let vault = open_vault(ctx)?;
+            let vault = open_vault_to_store(ctx)?;
             let meta = vault.store_keys(name, backend, &keys, arn.as_deref())?;
             if let Some(Stored::Vault(old)) = &before
                 && old.backend != meta.backend
@@ -561,7 +565,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         ));
         return Ok(());
     }
-    let vault = open_vault(ctx)?;
+    let vault = open_vault_to_store(ctx)?;
     let mut moved = Vec::new();
     let mut failed = None;
     for p in &found {
@@ -732,7 +736,7 @@ pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
         return Err(undo(why));
     }
     let stored = match &home {
-        Home::Vault(meta) => open_vault(ctx)
+        Home::Vault(meta) => open_vault_to_store(ctx)
             .and_then(|v| {
                 v.store_keys(&meta.name, meta.backend(), &new, Some(&me.arn))
                     .map_err(Error::from)

@@ -13,7 +13,9 @@ use std::io::{IsTerminal, Read};
 
 use secrecy::SecretString;
 
-use super::setup::{CliEffects, Setup, http_settings, open_vault, stored_seed_code};
+use super::setup::{
+    CliEffects, Setup, http_settings, open_vault, open_vault_to_store, stored_seed_code,
+};
 use crate::config::profile::Kind;
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
@@ -46,7 +48,8 @@ pub enum MfaCommand {
         /// Also write the QR code to this PNG file (private: it holds the secret)
         #[arg(long, value_name = "FILE")]
         qr_png: Option<PathBuf>,
-        /// Also show the secret (for apps that cannot scan)
+        /// Also show the secret (for apps that cannot scan); without a terminal, print the
+        /// QR code and the secret on stderr — unsafe where output is logged (CI)
         #[arg(long)]
         show_secret: bool,
         /// Keep the seed in the vault and compute the codes from it: this machine becomes the second factor
@@ -134,6 +137,8 @@ fn account(ctx: &Context) -> Result<Account, Error> {
     let base = setup.resolved.base_keys();
     let keys = super::setup::long_term_keys(ctx, base)?;
     let http = http_settings(ctx, &setup.resolved)?;
+    super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
+    super::setup::warn_cleartext(ctx, &setup.iam_endpoint);
     let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
     let identity = sts.get_caller_identity(&keys)?;
     let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
@@ -190,16 +195,28 @@ fn configured_serial(setup: &Setup, given: Option<&String>) -> Result<String, Er
 }
 
 /// Shows what encodes the device's secret (the QR code, the secret itself) on the
-/// controlling terminal, so it does not end up in a file stderr is redirected to; only
-/// without a terminal does it go to stderr.
-fn show_on_terminal(text: &str) {
+/// controlling terminal, so it does not end up in a file stderr is redirected to.
+/// Without a terminal (a CI job) it goes to stderr only when `--show-secret` asked for
+/// it: that stderr is usually a log. Returns whether it was shown.
+fn show_secretly(text: &str, show_secret: bool) -> bool {
     use std::io::Write;
     if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
         && tty.write_all(text.as_bytes()).is_ok()
     {
-        return;
+        return true;
     }
-    eprint!("{text}");
+    if show_secret {
+        eprint!("{text}");
+    }
+    show_secret
+}
+
+/// Whether there is a controlling terminal to show a QR code on.
+fn has_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
 }
 
 fn print(text: &str) -> Result<(), Error> {
@@ -218,8 +235,8 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
             for d in devices {
                 out.push_str(&format!(
                     "{}  enabled {}\n",
-                    d.serial_number,
-                    d.enable_date.as_deref().unwrap_or("-")
+                    crate::term::clean(&d.serial_number),
+                    crate::term::clean(d.enable_date.as_deref().unwrap_or("-"))
                 ));
             }
             print(&out)
@@ -396,7 +413,7 @@ fn seed(ctx: &Context, command: &SeedCommand) -> Result<(), Error> {
                 SecretString::from(line.trim().to_string())
             };
             let seed = parse_seed(text.expose_secret())?;
-            let vault = open_vault(ctx)?;
+            let vault = open_vault_to_store(ctx)?;
             vault.store_seed(&serial, backend, &seed)?;
             ctx.warn(SEED_WARNING);
             ctx.say(&format!(
@@ -440,6 +457,14 @@ fn create(
             "a device name uses letters, digits and +=,.@-_ (at most 128)",
         ));
     }
+    if store.is_none() && qr_png.is_none() && !show_secret && !has_terminal() {
+        // Nobody could scan the code: refuse before a device exists.
+        return Err(Error::new(
+            Exit::NoPrompt,
+            "there is no terminal to show the new device's QR code on",
+        )
+        .with_hint("use --store-seed, or --qr-png FILE, or --show-secret (prints the secret on stderr: unsafe where output is logged)"));
+    }
     let acct = account(ctx)?;
     let user = acct.user()?.to_string();
     let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
@@ -452,7 +477,7 @@ fn create(
             &acct.identity.account,
             device.seed_base32.expose_secret(),
         );
-        show_on_terminal(&qr::render_terminal(&uri));
+        show_secretly(&qr::render_terminal(&uri), show_secret);
         if let Some(path) = qr_png {
             crate::fsx::write_atomic(path, &qr::png(&uri))
                 .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
@@ -462,16 +487,16 @@ fn create(
             ));
         }
         if show_secret {
-            show_on_terminal(&format!(
-                "awsmfa: secret: {}\n",
-                device.seed_base32.expose_secret()
-            ));
+            show_secretly(
+                &format!("awsmfa: secret: {}\n", device.seed_base32.expose_secret()),
+                true,
+            );
         }
         let pair = match store {
             Some(backend) => {
                 // Stored before enabling: an enabled device whose seed was lost would lock
                 // the user out. Two consecutive codes computed from it.
-                open_vault(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
+                open_vault_to_store(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
                 seed_stored = true;
                 ctx.warn(SEED_WARNING);
                 let now = jiff::Timestamp::now().as_second().max(0) as u64;

@@ -25,6 +25,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Env;
 use crate::error::{Error, Exit};
+use crate::term::clean;
 
 /// MFA in front of every programmatic use of AWS and S3-compatible clouds.
 #[derive(Debug, Parser)]
@@ -130,6 +131,12 @@ impl Context {
             .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(String::from))
             .unwrap_or_else(|| "default".to_string());
         check_section_name(&profile, "profile")?;
+        if let Some(region) = &global.region {
+            check_region(region, "--region", Exit::Usage)?;
+        }
+        if let Some(url) = &global.endpoint_url {
+            check_endpoint_url(url, "--endpoint-url", Exit::Usage)?;
+        }
         let color = color_enabled(global.color, &env);
         Ok(Context {
             profile,
@@ -145,24 +152,28 @@ impl Context {
         })
     }
 
+    // Every message passes `term::clean`: they carry profile names, device serials,
+    // paths and answers from outside.
+
     /// A progress line at `-v` (level 1) or `-vv` (level 2), on stderr.
     pub fn debug(&self, level: u8, message: &str) {
         if self.verbose >= level {
-            eprintln!("awsmfa: {message}");
+            eprintln!("awsmfa: {}", clean(message));
         }
     }
 
     /// A line the person should always see, on stderr.
     pub fn say(&self, message: &str) {
-        eprintln!("awsmfa: {message}");
+        eprintln!("awsmfa: {}", clean(message));
     }
 
     /// A next step for the person, on stderr.
     pub fn hint(&self, message: &str) {
-        eprintln!("hint: {message}");
+        eprintln!("hint: {}", clean(message));
     }
 
     pub fn warn(&self, message: &str) {
+        let message = clean(message);
         if self.color {
             eprintln!("\x1b[33mwarning:\x1b[0m {message}");
         } else {
@@ -203,6 +214,36 @@ pub fn check_section_name(name: &str, what: &str) -> Result<(), Error> {
         .with_hint("use letters, digits, '-', '_', '.', '@' or '+'"));
     }
     Ok(())
+}
+
+/// Refuses a region that is not botocore's shape (`validate_region_name`): it becomes
+/// part of a host name, and `x@evil.example/#` would move the host.
+pub fn check_region(region: &str, from: &str, exit: Exit) -> Result<(), Error> {
+    if crate::config::shape::valid_region(region) {
+        return Ok(());
+    }
+    Err(Error::new(
+        exit,
+        format!(
+            "invalid region {:?} (from {from}): a region is letters, digits and '-', such as us-east-1",
+            region.chars().take(80).collect::<String>()
+        ),
+    ))
+}
+
+/// Refuses an endpoint that is not an http(s) URL with a host.
+pub fn check_endpoint_url(url: &str, from: &str, exit: Exit) -> Result<(), Error> {
+    match crate::config::shape::endpoint_url_problem(url) {
+        None => Ok(()),
+        Some(problem) => Err(Error::new(
+            exit,
+            format!(
+                "invalid endpoint URL {:?} (from {from}): {problem}",
+                url.chars().take(120).collect::<String>()
+            ),
+        )
+        .with_hint("an endpoint looks like https://sts.example.com or http://127.0.0.1:9000")),
+    }
 }
 
 /// Runs the command; returns the exit status (the child's, for `exec`).

@@ -134,7 +134,7 @@ fn foreground(ctx: &Context, setup: &Setup, port: u16, format: EnvFormat) -> Res
         Some(&scratch),
     )?
     .with_marker();
-    output::print_stdout(&formats::env_script(format, &handoff.unset, &handoff.set))
+    output::print_stdout(&formats::env_script(format, &handoff.unset, &handoff.set)?)
         .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))?;
     ctx.say(&format!(
         "serving the credentials of profile {:?} on {url} (Ctrl-C stops)",
@@ -273,6 +273,13 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         Some(&dir),
     )?
     .with_marker();
+    // Before anything is recorded: a value the format cannot carry is an error the
+    // waiting `awsmfa server` shows.
+    let text = formats::env_script(
+        opts.format.unwrap_or(EnvFormat::Sh),
+        &handoff.unset,
+        &handoff.set,
+    )?;
     let record = Record {
         pid,
         profile: ctx.profile.clone(),
@@ -317,11 +324,6 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
     // From here on, messages go to the log; the shell code goes to the waiting
     // `awsmfa server`, and standard output is then closed so that `$(…)` returns.
     crate::proc::redirect_stderr(&log);
-    let text = formats::env_script(
-        opts.format.unwrap_or(EnvFormat::Sh),
-        &handoff.unset,
-        &handoff.set,
-    );
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();

@@ -43,12 +43,7 @@ impl Setup {
     }
 
     pub fn with(ctx: &Context, files: AwsFiles, resolved: Resolved) -> Result<Setup, Error> {
-        let region = ctx
-            .region
-            .clone()
-            .or_else(|| ctx.env.get("AWS_REGION").map(String::from))
-            .or_else(|| ctx.env.get("AWS_DEFAULT_REGION").map(String::from))
-            .or_else(|| resolved.settings.region.clone());
+        let region = decide_region(ctx, &resolved)?;
         let sts_endpoint = endpoint::resolve(
             Service::Sts,
             &endpoint_inputs(ctx, &files, &resolved, Service::Sts, &region),
@@ -57,6 +52,13 @@ impl Setup {
             Service::Iam,
             &endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region),
         );
+        for e in [&sts_endpoint, &iam_endpoint] {
+            let exit = match e.source {
+                "--endpoint-url" => Exit::Usage,
+                _ => Exit::Config,
+            };
+            super::check_endpoint_url(&e.url, e.source, exit)?;
+        }
         let cache = Cache::from_env(&ctx.env).ok_or_else(|| {
             Error::new(
                 Exit::Config,
@@ -106,6 +108,52 @@ impl Setup {
     }
 }
 
+/// The region: `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the
+/// profile's; refused, naming where it came from, unless it is botocore's shape.
+fn decide_region(ctx: &Context, resolved: &Resolved) -> Result<Option<String>, Error> {
+    let chosen = [
+        (ctx.region.as_deref(), "--region"),
+        (ctx.env.get("AWS_REGION"), "AWS_REGION"),
+        (ctx.env.get("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION"),
+        (
+            resolved
+                .settings
+                .region
+                .as_deref()
+                .filter(|r| !r.is_empty()),
+            "the profile's region",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(value, from)| Some((value?, from)));
+    let Some((region, from)) = chosen else {
+        return Ok(None);
+    };
+    let exit = match from {
+        "--region" => Exit::Usage,
+        _ => Exit::Config,
+    };
+    super::check_region(region, from, exit)?;
+    Ok(Some(region.to_string()))
+}
+
+/// Says once per run that `endpoint` is plain HTTP to another machine: the signed
+/// request, the MFA code and the session that comes back cross the network in clear.
+pub fn warn_cleartext(ctx: &Context, endpoint: &Endpoint) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if crate::config::shape::cleartext_remote(&endpoint.url)
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        ctx.warn(&format!(
+            "{} is plain http:// to {}: the request and the session it returns travel unencrypted (from {})",
+            endpoint.url,
+            crate::config::shape::url_host(&endpoint.url),
+            endpoint.source
+        ));
+    }
+}
+
 pub fn load_files(ctx: &Context) -> Result<AwsFiles, Error> {
     let (config_path, credentials_path) = file_paths(
         &ctx.env,
@@ -130,6 +178,20 @@ pub fn open_vault(ctx: &Context) -> Result<Vault<'_>, Error> {
         &ctx.env,
         Passphrase::new(&ctx.env, &ctx.prompt, &ctx.vault_passphrase),
     )?)
+}
+
+/// The vault, opened to store new entries: warns (once per run) when
+/// `AWSMFA_VAULT_WORK_FACTOR` makes them cheap to brute-force.
+pub fn open_vault_to_store(ctx: &Context) -> Result<Vault<'_>, Error> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let vault = open_vault(ctx)?;
+    if let Some(warning) = vault.work_factor_warning()
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        ctx.warn(&warning);
+    }
+    Ok(vault)
 }
 
 /// How long `mfa_process` may run: `AWSMFA_MFA_PROCESS_TIMEOUT`, else 60 s (enough to
@@ -306,6 +368,7 @@ impl CliEffects<'_> {
     ) -> Result<&'s QueryClient, Error> {
         if cell.get().is_none() {
             let http = http_settings(self.ctx, &self.setup.resolved)?;
+            warn_cleartext(self.ctx, endpoint);
             let _ = cell.set(QueryClient::new(endpoint.clone(), http)?);
         }
         Ok(cell.get().expect("set above"))

@@ -226,14 +226,14 @@ fn table(report: &Report) -> String {
             .or_else(|| p.source_profile.as_ref().map(|s| format!("via {s}")))
             .unwrap_or_else(|| "-".into());
         rows.push([
-            p.name.clone(),
+            cell(&p.name),
             p.kind.to_string(),
-            keys,
-            p.mfa_serial.clone().unwrap_or_else(|| "-".into()),
+            cell(&keys),
+            cell(p.mfa_serial.as_deref().unwrap_or("-")),
             if sessions.is_empty() {
                 "-".into()
             } else {
-                sessions.join("; ")
+                cell(&sessions.join("; "))
             },
         ]);
     }
@@ -249,6 +249,11 @@ fn table(report: &Report) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A table cell: outside text made safe for the terminal, on one line.
+fn cell(text: &str) -> String {
+    crate::term::clean(text).replace(['\n', '\t'], " ")
 }
 
 fn left_text(left: i64) -> String {

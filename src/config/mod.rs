@@ -7,6 +7,7 @@
 
 pub mod ini;
 pub mod profile;
+pub mod shape;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -82,7 +82,7 @@ impl Prompt for TtyPrompt {
             return Ok(None);
         };
         let mut writer = &tty;
-        writer.write_all(question.as_bytes())?;
+        writer.write_all(crate::term::clean(question).as_bytes())?;
         writer.flush()?;
         let mut line = String::new();
         std::io::BufReader::new(&tty)
@@ -107,7 +107,7 @@ impl Prompt for TtyPrompt {
         quiet.c_lflag &= !(libc::ECHO | libc::ECHONL);
         quiet.c_lflag |= libc::ICANON;
         let mut writer = &tty;
-        writer.write_all(question.as_bytes())?;
+        writer.write_all(crate::term::clean(question).as_bytes())?;
         writer.flush()?;
         // SAFETY: as above; `quiet` is a copy of a valid termios.
         unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
@@ -170,6 +170,7 @@ impl DesktopPrompt {
     /// Shows the dialog and returns what was typed; `hidden` for a password field.
     fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Zeroizing<String>> {
         let program = self.program.to_string_lossy().into_owned();
+        let question = crate::term::clean(question);
         let text = question.trim_end().trim_end_matches(':');
         let script;
         let argv: Vec<&str> = match (self.kind, hidden) {

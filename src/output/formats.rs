@@ -97,8 +97,21 @@ pub const UNSET_VARS: [&str; 5] = [
     "AWS_CREDENTIAL_EXPIRATION",
 ];
 
-/// Assignments in `format`.
-pub fn env_assignments(format: EnvFormat, vars: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
+/// A value a format cannot carry. Names the variable and the character, never the value
+/// (it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} cannot be written for {format}: it contains {what}")]
+pub struct Unquotable {
+    pub name: String,
+    pub format: &'static str,
+    pub what: String,
+}
+
+/// Assignments in `format`: all of them, or an error and nothing.
+pub fn env_assignments(
+    format: EnvFormat,
+    vars: &[(&str, Zeroizing<String>)],
+) -> Result<Zeroizing<String>, Unquotable> {
     let mut out = Zeroizing::new(String::new());
     if format == EnvFormat::Json {
         let map: serde_json::Map<String, serde_json::Value> = vars
@@ -107,20 +120,49 @@ pub fn env_assignments(format: EnvFormat, vars: &[(&str, Zeroizing<String>)]) ->
             .collect();
         out.push_str(&serde_json::to_string_pretty(&map).expect("serializable"));
         out.push('\n');
-        return out;
+        return Ok(out);
     }
     for (name, value) in vars {
+        let refuse = |format: &'static str, c: char| Unquotable {
+            name: name.to_string(),
+            format,
+            what: describe_char(c),
+        };
         let line = match format {
-            EnvFormat::Sh => format!("export {name}={}\n", sh_quote(value)),
-            EnvFormat::Fish => format!("set -gx {name} {}\n", fish_quote(value)),
-            EnvFormat::Powershell => format!("$Env:{name} = {}\n", ps_quote(value)),
-            EnvFormat::Cmd => format!("set \"{name}={}\"\n", value.replace('%', "%%")),
-            EnvFormat::Dotenv => format!("{name}={}\n", fish_quote(value)),
+            EnvFormat::Sh => format!(
+                "export {name}={}\n",
+                sh_quote(value).map_err(|c| refuse("sh", c))?
+            ),
+            EnvFormat::Fish => format!(
+                "set -gx {name} {}\n",
+                fish_quote(value).map_err(|c| refuse("fish", c))?
+            ),
+            EnvFormat::Powershell => format!(
+                "$Env:{name} = {}\n",
+                ps_quote(value).map_err(|c| refuse("powershell", c))?
+            ),
+            EnvFormat::Cmd => format!(
+                "set \"{name}={}\"\n",
+                cmd_value(value).map_err(|c| refuse("cmd", c))?
+            ),
+            EnvFormat::Dotenv => format!(
+                "{name}={}\n",
+                dotenv_quote(value).map_err(|c| refuse("dotenv", c))?
+            ),
             EnvFormat::Json => unreachable!(),
         };
         out.push_str(&line);
     }
-    out
+    Ok(out)
+}
+
+/// A character as an error message shows it: `'%'`, `'\n'`, `U+0000`.
+fn describe_char(c: char) -> String {
+    if c.is_control() {
+        format!("the control character U+{:04X}", c as u32)
+    } else {
+        format!("{c:?}")
+    }
 }
 
 /// Lines that clear `names` in `format`.
@@ -152,36 +194,96 @@ pub fn env_unsets(format: EnvFormat, names: &[&str]) -> String {
     }
 }
 
-/// Shell code that first clears `unset`, then sets `set`. JSON and dotenv carry only
-/// what is set (neither can say "remove").
+/// Shell code that first clears `unset`, then sets `set`: all of it, or an error and
+/// nothing. JSON and dotenv carry only what is set (neither can say "remove").
 pub fn env_script(
     format: EnvFormat,
     unset: &[&str],
     set: &[(String, Zeroizing<String>)],
-) -> Zeroizing<String> {
+) -> Result<Zeroizing<String>, Unquotable> {
     let set: Vec<(&str, Zeroizing<String>)> =
         set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let assignments = env_assignments(format, &set)?;
     let mut out = Zeroizing::new(String::new());
     if !matches!(format, EnvFormat::Json | EnvFormat::Dotenv) {
         out.push_str(&env_unsets(format, unset));
     }
-    out.push_str(&env_assignments(format, &set));
-    out
+    out.push_str(&assignments);
+    Ok(out)
 }
 
-/// POSIX shells: single quotes, with `'` written as `'\''`.
-pub fn sh_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "'\\''"))
+// One quoting function per format, each correct for every string it accepts; what a
+// format cannot carry is refused (`Err` names the character). No environment variable
+// holds NUL, so every format refuses it.
+
+/// POSIX shells (bash, dash, zsh, ksh): single quotes, inside which nothing is special;
+/// `'` is written as `'\''`.
+pub fn sh_quote(v: &str) -> Result<String, char> {
+    refuse_any(v, &['\0'])?;
+    Ok(format!("'{}'", v.replace('\'', "'\\''")))
 }
 
-/// fish (and dotenv): single quotes, where only `\` and `'` are escaped.
-pub fn fish_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+/// fish: single quotes, inside which only `\\` and `\'` are escapes.
+pub fn fish_quote(v: &str) -> Result<String, char> {
+    refuse_any(v, &['\0'])?;
+    Ok(format!(
+        "'{}'",
+        v.replace('\\', "\\\\").replace('\'', "\\'")
+    ))
 }
 
-/// PowerShell: single quotes, `'` doubled.
-pub fn ps_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "''"))
+/// The characters PowerShell takes for a single quote: `'` and U+2018–U+201B.
+const PS_SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201a}', '\u{201b}'];
+
+/// PowerShell: single quotes (verbatim strings). Its tokenizer ends the string at any
+/// of the five single-quote characters unless another one follows, so each of them is
+/// doubled — not only `'`.
+pub fn ps_quote(v: &str) -> Result<String, char> {
+    refuse_any(v, &['\0'])?;
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('\'');
+    for c in v.chars() {
+        if PS_SINGLE_QUOTES.contains(&c) {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    Ok(out)
+}
+
+/// cmd.exe: `set "NAME=value"` is literal only for values without `"` (which ends the
+/// quoting and frees `&|<>`), `%` and `!` (expanded even inside quotes, the second under
+/// delayed expansion, where `^` also changes), `&|<>^`, and line breaks or other control
+/// characters. cmd has no escape that works in every mode, so those are refused.
+pub fn cmd_value(v: &str) -> Result<&str, char> {
+    match v
+        .chars()
+        .find(|c| c.is_control() || "\"%!^&|<>".contains(*c))
+    {
+        Some(c) => Err(c),
+        None => Ok(v),
+    }
+}
+
+/// dotenv files (docker compose, python-dotenv, node's dotenv): single quotes. The
+/// dialects disagree about escapes inside them, so a value with `'`, `\\` or a
+/// control character (a line break) is refused; what is left reads the same in all.
+pub fn dotenv_quote(v: &str) -> Result<String, char> {
+    match v
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\'' | '\\'))
+    {
+        Some(c) => Err(c),
+        None => Ok(format!("'{v}'")),
+    }
+}
+
+fn refuse_any(v: &str, bad: &[char]) -> Result<(), char> {
+    match v.chars().find(|c| bad.contains(c)) {
+        Some(c) => Err(c),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -211,11 +313,15 @@ mod tests {
         let c = creds();
         let vars = credential_vars(&c, Some("eu-west-1"));
         assert_eq!(
-            env_assignments(EnvFormat::Powershell, &vars[1..2]).as_str(),
+            env_assignments(EnvFormat::Powershell, &vars[1..2])
+                .unwrap()
+                .as_str(),
             "$Env:AWS_SECRET_ACCESS_KEY = 'a/b+c=d''e\\f'\n"
         );
         assert_eq!(
-            env_assignments(EnvFormat::Cmd, &vars[..1]).as_str(),
+            env_assignments(EnvFormat::Cmd, &vars[..1])
+                .unwrap()
+                .as_str(),
             "set \"AWS_ACCESS_KEY_ID=ASIAEXAMPLE000000000\"\n"
         );
         assert_eq!(

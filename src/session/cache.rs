@@ -8,9 +8,9 @@
 //! (files are replaced atomically); creating one takes the key's lock file, reads again,
 //! and only then calls STS, so N processes that need the same session make one call.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -114,13 +114,16 @@ impl Cache {
         self.dir.join(format!("{key}.{ext}"))
     }
 
-    /// Makes the directory (0700), tightening it if others could read it.
+    /// Makes the directory (0700) and checks it: refused when it is not the user's or
+    /// others can write to it (they could plant links at the lock names); tightened,
+    /// with a warning, when others could only read it.
     pub fn ensure_dir(&self, warn: &dyn Fn(&str)) -> Result<(), FsError> {
         fsx::create_private_dir(&self.dir)?;
-        if let Ok(meta) = fs::metadata(&self.dir)
-            && meta.permissions().mode() & 0o077 != 0
-            && meta.uid() == current_uid()
-        {
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fsx::check_parent_dir(parent)?;
+        }
+        let meta = fsx::check_private_dir(&self.dir)?;
+        if meta.permissions().mode() & 0o077 != 0 {
             warn(&format!(
                 "{} was readable by others; it is now private (0700)",
                 self.dir.display()
@@ -131,8 +134,10 @@ impl Cache {
     }
 
     /// The entry for `key`, if there is a usable one. Problems are reported through
-    /// `warn` and count as a miss.
+    /// `warn` and count as a miss; so does a directory [`Cache::ensure_dir`] would refuse
+    /// (it says why when a session is made).
     pub fn load(&self, key: &str, warn: &dyn Fn(&str)) -> Option<Cached> {
+        fsx::check_private_dir(&self.dir).ok()?;
         let path = self.path(key, "json");
         read_entry(&path).unwrap_or_else(|problem| {
             if let Some(p) = problem {
@@ -172,14 +177,8 @@ impl Cache {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(err)?;
+        // Never through a link: the pid is written into what is opened.
+        let (mut file, _) = fsx::open_private(path, true)?.expect("created");
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -258,28 +257,28 @@ pub struct KeyLock {
     _file: File,
 }
 
-fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions.
-    unsafe { libc::getuid() }
-}
-
-/// `Ok(None)`: no entry. `Err(Some(problem))`: an entry that must not be used.
+/// `Ok(None)`: no entry. `Err(Some(problem))`: an entry that must not be used. Opened
+/// without following a link and checked by `fstat` on what was opened.
 fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let (file, meta) = match fsx::open_private(path, false) {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return Ok(None),
+        Err(FsError::Symlink { .. }) => return Err(Some("a symbolic link".into())),
+        Err(FsError::NotPlain { .. }) => return Err(Some("not a regular file".into())),
+        Err(FsError::NotOwned { .. }) => return Err(Some("owned by another user".into())),
         Err(e) => return Err(Some(e.to_string())),
     };
-    if !meta.file_type().is_file() {
-        return Err(Some("not a regular file".into()));
-    }
-    if meta.uid() != current_uid() {
-        return Err(Some("owned by another user".into()));
-    }
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(Some("readable by other users".into()));
     }
-    let bytes = Zeroizing::new(fs::read(path).map_err(|e| Some(e.to_string()))?);
+    if meta.len() > 64 * 1024 {
+        return Err(Some("too large".into()));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    (&file)
+        .take(64 * 1024)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Some(e.to_string()))?;
     let parsed: FileIn =
         serde_json::from_slice(&bytes).map_err(|_| Some("corrupt or truncated".to_string()))?;
     if parsed.version != 1 {

@@ -320,14 +320,9 @@ impl Engine<'_> {
         if !force && let Some(hit) = self.fresh(key, req, &warn) {
             return Ok(hit);
         }
-        self.cache
-            .ensure_dir(&warn)
-            .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+        self.cache.ensure_dir(&warn).map_err(cache_error)?;
         let waiting = |pid: Option<u32>| self.waiting(pid, &format!("to get the {what}"));
-        let _lock = self
-            .cache
-            .lock(key, &waiting)
-            .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+        let _lock = self.cache.lock(key, &waiting).map_err(cache_error)?;
         // Someone may have made it while we waited.
         if !force && let Some(hit) = self.fresh(key, req, &warn) {
             return Ok(hit);
@@ -465,11 +460,11 @@ impl Engine<'_> {
         let waiting = |pid: Option<u32>| self.waiting(pid, &format!("that is using {serial}"));
         self.cache
             .ensure_dir(&|m| self.fx.notice(&format!("warning: {m}")))
-            .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+            .map_err(cache_error)?;
         let _lock = self
             .cache
             .lock_path(&lock_path, &waiting)
-            .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+            .map_err(cache_error)?;
         let now = self.fx.now().as_second();
         let mut recent: Vec<Used> = read_used(&record_path)
             .into_iter()
@@ -515,6 +510,16 @@ impl Engine<'_> {
             }
         }
         result.map_err(Error::from)
+    }
+}
+
+/// The error of a session-cache operation, with the fix for a refused directory or file.
+fn cache_error(e: crate::fsx::FsError) -> Error {
+    let hint = e.hint();
+    let err = Error::new(Exit::Config, format!("session cache: {e}"));
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
     }
 }
 
@@ -571,10 +576,10 @@ struct Used {
 
 /// The codes recently sent for a device (an unreadable record counts as none).
 fn read_used(path: &std::path::Path) -> Vec<Used> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    let Ok(Some((file, _))) = crate::fsx::open_private(path, false) else {
+        return Vec::new();
+    };
+    serde_json::from_reader(std::io::Read::take(file, 1 << 20)).unwrap_or_default()
 }
 
 /// The role ARNs between a role and its base keys, for cache keys.

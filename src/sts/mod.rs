@@ -260,7 +260,10 @@ fn describe_service_error(
     clock_skew: Option<i64>,
 ) -> String {
     let message = one_line(message);
-    match classify(status, code, &message) {
+    let kind = classify(status, code, &message);
+    // The code is outside text as much as the message.
+    let code = one_line(code);
+    match kind {
         Rejection::BadCode => "AWS rejected the MFA code: it is wrong, expired, or was already used".into(),
         Rejection::WrongDevice => {
             "AWS could not validate the MFA code: the MFA device is not associated with the user behind these keys".into()
@@ -798,12 +801,16 @@ fn session_from_parts(
     expiration: &str,
 ) -> Option<Credentials> {
     let expiration = parse_expiration(expiration)?;
-    Some(Credentials {
+    let creds = Credentials {
         access_key_id,
         secret_access_key: SecretString::from(secret),
         session_token: Some(SecretString::from(token)),
         expiration: Some(expiration),
-    })
+    };
+    // Credentials of another shape are no answer of STS's (DESIGN §7).
+    crate::config::shape::credentials_problem(&creds)
+        .is_none()
+        .then_some(creds)
 }
 
 /// RFC 3339 expiry, with or without fractional seconds, `Z` or an offset.

@@ -131,8 +131,10 @@ pub(super) fn new_access_key(xml: &str) -> Option<Credentials> {
         .result
         .access_key;
     let secret = zeroize::Zeroizing::new(key.secret_access_key);
-    (!key.access_key_id.is_empty() && !secret.is_empty())
-        .then(|| Credentials::long_term(&key.access_key_id, &secret))
+    let creds = Credentials::long_term(&key.access_key_id, &secret);
+    crate::config::shape::credentials_problem(&creds)
+        .is_none()
+        .then_some(creds)
 }
 
 /// Standard base64 (with or without padding); `None` for anything else.

@@ -4,7 +4,8 @@
 //! The vault directory and its subdirectories must be private (0700, owned by the
 //! user); awsmfa refuses to read or write secrets in one that is not. All entries share
 //! one passphrase: before a new entry is written, the passphrase must open an existing
-//! one. The scrypt work factor is 18, the `age` tool's default, unless `AWSMFA_VAULT_WORK_FACTOR` sets it (log2 N, 10–22; lower is weaker).
+//! one. The scrypt work factor is 18, the `age` tool's default, unless `AWSMFA_VAULT_WORK_FACTOR` sets it (log2 N, 10–22; lower is weaker, and below 15
+//! awsmfa warns).
 
 use std::cell::Cell;
 use std::io::{Read, Write};
@@ -22,7 +23,7 @@ use crate::fsx::{self, FsError};
 const TRIES: usize = 3;
 /// The scrypt work factor (log2 N) of new entries: the `age` tool's own default, about
 /// half a second here; the `age` tool reads up to 22.
-const DEFAULT_WORK_FACTOR: u8 = 18;
+pub const DEFAULT_WORK_FACTOR: u8 = 18;
 
 pub struct FileStore<'a> {
     dir: PathBuf,
@@ -77,6 +78,12 @@ impl<'a> FileStore<'a> {
             work_factor,
             verified: Cell::new(false),
         }
+    }
+
+    /// The work factor set for new entries, when it is below the safe minimum.
+    pub fn weak_work_factor(&self) -> Option<u8> {
+        self.work_factor
+            .filter(|n| *n < super::MIN_SAFE_WORK_FACTOR)
     }
 
     fn path(&self, kind: Kind, name: &str) -> PathBuf {

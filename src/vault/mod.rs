@@ -337,6 +337,9 @@ pub fn describe(kind: Kind, name: &str) -> String {
     }
 }
 
+/// Below this scrypt work factor awsmfa warns: each step down halves an attacker's cost.
+pub const MIN_SAFE_WORK_FACTOR: u8 = 15;
+
 /// The vault opened for secrets: the index plus the stores, which are set up (and the
 /// passphrase asked for) only when a secret is touched.
 pub struct Vault<'a> {
@@ -366,6 +369,18 @@ impl<'a> Vault<'a> {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A warning when `AWSMFA_VAULT_WORK_FACTOR` makes new entries cheap to brute-force
+    /// (below [`MIN_SAFE_WORK_FACTOR`]).
+    pub fn work_factor_warning(&self) -> Option<String> {
+        self.file.weak_work_factor().map(|n| {
+            format!(
+                "AWSMFA_VAULT_WORK_FACTOR={n} makes new vault entries {}× cheaper to brute-force than the default {}; use {MIN_SAFE_WORK_FACTOR} or more",
+                1u32 << (file::DEFAULT_WORK_FACTOR - n),
+                file::DEFAULT_WORK_FACTOR
+            )
+        })
     }
 
     fn store(&self, backend: Backend) -> Result<&dyn Store, VaultError> {

@@ -1,0 +1,212 @@
+//! The shapes of values that come from outside (flags, the environment, the AWS files,
+//! STS answers), checked where they enter (DESIGN §7).
+//!
+//! A region builds host names (`sts.{region}.amazonaws.com`): one that holds `@`, `/` or
+//! `#` moves the host (`x@evil.example/#`), so it must be botocore's shape or nothing.
+//! An endpoint must be an http(s) URL with a host. Credentials must be visible ASCII, so
+//! that no line break becomes a new INI section and no quote a shell command.
+
+/// botocore's `validate_region_name` (botocore/utils.py): the region must match
+/// `^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$` — a DNS label.
+pub fn valid_region(region: &str) -> bool {
+    let b = region.as_bytes();
+    let inner_ok = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-';
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(inner_ok)
+}
+
+/// Why `url` is not an endpoint URL: it must be `http://` or `https://`, a host (a DNS
+/// name, an IPv4 address or a bracketed IPv6 one), an optional port, an optional path;
+/// no user info, no white space, no control characters.
+pub fn endpoint_url_problem(url: &str) -> Option<&'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it contains white space or control characters");
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Some("it must start with https:// or http://");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Some("it must not carry a user name or password");
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, port)) if addr.parse::<std::net::Ipv6Addr>().is_ok() => (addr, port),
+            _ => return Some("its IPv6 host is malformed"),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, authority.get(host.len()..).unwrap_or(port)),
+            None => (authority, ""),
+        },
+    };
+    if host.is_empty() {
+        return Some("it has no host");
+    }
+    let host_ok = authority.starts_with('[')
+        || host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if !host_ok {
+        return Some("its host is not a host name or address");
+    }
+    if let Some(port) = port.strip_prefix(':') {
+        if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Some("its port is not a number from 1 to 65535");
+        }
+    } else if !port.is_empty() {
+        return Some("its host is not a host name or address");
+    }
+    None
+}
+
+/// The host of an endpoint URL that [`endpoint_url_problem`] accepted.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+}
+
+/// Whether `url` is plain `http://` to a host other than this machine: the session and
+/// the signed request would cross a network in clear.
+pub fn cleartext_remote(url: &str) -> bool {
+    if !url.to_ascii_lowercase().starts_with("http://") {
+        return false;
+    }
+    let host = url_host(url).to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+/// Why a credential value is not one: access key ids are 16–128 letters and digits;
+/// secrets and tokens are non-empty visible ASCII (no space, no line break, nothing a
+/// file or a shell could read as structure). Names the part, never the value.
+pub fn credentials_problem(creds: &crate::creds::Credentials) -> Option<&'static str> {
+    let id = creds.access_key_id.as_bytes();
+    if !(16..=128).contains(&id.len()) || !id.iter().all(u8::is_ascii_alphanumeric) {
+        return Some("the access key id is not 16 to 128 letters and digits");
+    }
+    let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    if !visible(creds.secret()) {
+        return Some("the secret access key is not visible ASCII");
+    }
+    if creds.token().is_some_and(|t| !visible(t)) {
+        return Some("the session token is not visible ASCII");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_as_botocore_validates_them() {
+        for good in [
+            "us-east-1",
+            "aws-global",
+            "a",
+            "A1",
+            "eu-west-1",
+            "x".repeat(63).as_str(),
+        ] {
+            assert!(valid_region(good), "{good}");
+        }
+        for bad in [
+            "",
+            "-us",
+            "us-",
+            "us_east_1",
+            "x@127.0.0.1:18784/#",
+            "x@evil.example/#",
+            "us-east-1\"&calc.exe&rem",
+            "us east",
+            "us.east",
+            "é",
+            "x".repeat(64).as_str(),
+        ] {
+            assert!(!valid_region(bad), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-written check agrees with botocore's regex, written out as a model.
+        #[test]
+        fn region_check_matches_the_regex(s in "[a-zA-Z0-9._@/#:-]{0,70}") {
+            let model = {
+                let c: Vec<char> = s.chars().collect();
+                let alnum = |c: &char| c.is_ascii_alphanumeric();
+                match c.len() {
+                    0 => false,
+                    1 => alnum(&c[0]),
+                    n => n <= 63 && alnum(&c[0]) && alnum(&c[n - 1])
+                        && c[1..n - 1].iter().all(|x| alnum(x) || *x == '-'),
+                }
+            };
+            proptest::prop_assert_eq!(valid_region(&s), model);
+        }
+    }
+
+    #[test]
+    fn endpoint_urls() {
+        for good in [
+            "https://sts.wasabisys.com",
+            "http://127.0.0.1:18784",
+            "https://sts.us-east-1.amazonaws.com/",
+            "http://[::1]:9000/path",
+            "HTTPS://minio.local:9000",
+        ] {
+            assert_eq!(endpoint_url_problem(good), None, "{good}");
+        }
+        for bad in [
+            "sts.wasabisys.com",
+            "ftp://x",
+            "https://",
+            "https://user@evil.example",
+            "https://a b",
+            "https://a\nb",
+            "https://host:99999",
+            "https://host:",
+            "https://[nope]",
+            "https://ho%st",
+        ] {
+            assert!(endpoint_url_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(url_host("http://[::1]:9000/x"), "::1");
+        assert_eq!(url_host("https://sts.example:443"), "sts.example");
+        assert!(cleartext_remote("http://sts.example.com"));
+        assert!(cleartext_remote("HTTP://10.0.0.1:9000"));
+        assert!(!cleartext_remote("http://127.0.0.1:9000"));
+        assert!(!cleartext_remote("http://localhost:9000"));
+        assert!(!cleartext_remote("http://[::1]:9000"));
+        assert!(!cleartext_remote("https://sts.example.com"));
+    }
+
+    #[test]
+    fn credential_shapes() {
+        use crate::creds::Credentials;
+        let ok = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "wJalr/K7+MDENG=");
+        assert_eq!(credentials_problem(&ok), None);
+        let bad_id = Credentials::long_term("AKIA\n[evil]\nx=1234", "s");
+        assert!(credentials_problem(&bad_id).is_some());
+        let bad_secret = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "a b");
+        assert!(credentials_problem(&bad_secret).is_some());
+        let mut bad_token = ok.clone();
+        bad_token.session_token = Some(secrecy::SecretString::from("t\r\n".to_string()));
+        assert!(credentials_problem(&bad_token).is_some());
+    }
+}
