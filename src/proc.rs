@@ -213,6 +213,18 @@ pub fn close_stdout() {
     }
 }
 
+/// The name of the program that started awsmfa (Linux: `/proc/PPID/comm`), to tell
+/// which shell evaluates its output.
+pub fn parent_name() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    // SAFETY: getppid cannot fail.
+    let ppid = unsafe { libc::getppid() };
+    let name = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+    Some(name.trim_end().to_string())
+}
+
 /// Whether process `pid` still exists.
 pub fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks.

@@ -505,8 +505,6 @@ fn env_exports_the_endpoints_of_a_wasabi_style_profile_and_unset_clears_them() {
         "{r:?}"
     );
     assert_eq!(lines[1], "s3=none region=none key=none", "{r:?}");
-    let mut env = env;
-    env.set("SHELL", "/usr/bin/fish");
     let fish_show = "echo \"s3=$AWS_ENDPOINT_URL_S3 region=$AWS_REGION\"";
     let r = run(shell(
         &env,

@@ -25,9 +25,9 @@ pub struct EnvOpts {
 }
 
 pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
-    let format = opts
-        .format
-        .unwrap_or_else(|| EnvFormat::from_shell(ctx.env.get("SHELL")));
+    let format = opts.format.unwrap_or_else(|| {
+        EnvFormat::detect(crate::proc::parent_name().as_deref(), ctx.env.get("SHELL"))
+    });
     let text = if opts.unset {
         let names = handoff::unset_names(ctx);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

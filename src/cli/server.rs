@@ -93,9 +93,9 @@ pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         let fx = CliEffects::new(ctx, &setup, None);
         setup.serve(&fx, &setup.request())?;
     }
-    let format = opts
-        .format
-        .unwrap_or_else(|| EnvFormat::from_shell(ctx.env.get("SHELL")));
+    let format = opts.format.unwrap_or_else(|| {
+        EnvFormat::detect(crate::proc::parent_name().as_deref(), ctx.env.get("SHELL"))
+    });
     if opts.foreground {
         return foreground(ctx, &setup, opts.port, format);
     }

@@ -47,6 +47,24 @@ pub enum EnvFormat {
 
 impl EnvFormat {
     /// The format for a login shell path (`$SHELL`).
+    /// The format for the shell that runs awsmfa (`eval "$(awsmfa env)"` runs it as the
+    /// shell's child), named by `parent`; else for the login shell, `$SHELL`. A fish
+    /// user whose login shell is bash gets fish code in fish.
+    pub fn detect(parent: Option<&str>, shell: Option<&str>) -> EnvFormat {
+        let known = |name: &str| match name.trim_start_matches('-') {
+            "fish" => Some(EnvFormat::Fish),
+            "pwsh" | "powershell" | "pwsh.exe" | "powershell.exe" => Some(EnvFormat::Powershell),
+            "cmd.exe" => Some(EnvFormat::Cmd),
+            "bash" | "zsh" | "sh" | "dash" | "ksh" | "mksh" | "yash" | "busybox" | "ash" => {
+                Some(EnvFormat::Sh)
+            }
+            _ => None,
+        };
+        parent
+            .and_then(known)
+            .unwrap_or_else(|| EnvFormat::from_shell(shell))
+    }
+
     pub fn from_shell(shell: Option<&str>) -> EnvFormat {
         let name = shell.and_then(|s| s.rsplit('/').next()).unwrap_or_default();
         match name {
@@ -182,7 +200,9 @@ pub fn env_unsets(format: EnvFormat, names: &[&str]) -> String {
             .iter()
             .map(|n| match format {
                 EnvFormat::Sh => format!("unset {n}\n"),
-                EnvFormat::Fish => format!("set -e {n}\n"),
+                // `set -e` of an unset variable fails, and fish keeps that status
+                // through later `set`s: `awsmfa env | source; or …` would take it.
+                EnvFormat::Fish => format!("set -e {n}; or true\n"),
                 EnvFormat::Powershell => {
                     format!("Remove-Item Env:{n} -ErrorAction SilentlyContinue\n")
                 }
@@ -341,5 +361,19 @@ mod tests {
         assert_eq!(EnvFormat::from_shell(Some("/bin/zsh")), EnvFormat::Sh);
         assert_eq!(EnvFormat::from_shell(Some("pwsh")), EnvFormat::Powershell);
         assert_eq!(EnvFormat::from_shell(None), EnvFormat::Sh);
+        // The running shell first, $SHELL when it is not a shell (an IDE, a script).
+        assert_eq!(
+            EnvFormat::detect(Some("fish"), Some("/bin/bash")),
+            EnvFormat::Fish
+        );
+        assert_eq!(
+            EnvFormat::detect(Some("-bash"), Some("/usr/bin/fish")),
+            EnvFormat::Sh
+        );
+        assert_eq!(
+            EnvFormat::detect(Some("python3"), Some("/usr/bin/fish")),
+            EnvFormat::Fish
+        );
+        assert_eq!(EnvFormat::detect(None, None), EnvFormat::Sh);
     }
 }
