@@ -327,15 +327,25 @@ fn served_children_use_the_served_session_whatever_default_offers() {
     let mut s = setup(bed, "ident");
     let other = hostile_defaults(bed, &mut s);
     let role = role_name(&s.role_arn).to_string();
+    let whoami_js = common::root().join("tests/js/whoami.mjs");
+    assert!(
+        common::root().join("tests/js/node_modules").exists(),
+        "the JavaScript SDK is missing: run scripts/test"
+    );
     let show = format!(
-        "'{aws}' sts get-caller-identity --query Arn --output text; '{python}' -c \"import boto3; s = boto3.Session(); print(s.get_credentials().method, s.client('sts').get_caller_identity()['Arn'])\"",
+        "'{aws}' sts get-caller-identity --query Arn --output text; '{python}' -c \"import boto3; s = boto3.Session(); print(s.get_credentials().method, s.client('sts').get_caller_identity()['Arn'])\"; node '{js}'",
         aws = venv_bin("aws").display(),
-        python = venv_bin("python").display()
+        python = venv_bin("python").display(),
+        js = whoami_js.display(),
     );
     let check = |r: &common::Run, what: &str| {
         assert_eq!(r.status, 0, "{what}: {r:?}");
         let lines: Vec<&str> = r.stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "{what}: {r:?}");
+        assert_eq!(lines.len(), 3, "{what}: {r:?}");
+        assert!(
+            lines[2].contains(&format!("assumed-role/{role}/")),
+            "JS SDK, {what}: {r:?}"
+        );
         assert!(
             lines[0].contains(&format!("assumed-role/{role}/")),
             "{what}: {r:?}"

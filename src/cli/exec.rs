@@ -146,9 +146,13 @@ impl server::Provider for EngineProvider<'_> {
         self.setup
             .serve(&fx, &self.setup.request())
             .map(|s| s.creds)
-            .map_err(|e| match e.hint {
-                Some(hint) => format!("{} ({hint})", e.message),
-                None => e.message,
+            .map_err(|e| match (e.exit, e.hint) {
+                (Exit::NoPrompt, _) => format!(
+                    "{}; run `awsmfa -p {} exec -- true` in a terminal to enter a code (the server uses the new session), or set mfa_process in the profile",
+                    e.message, self.ctx.profile
+                ),
+                (_, Some(hint)) => format!("{} ({hint})", e.message),
+                (_, None) => e.message,
             })
     }
 }
