@@ -84,6 +84,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
 
     let mut req = setup.request();
     req.min_remaining = min_remaining;
+    req.exact_min_remaining = opts.min_remaining.is_some();
     req.force = opts.force;
     req.mfa_serial = opts.mfa_serial.clone();
     if is_role {

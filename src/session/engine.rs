@@ -62,6 +62,9 @@ pub trait Effects {
 pub struct Request {
     /// A cached session with less than this many seconds left is not used.
     pub min_remaining: i64,
+    /// `min_remaining` exactly as given, not capped at a quarter of a session's life
+    /// (`login --min-remaining`: the person asked for that much).
+    pub exact_min_remaining: bool,
     /// Make a new top-level session even if a cached one is fresh (`login --force`).
     pub force: bool,
     /// Length of a new MFA session (`login --duration`), else 12 h.
@@ -359,7 +362,11 @@ impl Engine<'_> {
             .as_deref()
             .and_then(|t| t.parse::<Timestamp>().ok())
             .map(|issued| remaining(expiration, issued));
-        let threshold = renew_below(req.min_remaining, lifetime);
+        let threshold = if req.exact_min_remaining {
+            req.min_remaining
+        } else {
+            renew_below(req.min_remaining, lifetime)
+        };
         if left <= threshold {
             let state = if left <= 0 {
                 "has expired".to_string()
