@@ -541,7 +541,23 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
     let bucket = bed.bucket("turns");
     let env = TestEnv::new();
     env.long_term_layout("work", &user, bed);
-    let aws_mfa = |force: bool, code_offset: i64| {
+    // Each code of a time step not used before (STS refuses a reused one), away from a
+    // step's edge so that the bed computes the same step.
+    let used = std::cell::RefCell::new(std::collections::HashSet::new());
+    let code = || {
+        loop {
+            let now = jiff::Timestamp::now().as_second();
+            if (1..29).contains(&(now % 30)) {
+                for offset in [0, 1, -1] {
+                    if used.borrow_mut().insert(now / 30 + offset) {
+                        return bed.code(&user.mfa_serial, offset);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    let aws_mfa = |force: bool| {
         let mut cmd = Command::new(venv_bin("aws-mfa"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -552,10 +568,7 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
         if force {
             cmd.arg("--force");
         }
-        common::run_with_input(
-            cmd,
-            &format!("{}\n", bed.code(&user.mfa_serial, code_offset)),
-        )
+        common::run_with_input(cmd, &format!("{}\n", code()))
     };
     let s3 = || {
         let r = run(env.aws(&["--profile", "work", "s3", "ls"]));
@@ -565,7 +578,7 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
     let key = || common::section_value(&env.read(".aws/credentials"), "work", "aws_access_key_id");
 
     // aws-mfa first: a 12 h session in [work], its expiry in its own form.
-    let r = aws_mfa(false, 0);
+    let r = aws_mfa(false);
     assert_eq!(r.status, 0, "{r:?}");
     let first = key().unwrap();
     s3();
@@ -585,7 +598,7 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
         "login",
         "--force",
         "--token-code",
-        &bed.code(&user.mfa_serial, 1),
+        &code(),
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     let second = key().unwrap();
@@ -602,12 +615,12 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
     );
     s3();
     // aws-mfa: still valid, no crash, no code used.
-    let r = aws_mfa(false, -1);
+    let r = aws_mfa(false);
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stdout.contains("still valid"), "{r:?}");
     assert_eq!(key().unwrap(), second);
     // aws-mfa renews again, and awsmfa still reads it.
-    let r = aws_mfa(true, -1);
+    let r = aws_mfa(true);
     assert_eq!(r.status, 0, "{r:?}");
     let third = key().unwrap();
     assert_ne!(third, second);
