@@ -592,14 +592,7 @@ fn aws_mfa_and_awsmfa_take_turns_on_one_file() {
         "{r:?}"
     );
     // awsmfa renews (a new code): the section stays readable by aws-mfa.
-    let r = run(env.awsmfa(&[
-        "-p",
-        "work",
-        "login",
-        "--force",
-        "--token-code",
-        &code(),
-    ]));
+    let r = run(env.awsmfa(&["-p", "work", "login", "--force", "--token-code", &code()]));
     assert_eq!(r.status, 0, "{r:?}");
     let second = key().unwrap();
     assert_ne!(second, first);

@@ -16,7 +16,7 @@ use crate::output::formats::{self, EnvFormat};
 
 #[derive(Debug, Args)]
 pub struct EnvOpts {
-    /// Output format [default: from $SHELL: fish, powershell, else sh]
+    /// Output format [default: for the shell that runs awsmfa, else $SHELL; sh]
     #[arg(long, value_enum)]
     pub format: Option<EnvFormat>,
     /// Print the lines that clear the variables instead

@@ -40,7 +40,7 @@ pub struct ServerOpts {
     /// Port on 127.0.0.1 [default: any free port]
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// How to print the variables [default: from $SHELL]
+    /// How to print the variables [default: for the shell that runs awsmfa, else $SHELL]
     #[arg(long, value_enum)]
     pub format: Option<EnvFormat>,
     /// Serve in the foreground until stopped, instead of in the background
