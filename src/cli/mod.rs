@@ -5,6 +5,7 @@
 //! Each command lives in its own module and takes a `Context` and its own options.
 
 pub mod clear;
+pub mod console;
 pub mod doctor;
 pub mod env;
 pub mod exec;
@@ -99,6 +100,8 @@ pub enum Command {
     Doctor(doctor::DoctorOpts),
     /// Serve renewing credentials on 127.0.0.1 (container credentials protocol)
     Server(server::ServerOpts),
+    /// Open the AWS web console with a role profile's session (or print the sign-in URL)
+    Console(console::ConsoleOpts),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -265,6 +268,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Mfa(opts) => done(mfa::run(&ctx, &opts)),
         Command::Doctor(opts) => doctor::run(&ctx, &opts),
         Command::Server(opts) => server::run(&ctx, &opts),
+        Command::Console(opts) => done(console::run(&ctx, &opts)),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut out = Vec::new();

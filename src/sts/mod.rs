@@ -705,6 +705,104 @@ impl Iam for QueryClient {
     }
 }
 
+/// Console sign-in (`awsmfa console`): federation-token sessions and the sign-in
+/// endpoint's token exchange.
+impl QueryClient {
+    /// `GetFederationToken` with long-term keys: a session named `name` limited by
+    /// `policy` (without one AWS grants the session nothing). It carries no MFA.
+    pub fn get_federation_token(
+        &self,
+        keys: &Credentials,
+        name: &str,
+        duration_seconds: u32,
+        policy: &str,
+    ) -> Result<Credentials, StsError> {
+        let duration = duration_seconds.to_string();
+        let params = [
+            ("Name", name),
+            ("DurationSeconds", duration.as_str()),
+            ("Policy", policy),
+        ];
+        let body = self.call(keys, "GetFederationToken", &params)?;
+        xml::session_credentials(&body, "GetFederationTokenResult").ok_or_else(|| {
+            StsError::Unexpected {
+                status: 200,
+                endpoint: self.endpoint.url.clone(),
+                what: "not a GetFederationToken response".into(),
+            }
+        })
+    }
+
+    /// Exchanges session credentials for a console sign-in token at the federation
+    /// endpoint `federation_url` (`…/federation`): `Action=getSigninToken`, the session
+    /// as JSON, and a console session length when asked for. The token is a bearer
+    /// credential for the console.
+    pub fn signin_token(
+        &self,
+        federation_url: &str,
+        session: &Credentials,
+        session_duration: Option<u32>,
+    ) -> Result<Zeroizing<String>, StsError> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Session<'a> {
+            session_id: &'a str,
+            session_key: &'a str,
+            session_token: &'a str,
+        }
+        let json = Zeroizing::new(
+            serde_json::to_string(&Session {
+                session_id: &session.access_key_id,
+                session_key: session.secret(),
+                session_token: session.token().unwrap_or_default(),
+            })
+            .expect("serializable"),
+        );
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("Action", "getSigninToken");
+        if let Some(d) = session_duration {
+            query.append_pair("SessionDuration", &d.to_string());
+        }
+        query.append_pair("Session", &json);
+        let url = Zeroizing::new(format!("{federation_url}?{}", query.finish()));
+        let endpoint = federation_url.to_string();
+        let mut resp = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| transport_error(e, &endpoint, &self.settings))?;
+        let status = resp.status().as_u16();
+        let mut text = Zeroizing::new(String::new());
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(64 * 1024)
+            .read_to_string(&mut text);
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "SigninToken")]
+            signin_token: String,
+        }
+        if status != 200 {
+            return Err(StsError::Unexpected {
+                status,
+                endpoint,
+                what: "the sign-in endpoint refused these credentials".into(),
+            });
+        }
+        let token = serde_json::from_str::<Answer>(&text)
+            .ok()
+            .map(|a| Zeroizing::new(a.signin_token))
+            .filter(|t| !t.is_empty() && t.len() <= 8192 && t.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| StsError::Unexpected {
+                status,
+                endpoint: endpoint.clone(),
+                what: "no sign-in token in the answer".into(),
+            })?;
+        Ok(token)
+    }
+}
+
 /// A virtual MFA device just created: its serial and its seed (a secret).
 pub struct NewDevice {
     pub serial_number: String,

@@ -36,6 +36,11 @@ pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials
         #[serde(rename = "AssumeRoleResult")]
         result: CredentialsResult,
     }
+    #[derive(Deserialize)]
+    struct GetFederationToken {
+        #[serde(rename = "GetFederationTokenResult")]
+        result: CredentialsResult,
+    }
     let creds = match result {
         "GetSessionTokenResult" => {
             quick_xml::de::from_str::<GetSessionToken>(xml)
@@ -45,6 +50,12 @@ pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials
         }
         "AssumeRoleResult" => {
             quick_xml::de::from_str::<AssumeRole>(xml)
+                .ok()?
+                .result
+                .credentials
+        }
+        "GetFederationTokenResult" => {
+            quick_xml::de::from_str::<GetFederationToken>(xml)
                 .ok()?
                 .result
                 .credentials

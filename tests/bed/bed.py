@@ -93,6 +93,7 @@ def hotp(seed_b32, counter, digits=6):
 # --------------------------------------------------------------------------- state
 class Session:
     def __init__(self, user, secret, token, expires, mfa, mfa_time, role=None, name=None):
+        self.federated = None  # GetFederationToken: (name, session policy or None)
         self.user = user  # moto IAM User behind the session (the source identity)
         self.secret = secret
         self.token = token
@@ -106,6 +107,8 @@ class Session:
     def arn(self):
         if self.role is not None:
             return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{self.role.name}/{self.role_session_name}"
+        if self.federated is not None:
+            return f"arn:aws:sts::{ACCOUNT_ID}:federated-user/{self.federated[0]}"
         return self.user.arn
 
 
@@ -121,6 +124,7 @@ class State:
         self.faults = []  # [{"action": "...", "kind": "throttle|500|garbage", "count": n}]
         self.new_key_delay = 0  # seconds a key made by CreateAccessKey is refused (IAM lag)
         self.new_keys = {}  # access key id -> when CreateAccessKey made it
+        self.signin_tokens = {}  # console sign-in token -> the session's ARN
 
     def now(self):
         return datetime.now(timezone.utc) + timedelta(seconds=self.clock_skew)
@@ -477,6 +481,21 @@ def authorize(principal, action, resource):
     if action in ("sts:GetSessionToken", "sts:GetCallerIdentity"):
         return
     context = request_context(principal)
+    session = principal.session
+    if session is not None and session.federated is not None:
+        # GetFederationToken: the session policy limits the user's own; without one the
+        # session may do nothing.
+        policy = session.federated[1]
+        if policy is None or not any(
+            stmt.get("Effect") == "Allow" and statement_applies(stmt, action, resource, context)
+            for stmt in as_list(policy.get("Statement"))
+        ):
+            raise AwsError(
+                403,
+                "AccessDenied",
+                f"User: {principal.arn} is not authorized to perform: {action} "
+                f"because no session policy allows the {action} action",
+            )
     allowed = False
     for doc in principal_policies(principal):
         for stmt in as_list(doc.get("Statement")):
@@ -632,6 +651,77 @@ def get_session_token(principal, params):
         "    </Credentials>\n"
     )
     return sts_response("GetSessionToken", inner)
+
+
+def get_federation_token(principal, params):
+    if principal.kind != "user":
+        raise AwsError(
+            403, "AccessDenied", "Cannot call GetFederationToken with session credentials"
+        )
+    name = params.get("Name", "")
+    if not re.fullmatch(r"[\w+=,.@-]{2,32}", name):
+        raise validation_error("name", name, "Member must satisfy regular expression pattern: [\\w+=,.@-]+")
+    seconds = int(params.get("DurationSeconds", "43200"))
+    if not 900 <= seconds <= 129600:
+        raise validation_error("durationSeconds", seconds, "Member must be between 900 and 129600")
+    policy = json.loads(params["Policy"]) if "Policy" in params else None
+    key_id, session = new_session(principal.user, seconds, False)
+    session.federated = (name, policy)
+    inner = (
+        "    <Credentials>\n"
+        f"      <SessionToken>{session.token}</SessionToken>\n"
+        f"      <SecretAccessKey>{session.secret}</SecretAccessKey>\n"
+        f"      <Expiration>{iso(session.expires)}</Expiration>\n"
+        f"      <AccessKeyId>{key_id}</AccessKeyId>\n"
+        "    </Credentials>\n"
+        "    <FederatedUser>\n"
+        f"      <Arn>{session.arn}</Arn>\n"
+        f"      <FederatedUserId>{ACCOUNT_ID}:{name}</FederatedUserId>\n"
+        "    </FederatedUser>\n"
+    )
+    return sts_response("GetFederationToken", inner)
+
+
+def federation(environ):
+    """The console sign-in endpoint (`/federation`): `getSigninToken` answers for role
+    and federation-token sessions the layer issued; GetSessionToken sessions, long-term
+    keys, expired or unknown sessions and a bad SessionDuration get a bare 400, as AWS's
+    endpoint answers."""
+    query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    if query.get("Action") != "getSigninToken":
+        return 400, None
+    try:
+        given = json.loads(query.get("Session", ""))
+        key_id = given["sessionId"]
+        secret = given["sessionKey"]
+        token = given["sessionToken"]
+    except (ValueError, KeyError, TypeError):
+        return 400, None
+    if "SessionDuration" in query:
+        try:
+            duration = int(query["SessionDuration"])
+        except ValueError:
+            return 400, None
+        if not 900 <= duration <= 43200:
+            return 400, None
+    with STATE.lock:
+        session = STATE.sessions.get(key_id)
+    if (
+        session is None
+        or not hmac.compare_digest(secret, session.secret)
+        or not hmac.compare_digest(token, session.token)
+        or STATE.now() >= session.expires
+        or (session.role is None and session.federated is None)
+    ):
+        STATE.count("signin:getSigninToken refused")
+        return 400, None
+    kind = "role" if session.role is not None else "federation-token"
+    STATE.count(f"signin:getSigninToken {kind}")
+    STATE.count(f"{session.user.name}/signin:getSigninToken {kind}")
+    signin = "bed-" + base64.urlsafe_b64encode(secrets.token_bytes(48)).decode()
+    with STATE.lock:
+        STATE.signin_tokens[signin] = session.arn
+    return 200, {"SigninToken": signin}
 
 
 def trust_allows(role, principal, context):
@@ -885,6 +975,10 @@ def control(environ, body):
             if "new_key_delay" in data:
                 STATE.new_key_delay = data["new_key_delay"]
         return {"ok": True}
+    if path == "/_bed/signin":
+        token = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))["token"][0]
+        with STATE.lock:
+            return {"arn": STATE.signin_tokens.get(token)}
     if path == "/_bed/whois":
         key = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))["access_key_id"][0]
         with STATE.lock:
@@ -929,6 +1023,11 @@ class Fidelity:
                     error = {"error": f"{type(exc).__name__}: {exc}"}
                     return self.reply(start_response, 400, json.dumps(error), "application/json")
                 return self.reply(start_response, 200, json.dumps(answer), "application/json")
+            if path == "/federation":
+                status, answer = federation(environ)
+                if answer is None:
+                    return self.reply(start_response, status, "<html>Bad Request</html>", "text/html")
+                return self.reply(start_response, status, json.dumps(answer), "application/json")
             auth = environ.get("HTTP_AUTHORIZATION", "")
             if not auth:
                 raise AwsError(
@@ -966,6 +1065,9 @@ class Fidelity:
                 return self.reply(start_response, 200, get_caller_identity(principal, params))
             if action == "sts:AssumeRole":
                 return self.reply(start_response, 200, assume_role(principal, params))
+            if action == "sts:GetFederationToken":
+                authorize(principal, action, None)
+                return self.reply(start_response, 200, get_federation_token(principal, params))
             if service in ("sts", "iam"):
                 authorize(principal, action, None)
                 if action == "iam:EnableMFADevice":

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -155,6 +156,47 @@ class BedTest(unittest.TestCase):
         err = self.error(lambda: who.assume_role(RoleArn=role["arn"], RoleSessionName="again",
                                                  DurationSeconds=7200))
         self.assertIn("1 hour session limit", err["Message"])
+
+    def signin(self, creds, duration=None):
+        session = json.dumps({"sessionId": creds["AccessKeyId"], "sessionKey": creds["SecretAccessKey"],
+                              "sessionToken": creds["SessionToken"]})
+        query = {"Action": "getSigninToken", "Session": session}
+        if duration is not None:
+            query["SessionDuration"] = duration
+        try:
+            with urllib.request.urlopen(self.url + "/federation?" + urllib.parse.urlencode(query)) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def test_federation_endpoint_takes_role_and_federation_sessions_only(self):
+        u = self.user("fed", policy="allow-all")
+        role = self.seed(roles=[{"name": "fed-role"}])["roles"]["fed-role"]
+        sts = self.client("sts", u["access_key_id"], u["secret_access_key"])
+        mfa = sts.get_session_token(SerialNumber=u["mfa_serial"],
+                                    TokenCode=self.code(u["mfa_serial"]))["Credentials"]
+        self.assertEqual(self.signin(mfa), (400, None))
+        via = self.client("sts", mfa["AccessKeyId"], mfa["SecretAccessKey"], mfa["SessionToken"])
+        rs = via.assume_role(RoleArn=role["arn"], RoleSessionName="console")["Credentials"]
+        status, answer = self.signin(rs)
+        self.assertEqual(status, 200)
+        arn = self.control("/_bed/signin?token=" + urllib.parse.quote(answer["SigninToken"]))["arn"]
+        self.assertTrue(arn.endswith(":assumed-role/fed-role/console"), arn)
+        self.assertEqual(self.signin(rs, 600)[0], 400)
+        self.assertEqual(self.signin(dict(rs, SecretAccessKey="x"))[0], 400)
+        fed = sts.get_federation_token(Name="fed-user", Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        self.assertTrue(fed["FederatedUser"]["Arn"].endswith(":federated-user/fed-user"))
+        self.assertEqual(self.signin(fed["Credentials"], 3600)[0], 200)
+        # Without a session policy a federation token may do nothing.
+        bare = sts.get_federation_token(Name="bare")["Credentials"]
+        s3 = self.client("s3", bare["AccessKeyId"], bare["SecretAccessKey"], bare["SessionToken"])
+        self.assertEqual(self.error(s3.list_buckets)["Code"], "AccessDenied")
+        # A force-MFA user's long-term keys cannot get one.
+        forced = self.user("fed-forced")
+        err = self.error(lambda: self.client("sts", forced["access_key_id"], forced["secret_access_key"])
+                         .get_federation_token(Name="forced"))
+        self.assertEqual(err["Code"], "AccessDenied")
 
     def test_short_sessions_expire(self):
         u = self.user("short")

@@ -205,6 +205,18 @@ impl Bed {
     }
 
     /// The user a session access key was issued to.
+    /// The ARN a console sign-in token of the bed's federation endpoint stands for.
+    pub fn signin_arn(&self, token: &str) -> String {
+        self.control(
+            "GET",
+            &format!("/_bed/signin?token={}", urlencode(token)),
+            None,
+        )["arn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn whois(&self, session_key_id: &str) -> Value {
         self.control(
             "GET",
