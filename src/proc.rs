@@ -193,6 +193,74 @@ pub fn wait_for_signal(signals: &StopSignals) -> i32 {
     }
 }
 
+/// Runs `work` with SIGINT, SIGTERM and SIGHUP turned into a call of `cleanup`: should
+/// one arrive while `work` runs (a person pressing Ctrl-C at a prompt, a closed
+/// terminal), `cleanup` runs on another thread and, when it says it did the cleaning
+/// (`true`; `false` when `work` is already cleaning up itself), the process exits with
+/// 128+N, so nothing half-made is left behind (an MFA device created but not enabled).
+/// Signals keep their usual effect before and after.
+pub fn cleanup_on_interrupt<R>(
+    cleanup: impl Fn(i32) -> bool + Sync,
+    work: impl FnOnce() -> R,
+) -> R {
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    let done = AtomicBool::new(false);
+    let waiter_id = AtomicUsize::new(0);
+    let ready = AtomicBool::new(false);
+    // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset; pthread_sigmask
+    // on this thread with valid sets.
+    let (set, old) = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR2] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        (set, old)
+    };
+    let result = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            // SAFETY: pthread_self cannot fail.
+            waiter_id.store(unsafe { libc::pthread_self() } as usize, Ordering::SeqCst);
+            ready.store(true, Ordering::SeqCst);
+            loop {
+                let mut sig: libc::c_int = 0;
+                // SAFETY: a valid set and a place for the answer.
+                if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                    continue;
+                }
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
+                if sig != libc::SIGUSR2 && cleanup(sig) {
+                    end_helpers();
+                    std::process::exit(128 + sig);
+                }
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        while !ready.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        // SAFETY: the waiter thread is alive until it has seen `done`.
+        unsafe {
+            libc::pthread_kill(
+                waiter_id.load(Ordering::SeqCst) as libc::pthread_t,
+                libc::SIGUSR2,
+            );
+        }
+        let _ = waiter.join();
+        result
+    });
+    // SAFETY: restores the mask this thread had.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    result
+}
+
 /// Points standard error at `file`.
 pub fn redirect_stderr(file: &std::fs::File) {
     use std::os::fd::AsRawFd;

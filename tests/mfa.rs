@@ -398,3 +398,132 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
     assert_eq!(r.status, 3, "{r:?}");
     assert!(r.stderr.contains("iam:DeleteVirtualMFADevice"), "{r:?}");
 }
+
+/// Starts `mfa create NAME` that waits for its codes on stdin; returns once it asks.
+fn create_waiting(env: &TestEnv, name: &str) -> std::process::Child {
+    let png = env.path(&format!("{name}.png"));
+    let mut cmd = env.awsmfa(&[
+        "-p",
+        "u",
+        "mfa",
+        "create",
+        name,
+        "--codes",
+        "-",
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut all = String::new();
+    while !all.contains("enter two consecutive codes") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{all}");
+        all.push_str(&line);
+    }
+    // Keep reading what follows, for the assertions.
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    child.stderr = None;
+    RESTS.lock().unwrap().push((child.id(), rest));
+    child
+}
+
+static RESTS: std::sync::Mutex<Vec<(u32, std::thread::JoinHandle<String>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn stderr_of(child: &std::process::Child) -> String {
+    let mut rests = RESTS.lock().unwrap();
+    let i = rests.iter().position(|(id, _)| *id == child.id()).unwrap();
+    rests.remove(i).1.join().unwrap()
+}
+
+#[test]
+fn an_interrupted_enrollment_leaves_nothing_and_iam_errors_have_their_own_words() {
+    let bed = Bed::shared();
+    let user = bed.user_with("intenroll", json!("allow-all"), false);
+    let env = TestEnv::new();
+    layout(&env, &user, bed);
+    let config = env.read(".aws/config");
+
+    // Ctrl-C (SIGINT) at the code prompt: the device is deleted, exit 128+2.
+    let mut child = create_waiting(&env, "phone");
+    let _stdin = child.stdin.take(); // open: the codes never come
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    let stderr = stderr_of(&child);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (signal 2): deleted the unfinished device"),
+        "{stderr}"
+    );
+    assert!(
+        run(env.awsmfa(&["-p", "u", "mfa", "list"]))
+            .stdout
+            .is_empty()
+    );
+    assert_eq!(env.read(".aws/config"), config);
+
+    // A process killed outright cannot clean up: the retry says what IAM says, in its
+    // own words and not as a rejected code (exit 1, not 3), with the way out.
+    let mut child = create_waiting(&env, "tablet");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = stderr_of(&child);
+    let mut again = create_waiting_or_done(&env, "tablet");
+    let out = again.wait().unwrap();
+    let stderr = stderr_of(&again);
+    assert_eq!(out.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("IAM says it already exists (EntityAlreadyExists)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("awsmfa mfa delete"), "{stderr}");
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "delete", "tablet"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let r = run(env.awsmfa(&["-p", "u", "mfa", "delete", "tablet"]));
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("IAM says there is no such thing (NoSuchEntity)"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("access denied"), "{r:?}");
+}
+
+/// `mfa create` that fails before asking for codes (the device exists already).
+fn create_waiting_or_done(env: &TestEnv, name: &str) -> std::process::Child {
+    let png = env.path(&format!("{name}-2.png"));
+    let mut cmd = env.awsmfa(&[
+        "-p",
+        "u",
+        "mfa",
+        "create",
+        name,
+        "--codes",
+        "-",
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    RESTS.lock().unwrap().push((child.id(), rest));
+    child
+}

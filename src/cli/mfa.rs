@@ -82,7 +82,7 @@ pub enum MfaCommand {
         #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
         token_code: Option<String>,
     },
-    /// Delete a virtual MFA device that is not enabled
+    /// Delete a virtual MFA device that is not enabled (its ARN, or its name)
     Delete { serial: String },
     /// Print the current code from the profile's code source (mfa_process or a stored seed), for scripts
     Code,
@@ -312,6 +312,16 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
         }
         MfaCommand::Delete { serial } => {
             let acct = account(ctx)?;
+            // A name (as given to `mfa create`) is the device of this account.
+            let serial = &if serial.starts_with("arn:") {
+                serial.clone()
+            } else {
+                let partition = acct.identity.arn.split(':').nth(1).unwrap_or("aws");
+                format!(
+                    "arn:{partition}:iam::{}:mfa/{serial}",
+                    acct.identity.account
+                )
+            };
             acct.iam.delete_virtual_mfa_device(&acct.keys, serial)?;
             ctx.say(&format!("deleted {serial}"));
             Ok(())
@@ -469,9 +479,29 @@ fn create(
     let user = acct.user()?.to_string();
     let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
     let serial = device.serial_number.clone();
-    // From here on, any failure deletes the device again: nothing half-made is left.
-    let mut seed_stored = false;
-    let result = (|| -> Result<(), Error> {
+    // From here on, any failure deletes the device again, and so does an interruption
+    // (Ctrl-C at the prompt, a closed terminal): nothing half-made is left.
+    let seed_stored = std::sync::atomic::AtomicBool::new(false);
+    // Whoever comes first undoes: the failing command, or the interruption.
+    let undone = std::sync::atomic::AtomicBool::new(false);
+    let undo = |why: &str| {
+        if undone.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        if seed_stored.load(std::sync::atomic::Ordering::SeqCst)
+            && let Ok(v) = open_vault(ctx)
+        {
+            let _ = v.remove(VaultKind::Totp, &serial);
+        }
+        match acct.iam.delete_virtual_mfa_device(&acct.keys, &serial) {
+            Ok(()) => ctx.say(&format!("{why}: deleted the unfinished device {serial}")),
+            Err(d) => ctx.warn(&format!(
+                "{why}: could not delete the unfinished device {serial}: {d}"
+            )),
+        }
+        true
+    };
+    let enroll = || -> Result<(), Error> {
         let uri = qr::otpauth_uri(
             &user,
             &acct.identity.account,
@@ -497,7 +527,7 @@ fn create(
                 // Stored before enabling: an enabled device whose seed was lost would lock
                 // the user out. Two consecutive codes computed from it.
                 open_vault_to_store(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
-                seed_stored = true;
+                seed_stored.store(true, std::sync::atomic::Ordering::SeqCst);
                 ctx.warn(SEED_WARNING);
                 let now = jiff::Timestamp::now().as_second().max(0) as u64;
                 let seed = device.seed_base32.expose_secret();
@@ -526,19 +556,17 @@ fn create(
         )?;
         spent(&acct, &serial, &pair);
         Ok(())
-    })();
-    if let Err(e) = result {
-        if seed_stored && let Ok(v) = open_vault(ctx) {
-            let _ = v.remove(VaultKind::Totp, &serial);
-        }
-        match acct.iam.delete_virtual_mfa_device(&acct.keys, &serial) {
-            Ok(()) => ctx.say(&format!("deleted the unfinished device {serial}")),
-            Err(d) => ctx.warn(&format!(
-                "could not delete the unfinished device {serial}: {d}"
-            )),
-        }
-        return Err(e);
-    }
+    };
+    crate::proc::cleanup_on_interrupt(
+        |sig| undo(&format!("interrupted (signal {sig})")),
+        || {
+            let result = enroll();
+            if result.is_err() {
+                undo("enrollment failed");
+            }
+            result
+        },
+    )?;
     output::save_config_value(
         &acct.setup.files.config_path,
         &ctx.profile,

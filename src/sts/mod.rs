@@ -148,6 +148,10 @@ pub enum Rejection {
     Invalid,
     /// A server-side failure.
     ServerFault,
+    /// IAM's answer about the thing acted on: it exists already, does not exist, is in
+    /// use, or a limit is reached (`EntityAlreadyExists`, `NoSuchEntity`,
+    /// `DeleteConflict`, `LimitExceeded`, …).
+    Entity,
 }
 
 impl StsError {
@@ -204,6 +208,21 @@ impl StsError {
                     Some("check the secret access key stored for this profile".into())
                 }
                 Rejection::Throttled => Some("wait a little and run again".into()),
+                Rejection::Entity => match self {
+                    StsError::Service { code, .. } if code == "EntityAlreadyExists" => Some(
+                        "an MFA device of that name may be left from an earlier attempt: `awsmfa mfa delete NAME` removes it, or choose another name".into(),
+                    ),
+                    StsError::Service { code, .. } if code == "NoSuchEntity" => {
+                        Some("`awsmfa mfa list` shows the user's devices".into())
+                    }
+                    StsError::Service { code, .. } if code == "DeleteConflict" => Some(
+                        "an enabled device must be deactivated first: `awsmfa mfa deactivate SERIAL`".into(),
+                    ),
+                    StsError::Service { code, .. } if code == "LimitExceeded" => Some(
+                        "IAM allows a limited number of MFA devices per user: delete one you no longer use".into(),
+                    ),
+                    _ => Some("wait a little and run again".into()),
+                },
                 _ => None,
             },
             StsError::Connect { .. } | StsError::Timeout { .. } => Some(
@@ -232,6 +251,12 @@ fn classify(status: u16, code: &str, message: &str) -> Rejection {
         }
         "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => Rejection::Expired,
         c if is_throttle_code(c) => Rejection::Throttled,
+        "EntityAlreadyExists"
+        | "NoSuchEntity"
+        | "DeleteConflict"
+        | "LimitExceeded"
+        | "EntityTemporarilyUnmodifiable"
+        | "ConcurrentModification" => Rejection::Entity,
         "ValidationError" | "InvalidParameterValue" | "MalformedInput" | "InvalidInput" => {
             Rejection::Invalid
         }
@@ -282,6 +307,16 @@ fn describe_service_error(
         Rejection::Invalid => format!("AWS rejected the request ({code}): {message}"),
         Rejection::ServerFault => format!("the service failed ({code}): {message}"),
         Rejection::Denied => format!("access denied ({code}): {message}"),
+        Rejection::Entity => {
+            let what = match code.as_str() {
+                "EntityAlreadyExists" => "it already exists",
+                "NoSuchEntity" => "there is no such thing",
+                "DeleteConflict" => "it is still in use",
+                "LimitExceeded" => "an IAM limit is reached",
+                _ => "it is being changed right now",
+            };
+            format!("IAM says {what} ({code}): {message}")
+        }
     }
 }
 
@@ -939,6 +974,29 @@ mod tests {
         assert_eq!(parse_expiration(" 2026-12-03 06:35:30 "), Some(want));
         assert_eq!(parse_expiration("2026-12-03"), None);
         assert_eq!(parse_expiration("2026-12-03 25:00:00"), None);
+    }
+
+    #[test]
+    fn iam_entity_errors_have_their_own_words_and_are_not_rejections() {
+        for (code, words) in [
+            ("EntityAlreadyExists", "already exists"),
+            ("NoSuchEntity", "no such thing"),
+            ("DeleteConflict", "still in use"),
+            ("LimitExceeded", "limit is reached"),
+        ] {
+            let e = StsError::Service {
+                status: 409,
+                code: code.into(),
+                message: "m".into(),
+                clock_skew: None,
+                endpoint: "e".into(),
+            };
+            assert_eq!(e.rejection(), Some(Rejection::Entity));
+            assert!(!e.is_auth_rejection(), "{code} is not exit status 3");
+            assert!(e.to_string().contains(words), "{code}: {e}");
+            assert!(!e.to_string().contains("access denied"), "{code}: {e}");
+            assert!(e.hint().is_some(), "{code}");
+        }
     }
 
     #[test]
