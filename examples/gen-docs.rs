@@ -1,6 +1,7 @@
 //! Writes the man pages and shell completions that release archives carry:
 //! `cargo run --example gen-docs -- DIR` makes `DIR/man/awsmfa.1`, one page per command
-//! (`awsmfa-login.1`, …) and `DIR/complete/` for bash, zsh, fish, PowerShell and elvish.
+//! (`awsmfa-login.1`, …) and `DIR/complete/` for bash, zsh, fish, PowerShell and elvish
+//! (the same scripts as `awsmfa completions SHELL`).
 //! The pages come from the same clap definitions as `--help`, so they never drift.
 
 use std::path::{Path, PathBuf};
@@ -25,14 +26,19 @@ fn main() -> std::io::Result<()> {
         let name: &'static str = Box::leak(format!("awsmfa-{}", sub.get_name()).into_boxed_str());
         page(&man, name, sub.clone().name(name))?;
     }
-    for shell in [
-        Shell::Bash,
-        Shell::Zsh,
-        Shell::Fish,
-        Shell::PowerShell,
-        Shell::Elvish,
+    // The scripts `awsmfa completions SHELL` prints: they ask awsmfa on Tab, so profile
+    // names complete too.
+    for (shell, file) in [
+        (Shell::Bash, "awsmfa.bash"),
+        (Shell::Zsh, "_awsmfa"),
+        (Shell::Fish, "awsmfa.fish"),
+        (Shell::PowerShell, "_awsmfa.ps1"),
+        (Shell::Elvish, "awsmfa.elv"),
     ] {
-        clap_complete::generate_to(shell, &mut cmd.clone(), "awsmfa", &complete)?;
+        std::fs::write(
+            complete.join(file),
+            awsmfa::cli::complete::registration(shell)?,
+        )?;
     }
     println!("wrote {} and {}", man.display(), complete.display());
     Ok(())

@@ -17,6 +17,13 @@ mod binary {
     #[unsafe(no_mangle)]
     extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
         awsmfa::proc::harden();
+        // A shell asking what to complete (`COMPLETE=bash awsmfa -- awsmfa -p …`).
+        if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty()) {
+            use clap::CommandFactory;
+            clap_complete::CompleteEnv::with_factory(Cli::command)
+                .completer("awsmfa")
+                .complete();
+        }
         let cli = Cli::parse();
         let env = Env::from_process();
         let color = cli::color_enabled(cli.global.color, &env);

@@ -649,21 +649,64 @@ fn assume_role_errors_are_clear() {
 #[test]
 fn completions_for_every_shell() {
     let env = TestEnv::new();
-    for shell in ["bash", "zsh", "fish", "powershell"] {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let r = run(env.awsmfa(&["completions", shell]));
         assert_eq!(r.status, 0, "{r:?}");
-        assert!(
-            r.stdout.contains("login") && r.stdout.contains("process"),
-            "{shell}"
-        );
+        assert!(r.stdout.contains("COMPLETE"), "{shell}: {r:?}");
     }
-    let r = run(env.awsmfa(&["completions", "bash"]));
-    let file = env.path("c.bash");
-    std::fs::write(&file, r.stdout).unwrap();
-    run_shell(
-        "bash",
-        &format!("source {}; complete -p awsmfa", file.display()),
+}
+
+/// A shell with awsmfa on PATH and the test's HOME.
+fn shell_with_awsmfa(env: &TestEnv, shell: &str, script: &str) -> String {
+    let bin = common::awsmfa_bin();
+    let out = Command::new(shell)
+        .args(["-c", script])
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", env.home.path())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn profile_names_complete_in_bash_and_fish_and_typos_get_a_suggestion() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        "[default]\nregion = us-east-1\n[profile work]\n[profile prod-admin]\n[services wasabi]\n",
     );
+    env.write(".aws/credentials", "[mfa-demo-long-term]\n[mfa-demo]\n");
+    let bash = shell_with_awsmfa(
+        &env,
+        "bash",
+        "source <(awsmfa completions bash)\nCOMP_WORDS=(awsmfa -p ''); COMP_CWORD=2; COMP_TYPE=9\n_clap_complete_awsmfa awsmfa '' -p\nprintf '%s\\n' \"${COMPREPLY[@]}\"\nCOMP_WORDS=(awsmfa lo); COMP_CWORD=1\n_clap_complete_awsmfa awsmfa lo awsmfa\nprintf '%s\\n' \"${COMPREPLY[@]}\"",
+    );
+    assert_eq!(
+        bash, "default\nmfa-demo\nprod-admin\nwork\nlogin\n",
+        "{bash}"
+    );
+    let fish = shell_with_awsmfa(
+        &env,
+        "fish",
+        "awsmfa completions fish | source\ncomplete -C 'awsmfa --profile pr'\ncomplete -C 'awsmfa exec -p w'",
+    );
+    assert_eq!(fish, "prod-admin\nwork\n", "{fish}");
+    // A typo: the profile meant.
+    let r = run(env.awsmfa(&["-p", "mfa-dem", "process"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("hint: did you mean `-p mfa-demo`?"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty());
 }
 
 #[test]

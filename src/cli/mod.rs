@@ -5,6 +5,7 @@
 //! Each command lives in its own module and takes a `Context` and its own options.
 
 pub mod clear;
+pub mod complete;
 pub mod console;
 pub mod doctor;
 pub mod env;
@@ -41,7 +42,13 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct GlobalOpts {
     /// Profile to use [default: $AWS_PROFILE, else "default"]
-    #[arg(short, long, global = true, value_name = "NAME")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_name = "NAME",
+        add = clap_complete::engine::ArgValueCandidates::new(complete::profile_candidates)
+    )]
     pub profile: Option<String>,
     /// Config file [default: $AWS_CONFIG_FILE, else ~/.aws/config]
     #[arg(long, global = true, value_name = "PATH")]
@@ -102,7 +109,7 @@ pub enum Command {
     Server(server::ServerOpts),
     /// Open the AWS web console with a role profile's session (or print the sign-in URL)
     Console(console::ConsoleOpts),
-    /// Print shell completions
+    /// Print shell completions (profile names included): `source <(awsmfa completions bash)`
     Completions {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
@@ -270,10 +277,8 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
         Command::Server(opts) => server::run(&ctx, &opts),
         Command::Console(opts) => done(console::run(&ctx, &opts)),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
-            let text = String::from_utf8_lossy(&out);
+            let text = complete::registration(shell)
+                .map_err(|e| Error::new(Exit::Failure, format!("completions: {e}")))?;
             done(
                 crate::output::print_stdout(&text)
                     .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}"))),

@@ -38,7 +38,19 @@ impl Setup {
     /// Loads the files and resolves the context's profile.
     pub fn new(ctx: &Context) -> Result<Setup, Error> {
         let files = load_files(ctx)?;
-        let resolved = resolve(&files, &ctx.profile)?;
+        let resolved = resolve(&files, &ctx.profile).map_err(|e| {
+            let typo = matches!(e, crate::config::profile::ResolveError::NoProfile(_));
+            let mut err = Error::from(e);
+            if typo {
+                let known = super::complete::profile_names(&files);
+                if let Some(meant) =
+                    super::complete::did_you_mean(&ctx.profile, known.iter().map(String::as_str))
+                {
+                    err.hint = Some(format!("did you mean `-p {meant}`?"));
+                }
+            }
+            err
+        })?;
         Setup::with(ctx, files, resolved)
     }
 

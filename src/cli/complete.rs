@@ -1,0 +1,131 @@
+//! Shell completion that knows the person's profiles, and "did you mean" for a mistyped
+//! one. `awsmfa completions SHELL` prints a small script that asks awsmfa itself what to
+//! offer on Tab (clap's dynamic completion, `COMPLETE=SHELL awsmfa -- WORDS…`), so
+//! `awsmfa -p <Tab>` lists the profiles of the files the command would read.
+
+use std::collections::BTreeSet;
+
+use clap_complete::CompletionCandidate;
+
+use crate::config::{AwsFiles, Env, file_paths, load_document};
+
+/// Every profile name a command could be given: the config's `[default]`/`[profile X]`,
+/// the credentials file's sections (aws-mfa's `X-long-term` as `X`), the vault's entries.
+pub fn profile_names(files: &AwsFiles) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for section in files.config.section_names() {
+        if section == "default" {
+            names.insert(section.to_string());
+        } else if let Some(name) = section.strip_prefix("profile ") {
+            names.insert(name.trim().to_string());
+        }
+    }
+    for section in files.credentials.section_names() {
+        let name = section.strip_suffix("-long-term").unwrap_or(section);
+        names.insert(name.trim().to_string());
+    }
+    for meta in files.vault.list(crate::vault::Kind::Keys) {
+        names.insert(meta.name);
+    }
+    names.retain(|n| !n.is_empty() && !n.chars().any(char::is_control));
+    names
+}
+
+/// The profiles for completion, read from the files the environment names (errors in
+/// them mean fewer candidates, never a message).
+pub fn profile_candidates() -> Vec<CompletionCandidate> {
+    let env = Env::from_process();
+    let Ok((config, credentials)) = file_paths(&env, None, None) else {
+        return Vec::new();
+    };
+    let doc = |p: &std::path::Path| load_document(p).unwrap_or_default();
+    let files = AwsFiles {
+        config: doc(&config),
+        credentials: doc(&credentials),
+        config_path: config,
+        credentials_path: credentials,
+        vault: crate::vault::Index::new(crate::vault::vault_dir(&env)),
+    };
+    profile_names(&files)
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// The known profile closest to a mistyped `name`, if one is close enough to be meant.
+pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    known
+        .into_iter()
+        .filter(|k| *k != name)
+        .map(|k| (distance(&wanted, &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= (k.chars().count() / 3).clamp(1, 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// The registration script for `shell`: it makes the shell ask `awsmfa` (found on
+/// `PATH`) what to complete.
+pub fn registration(shell: clap_complete::Shell) -> Result<String, std::io::Error> {
+    use clap_complete::env::EnvCompleter;
+    let completer: &dyn EnvCompleter = match shell {
+        clap_complete::Shell::Bash => &clap_complete::env::Bash,
+        clap_complete::Shell::Zsh => &clap_complete::env::Zsh,
+        clap_complete::Shell::Fish => &clap_complete::env::Fish,
+        clap_complete::Shell::PowerShell => &clap_complete::env::Powershell,
+        clap_complete::Shell::Elvish => &clap_complete::env::Elvish,
+        _ => &clap_complete::env::Bash,
+    };
+    let mut out = Vec::new();
+    completer.write_registration("COMPLETE", "awsmfa", "awsmfa", "awsmfa", &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_the_profile_meant() {
+        let known = ["mfa-demo", "work", "work-mfa", "default", "prod-admin"];
+        assert_eq!(did_you_mean("mfa-dem", known), Some("mfa-demo"));
+        assert_eq!(did_you_mean("wrok", known), Some("work"));
+        assert_eq!(did_you_mean("Prod-Admin", known), Some("prod-admin"));
+        assert_eq!(did_you_mean("staging", known), None);
+        assert_eq!(did_you_mean("x", known), None);
+    }
+
+    #[test]
+    fn names_from_both_files_and_the_aws_mfa_layout() {
+        let doc = |t: &str| crate::config::ini::Document::parse(t.as_bytes()).unwrap();
+        let files = AwsFiles {
+            config: doc("[default]\n[profile admin]\n[services w]\n[sso-session s]\n"),
+            credentials: doc("[work-long-term]\n[work]\n[other]\n"),
+            config_path: "c".into(),
+            credentials_path: "k".into(),
+            vault: crate::vault::Index::new(None),
+        };
+        let names: Vec<String> = profile_names(&files).into_iter().collect();
+        assert_eq!(names, ["admin", "default", "other", "work"]);
+    }
+}
