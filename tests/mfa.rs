@@ -37,6 +37,46 @@ fn decode_terminal_qr(lines: &[String]) -> String {
     grids[0].decode().expect("the QR code decodes").1
 }
 
+/// Turns the coloured rendering (each cell `▀` with SGR colours: foreground the upper
+/// module, background the lower; 30/40 black, 97/107 white) into lines of `█ ▀ ▄`
+/// (light modules drawn) for [`decode_terminal_qr`].
+fn uncolour(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|line| {
+            let (mut fg, mut bg) = (97, 107);
+            let mut out = String::new();
+            let mut rest = line.as_str();
+            while let Some(c) = rest.chars().next() {
+                if let Some(after) = rest.strip_prefix("\x1b[") {
+                    let end = after.find('m').unwrap();
+                    for p in after[..end].split(';') {
+                        match p.parse::<u32>().unwrap_or(0) {
+                            0 => (fg, bg) = (39, 49),
+                            n @ (30..=37 | 39 | 90..=97) => fg = n,
+                            n @ (40..=47 | 49 | 100..=107) => bg = n,
+                            _ => {}
+                        }
+                    }
+                    rest = &after[end + 1..];
+                    continue;
+                }
+                rest = &rest[c.len_utf8()..];
+                if c == '▀' {
+                    out.push(match (fg == 97, bg == 107) {
+                        (true, true) => '█',
+                        (true, false) => '▀',
+                        (false, true) => '▄',
+                        (false, false) => ' ',
+                    });
+                }
+            }
+            out
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 /// Decodes our grayscale PNG (stored deflate blocks) into the QR's text.
 fn decode_png_qr(bytes: &[u8]) -> String {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
@@ -118,22 +158,40 @@ fn enrollment_end_to_end_then_login_with_the_new_device() {
             break;
         }
         let l = line.trim_end_matches('\n');
-        if !l.is_empty() && l.chars().all(|c| "█▀▄ ".contains(c)) {
+        if l.contains('▀') {
             qr_lines.push(l.to_string());
         }
     }
-    let uri = decode_terminal_qr(&qr_lines);
+    assert!(qr_lines.len() <= 23, "fits 80×24: {} lines", qr_lines.len());
+    let uri = decode_terminal_qr(&uncolour(&qr_lines));
     assert!(
         uri.starts_with(&format!(
-            "otpauth://totp/Amazon%20Web%20Services:{}@123456789012?secret=",
+            "otpauth://totp/AWS:{}@123456789012?secret=",
             user.name
         )),
         "{uri}"
     );
+    let png_uri = decode_png_qr(&std::fs::read(&png).unwrap());
+    assert!(
+        png_uri.starts_with(&format!(
+            "otpauth://totp/Amazon%20Web%20Services:{}@123456789012?secret=",
+            user.name
+        )),
+        "{png_uri}"
+    );
+    let secret = |u: &str| {
+        u.split("secret=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(
-        decode_png_qr(&std::fs::read(&png).unwrap()),
-        uri,
-        "the PNG holds the same URI"
+        secret(&png_uri),
+        secret(&uri),
+        "the PNG holds the same seed"
     );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
@@ -526,4 +584,137 @@ fn create_waiting_or_done(env: &TestEnv, name: &str) -> std::process::Child {
     });
     RESTS.lock().unwrap().push((child.id(), rest));
     child
+}
+
+/// tmux on a private socket: a real 80×24 terminal whose screen the test reads.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let socket = format!("awsmfa-test-{}", std::process::id());
+        let ok = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+            ])
+            .status()
+            .expect("tmux (scripts/test installs it)");
+        assert!(ok.success());
+        Tmux { socket }
+    }
+
+    fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["-L", self.socket.as_str(), "capture-pane", "-p"];
+        if escapes {
+            args.push("-e");
+        }
+        let out = std::process::Command::new("tmux")
+            .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.screen(false);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {text:?}:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &str) {
+        let ok = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys, "Enter"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn the_qr_code_scans_from_an_80_by_24_terminal_and_is_wiped_after() {
+    let bed = Bed::shared();
+    let user = bed.user_with("tmuxqr", json!("allow-all"), false);
+    let env = TestEnv::new();
+    layout(&env, &user, bed);
+    let done = env.path("done");
+    let command = format!(
+        "env -i HOME='{home}' PATH='{path}' TERM=xterm-256color LANG=C.UTF-8 '{bin}' -p u mfa create phone; echo $? > '{done}'; sleep 60",
+        home = env.home.path().display(),
+        path = std::env::var("PATH").unwrap_or_default(),
+        bin = common::awsmfa_bin().display(),
+        done = done.display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("press Enter");
+    // Everything on the visible 80×24 screen, colours included: the code decodes.
+    let screen = tmux.screen(true);
+    let qr: Vec<String> = screen
+        .lines()
+        .filter(|l| l.contains('▀'))
+        .map(String::from)
+        .collect();
+    assert!(!qr.is_empty(), "{screen}");
+    let uri = decode_terminal_qr(&uncolour(&qr));
+    assert!(uri.starts_with("otpauth://totp/AWS:"), "{uri}");
+    let seed = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    // Scanned: Enter wipes the code and the codes are asked for.
+    tmux.keys("");
+    let after = tmux.wait_for("First code");
+    assert!(!after.contains('▀'), "the QR code was wiped:\n{after}");
+    let now = jiff::Timestamp::now().as_second() as u64;
+    tmux.keys(&awsmfa::mfa::totp::aws_code(&seed, now).unwrap());
+    tmux.wait_for("next one");
+    tmux.keys(&awsmfa::mfa::totp::aws_code(&seed, now + 30).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            tmux.screen(false)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "0",
+        "{}",
+        tmux.screen(false)
+    );
+    let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
+    assert!(list.stdout.contains("/phone  enabled"), "{list:?}");
 }

@@ -507,7 +507,14 @@ fn create(
             &acct.identity.account,
             device.seed_base32.expose_secret(),
         );
-        show_secretly(&qr::render_terminal(&uri), show_secret);
+        let short = qr::otpauth_uri_short(
+            &user,
+            &acct.identity.account,
+            device.seed_base32.expose_secret(),
+        );
+        let colour = ctx.env.get("TERM") != Some("dumb");
+        let drawn = qr::render_terminal(&short, colour);
+        let on_terminal = show_secretly(&drawn, show_secret) && has_terminal();
         if let Some(path) = qr_png {
             crate::fsx::write_atomic(path, &qr::png(&uri))
                 .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
@@ -541,9 +548,20 @@ fn create(
                 (code(now.saturating_sub(30))?, code(now)?)
             }
             None => {
-                ctx.say(&format!(
-                    "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
-                ));
+                if on_terminal && codes.codes.is_none() {
+                    // The code stays on screen until the person has scanned it, then is
+                    // wiped (it is the second factor) before the codes are asked for.
+                    let lines = drawn.lines().count();
+                    let _ = ctx
+                        .prompt
+                        .ask("scan the QR code with your authenticator app, then press Enter: ");
+                    show_secretly(&format!("\x1b[{}F\x1b[J", lines + 1), false);
+                    ctx.say(&format!("enter two consecutive codes for {serial}"));
+                } else {
+                    ctx.say(&format!(
+                        "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
+                    ));
+                }
                 two_codes(ctx, codes, &serial)?
             }
         };

@@ -1,10 +1,19 @@
-//! The `otpauth://` URI of a new virtual MFA device as a QR code: in the terminal
-//! (half blocks, light modules drawn, for dark terminals) and as a PNG file.
+//! The `otpauth://` URI of a new virtual MFA device as a QR code: in the terminal and
+//! as a PNG file.
+//!
+//! The terminal code must scan from an 80×24 terminal with a dark or a light theme: it is
+//! drawn with explicit black and white (half blocks, two module rows per line), with the
+//! standard 4-module quiet zone where it fits, and from the shortest URI apps accept
+//! (`otpauth://totp/AWS:user@account?secret=…&issuer=AWS`, low error correction), so a
+//! usual device fits in 23 lines. The PNG carries AWS's own long label.
 
 use qrcode::{Color, EcLevel, QrCode};
 use zeroize::Zeroizing;
 
-const QUIET: usize = 2;
+/// The standard's quiet zone, in modules.
+const QUIET: usize = 4;
+/// Lines the terminal code may take (24 rows less one for the question under it).
+pub const MAX_TERMINAL_LINES: usize = 23;
 
 /// The URI authenticator apps expect, in AWS's own form.
 pub fn otpauth_uri(user: &str, account: &str, seed_base32: &str) -> Zeroizing<String> {
@@ -23,7 +32,39 @@ pub fn otpauth_uri(user: &str, account: &str, seed_base32: &str) -> Zeroizing<St
     ))
 }
 
-/// The QR modules, `true` for dark, with a quiet zone.
+/// The short form of the URI for a terminal: issuer `AWS`.
+pub fn otpauth_uri_short(user: &str, account: &str, seed_base32: &str) -> Zeroizing<String> {
+    let label: String = format!("{user}@{account}")
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Zeroizing::new(format!(
+        "otpauth://totp/AWS:{label}?secret={seed_base32}&issuer=AWS"
+    ))
+}
+
+/// The QR modules, `true` for dark, with a quiet zone of `quiet` modules.
+fn modules_with(data: &str, ec: EcLevel, quiet: usize) -> (Vec<bool>, usize) {
+    let code = QrCode::with_error_correction_level(data.as_bytes(), ec)
+        .expect("an otpauth URI fits a QR code");
+    let width = code.width();
+    let colors = code.to_colors();
+    let full = width + 2 * quiet;
+    let mut out = vec![false; full * full];
+    for y in 0..width {
+        for x in 0..width {
+            out[(y + quiet) * full + x + quiet] = colors[y * width + x] == Color::Dark;
+        }
+    }
+    (out, full)
+}
+
+/// The QR modules for a PNG (medium error correction, full quiet zone).
 fn modules(data: &str) -> (Vec<bool>, usize) {
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
         .expect("an otpauth URI fits a QR code");
@@ -39,23 +80,53 @@ fn modules(data: &str) -> (Vec<bool>, usize) {
     (out, full)
 }
 
-/// Two rows of modules per line: light modules are drawn (`█ ▀ ▄`), dark ones are blank,
-/// which scans on the usual dark terminal background.
-pub fn render_terminal(data: &str) -> Zeroizing<String> {
-    let (m, w) = modules(data);
+/// Two rows of modules per line, each cell an upper half block whose foreground is the
+/// upper module and background the lower one, in explicit black and white, so the code
+/// scans on dark and light themes alike. Low error correction and the full quiet zone,
+/// narrowing the quiet zone only if the code would not fit [`MAX_TERMINAL_LINES`].
+/// `colour: false` (a terminal without colours) draws the light modules as blocks.
+pub fn render_terminal(data: &str, colour: bool) -> Zeroizing<String> {
+    let mut quiet = QUIET;
+    let (m, w) = loop {
+        let (m, w) = modules_with(data, EcLevel::L, quiet);
+        if w.div_ceil(2) <= MAX_TERMINAL_LINES || quiet == 1 {
+            break (m, w);
+        }
+        quiet -= 1;
+    };
+    let dark = |y: usize, x: usize| y < w && m[y * w + x];
     let mut out = Zeroizing::new(String::new());
     for y in (0..w).step_by(2) {
-        for x in 0..w {
-            let top = !m[y * w + x];
-            let bottom = y + 1 >= w || !m[(y + 1) * w + x];
-            out.push(match (top, bottom) {
-                (true, true) => '█',
-                (true, false) => '▀',
-                (false, true) => '▄',
-                (false, false) => ' ',
-            });
+        if colour {
+            let mut last = (None, None);
+            for x in 0..w {
+                let (top, bottom) = (dark(y, x), y + 1 >= w || dark(y + 1, x));
+                let bottom = if y + 1 >= w { false } else { bottom };
+                if last != (Some(top), Some(bottom)) {
+                    // Black 30/40, bright white 97/107.
+                    out.push_str(&format!(
+                        "\x1b[{};{}m",
+                        if top { 30 } else { 97 },
+                        if bottom { 40 } else { 107 }
+                    ));
+                    last = (Some(top), Some(bottom));
+                }
+                out.push('▀');
+            }
+            out.push_str("\x1b[0m\n");
+        } else {
+            for x in 0..w {
+                let top = !dark(y, x);
+                let bottom = y + 1 >= w || !dark(y + 1, x);
+                out.push(match (top, bottom) {
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    (false, false) => ' ',
+                });
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     out
 }
@@ -147,11 +218,38 @@ mod tests {
 
     #[test]
     fn terminal_rendering_is_square_with_quiet_zone() {
-        let text = render_terminal("hello");
+        let text = render_terminal("hello", false);
         let lines: Vec<&str> = text.lines().collect();
         let width = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == width));
         assert!(lines[0].chars().all(|c| c == '█'), "quiet zone on top");
+        assert!(lines[1].chars().all(|c| c == '█'), "4 modules: two lines");
         assert_eq!(lines.len(), width.div_ceil(2));
+    }
+
+    #[test]
+    fn an_aws_device_fits_an_80_by_24_terminal() {
+        let seed = "A".repeat(64);
+        for user in ["alice", "alice.longname-dev"] {
+            let uri = otpauth_uri_short(user, "123456789012", &seed);
+            let text = render_terminal(&uri, true);
+            let lines = text.lines().count();
+            assert!(lines <= MAX_TERMINAL_LINES, "{user}: {lines} lines");
+            let cells = text.lines().next().unwrap().matches('▀').count();
+            assert!(cells <= 80, "{user}: {cells} columns");
+        }
+        // A usual name keeps the standard's 4-module quiet zone.
+        let text = render_terminal(&otpauth_uri_short("alice", "123456789012", &seed), true);
+        assert!(
+            text.starts_with("\x1b[97;107m"),
+            "white margin: {:?}",
+            &text[..20]
+        );
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first.matches("\x1b[").count(),
+            2,
+            "one colour for the whole top line"
+        );
     }
 }
