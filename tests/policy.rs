@@ -22,12 +22,15 @@ fn every_seed_policy_gets_its_findings() {
         ("001-admin-with-mfa.json", 1, vec!["self-service-needs-mfa"]),
         ("001-admin.json", 0, vec![]),
         ("002-block-most-access.json", 0, vec![]),
+        // The seed's trust policy before MFA was added: anyone with the keys.
+        ("002-role-trust.json", 1, vec!["trust-without-mfa"]),
         (
             "002-role-trust-with-mfa.json",
             1,
             vec!["condition-key-spelling"],
         ),
-        ("004-force-mfa.json", 1, vec!["get-session-token-denied"]),
+        // Information only: exit 0.
+        ("004-force-mfa.json", 0, vec!["get-session-token-denied"]),
     ] {
         let r = run(env.awsmfa(&["policy", "lint", &fixture(file), "--format", "json"]));
         assert_eq!(r.status, status, "{file}: {r:?}");

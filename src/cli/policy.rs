@@ -1,5 +1,6 @@
 //! `awsmfa policy …`: print the policies that force MFA; lint a policy for the classic
-//! mistakes. Lint exits 0 when clean, 1 with findings, 5 when the file cannot be read or
+//! mistakes. Lint exits 0 when clean or with information only, 1 with warnings or errors,
+//! 5 when the file cannot be read or
 //! is not JSON.
 
 use std::io::Read;
@@ -148,5 +149,10 @@ fn run_lint(file: &std::path::Path, format: LintFormat) -> Result<u8, Error> {
         LintFormat::Text => lint::to_text(&findings),
     };
     print(&text)?;
-    Ok(u8::from(!findings.is_empty()))
+    // Information alone is no failure: 1 only for warnings and errors.
+    Ok(u8::from(
+        findings
+            .iter()
+            .any(|f| !matches!(f.severity, lint::Severity::Info)),
+    ))
 }

@@ -336,6 +336,15 @@ pub fn lint(policy: &Value) -> Vec<Finding> {
                 }
                 _ => false,
             };
+            if stmt.get("Principal").is_some() && !requires_mfa(stmt) {
+                out.push(Finding {
+                    rule: "trust-without-mfa",
+                    severity: Severity::Warning,
+                    path: path.clone(),
+                    what: "this trust policy lets the principal assume the role without MFA: long-term keys alone reach everything the role may do".into(),
+                    fix: "add \"Condition\": {\"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"}} (`awsmfa policy role-trust` prints one)".into(),
+                });
+            }
             if anyone {
                 out.push(Finding {
                     rule: "wildcard-principal",
