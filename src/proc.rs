@@ -293,6 +293,16 @@ pub fn parent_name() -> Option<String> {
     Some(name.trim_end().to_string())
 }
 
+/// The width of the terminal standard output goes to, if it goes to one.
+pub fn terminal_width() -> Option<usize> {
+    // SAFETY: winsize is plain data that TIOCGWINSZ fills for a terminal.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0)
+            .then_some(usize::from(size.ws_col))
+    }
+}
+
 /// Whether process `pid` still exists.
 pub fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks.

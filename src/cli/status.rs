@@ -74,7 +74,22 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
             serde_json::to_string_pretty(&report).expect("serializable")
         )
     } else {
-        table(&report)
+        if report.profiles.is_empty() {
+            ctx.say(&format!(
+                "no profiles in {} or {} yet",
+                files.config_path.display(),
+                files.credentials_path.display()
+            ));
+            ctx.hint("start with `aws configure --profile NAME` (keys in the credentials file) or `awsmfa add NAME` (keys in the vault)");
+            return Ok(());
+        }
+        let width = crate::proc::terminal_width().or_else(|| {
+            ctx.env
+                .get("COLUMNS")
+                .and_then(|c| c.parse().ok())
+                .filter(|c| *c > 0)
+        });
+        table(&report, width)
     };
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }
@@ -131,6 +146,7 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
             } else if get("sso_start_url").is_some() || get("sso_session").is_some() {
                 "sso"
             } else {
+                // Settings only (region, output, endpoints).
                 "other"
             };
             let (keys, mfa_serial, problem) = match resolve(files, &name) {
@@ -157,9 +173,13 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                     seconds_left: exp.map(|t| remaining(t, now)),
                 }
             });
+            // One line per session: a session made with a discovered device is also
+            // cached under the device's serial.
+            let mut seen = std::collections::HashSet::new();
             let cached = cached_all
                 .iter()
                 .filter(|(_, c)| c.meta.profile == name)
+                .filter(|(_, c)| seen.insert(c.creds.access_key_id.clone()))
                 .filter_map(|(_, c)| {
                     let exp = c.creds.expiration?;
                     Some(CachedStatus {
@@ -176,7 +196,9 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                 role_arn: get("role_arn"),
                 source_profile: get("source_profile"),
                 mfa_serial,
-                problem: if kind == "session" && !long_term {
+                // A session in a file, or a profile of settings only (a [default] with
+                // a region), is not a problem.
+                problem: if (kind == "session" && !long_term) || kind == "other" {
                     None
                 } else {
                     problem
@@ -196,7 +218,7 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
     }
 }
 
-fn table(report: &Report) -> String {
+fn table(report: &Report, width: Option<usize>) -> String {
     let mut rows = vec![[
         "PROFILE".to_string(),
         "KIND".to_string(),
@@ -222,14 +244,25 @@ fn table(report: &Report) -> String {
         }
         let keys = p
             .keys
-            .clone()
+            .as_deref()
+            .map(short_origin)
             .or_else(|| p.source_profile.as_ref().map(|s| format!("via {s}")))
             .unwrap_or_else(|| "-".into());
         rows.push([
             cell(&p.name),
-            p.kind.to_string(),
+            if p.kind == "other" {
+                "settings".into()
+            } else {
+                p.kind.to_string()
+            },
             cell(&keys),
-            cell(p.mfa_serial.as_deref().unwrap_or("-")),
+            // The device's name (`mfa/alice`): its account is the user's own.
+            cell(
+                p.mfa_serial
+                    .as_deref()
+                    .map(|s| s.rsplit(':').next().unwrap_or(s))
+                    .unwrap_or("-"),
+            ),
             if sessions.is_empty() {
                 "-".into()
             } else {
@@ -237,18 +270,57 @@ fn table(report: &Report) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..4)
+    let mut widths: Vec<usize> = (0..5)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
+    // Fit the terminal: the widest of the shrinkable columns (keys, device, sessions)
+    // gives up room first; cut cells end with "…".
+    if let Some(limit) = width {
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * (w.len() - 1);
+        while total(&widths) > limit {
+            let (i, w) = [2, 3, 4]
+                .iter()
+                .map(|&i| (i, widths[i]))
+                .max_by_key(|(_, w)| *w)
+                .expect("three columns");
+            if w <= 8 {
+                break;
+            }
+            widths[i] = w - 1;
+        }
+    }
     let mut out = String::new();
     for r in rows {
-        for (i, w) in widths.iter().enumerate() {
-            out.push_str(&format!("{:<w$}  ", r[i], w = *w));
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| fit(c, *w)).collect();
+        for (i, c) in cells.iter().enumerate().take(4) {
+            out.push_str(&format!("{:<w$}  ", c, w = widths[i]));
         }
-        out.push_str(&r[4]);
+        out.push_str(&cells[4]);
         out.push('\n');
     }
     out
+}
+
+/// `text` cut to `width` characters, ending with "…" when cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Where keys live, in few words: `[work-long-term] in the credentials file` →
+/// `file [work-long-term]`.
+fn short_origin(origin: &str) -> String {
+    if let Some(section) = origin.strip_suffix(" in the credentials file") {
+        format!("file {section}")
+    } else if let Some(section) = origin.strip_suffix(" in the config file") {
+        format!("config {section}")
+    } else {
+        origin.to_string()
+    }
 }
 
 /// A table cell: outside text made safe for the terminal, on one line.
@@ -307,8 +379,12 @@ mod tests {
             r.profiles[2].keys.as_deref(),
             Some("the credential_process of profile \"vault\"")
         );
-        let text = table(&r);
+        let text = table(&r, None);
         assert!(text.starts_with("PROFILE"));
         assert!(text.contains("file: 1h 0m left"));
+        // At 80 columns every line fits, cut cells ending with "…".
+        let narrow = table(&r, Some(80));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+        assert_eq!(narrow.lines().count(), text.lines().count());
     }
 }
