@@ -6,6 +6,7 @@
 #[cfg(not(test))]
 mod binary {
     use clap::Parser;
+    use clap::error::ErrorKind;
 
     use awsmfa::cli::{self, Cli};
     use awsmfa::config::Env;
@@ -24,7 +25,10 @@ mod binary {
                 .completer("awsmfa")
                 .complete();
         }
-        let cli = Cli::parse();
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => return usage_error(e),
+        };
         let env = Env::from_process();
         let color = cli::color_enabled(cli.global.color, &env);
         match cli::run(cli, env) {
@@ -42,5 +46,44 @@ mod binary {
                 err.exit as libc::c_int
             }
         }
+    }
+
+    /// clap's errors in the house style: one line `awsmfa: …` and one `hint: …` (the
+    /// usage line or clap's tip), exit status 2. Help and version print as clap prints
+    /// them.
+    fn usage_error(e: clap::Error) -> libc::c_int {
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return 0;
+        }
+        let text = e.to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let first = lines.next().unwrap_or("bad arguments");
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let rest: Vec<&str> = lines.collect();
+        let hint = rest
+            .iter()
+            .find_map(|l| l.strip_prefix("tip: "))
+            .map(String::from)
+            .or_else(|| {
+                rest.iter()
+                    .find(|l| l.starts_with("[possible values: "))
+                    .map(|l| l.trim_matches(['[', ']']).to_string())
+            })
+            .or_else(|| {
+                rest.iter()
+                    .find_map(|l| l.strip_prefix("Usage: "))
+                    .map(|u| format!("usage: {u} (more with --help)"))
+            })
+            .or_else(|| Some("`awsmfa --help` lists the commands and options".into()));
+        if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            let _ = e.print();
+            return 2;
+        }
+        eprintln!("awsmfa: {}", awsmfa::term::clean(message));
+        if let Some(hint) = hint {
+            eprintln!("hint: {}", awsmfa::term::clean(&hint));
+        }
+        2
     }
 }

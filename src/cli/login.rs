@@ -27,7 +27,8 @@ pub struct LoginOpts {
     /// Session length: 12h, 90m, 1h30m or seconds (MFA sessions 900 s to 36h; roles up to 12h)
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
-    /// Credentials-file section to write the session to [default: see README]
+    /// Credentials-file section to write the session to [default: the profile's own section;
+    /// NAME-mfa when long-term keys sit in [NAME], and for role profiles]
     #[arg(long, value_name = "PROFILE")]
     pub target: Option<String>,
     /// Renew even when the written session is still valid
@@ -94,6 +95,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     }
     let fx = CliEffects::new(ctx, &setup, opts.token_code.clone());
     let served = setup.serve(&fx, &req)?;
+    let first_time = !setup.files.credentials.has_section(&target);
     output::write_session(&setup.files.credentials_path, &target, &served.creds)?;
     let inherited = setup.resolved.settings.inheritable();
     if output::ensure_config_profile(&setup.files.config_path, &target, &inherited)? {
@@ -126,7 +128,15 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
             ));
         }
     }
-    report(ctx, &setup, &target, &served.creds, served.from_cache, now);
+    report(
+        ctx,
+        &setup,
+        &target,
+        &served.creds,
+        served.from_cache,
+        now,
+        first_time,
+    );
     Ok(())
 }
 
@@ -153,6 +163,7 @@ fn report(
     session: &Credentials,
     from_cache: bool,
     now: Timestamp,
+    first_time: bool,
 ) {
     let how = if from_cache {
         " (from the cached session, no code needed)"
@@ -179,7 +190,8 @@ fn report(
         ctx.say(&format!("logged in: profile {target}{how}"));
     }
     let profile = &setup.resolved.profile;
-    if setup.resolved.keys_in_profile && target == format!("{profile}-mfa") {
+    // Said when the section is made, not on every renewal.
+    if first_time && setup.resolved.keys_in_profile && target == format!("{profile}-mfa") {
         ctx.hint(&format!(
             "the long-term keys sit in [{profile}], so the session went to [{target}]: use --profile {target}, or run `awsmfa import {profile}` (moves the keys into the vault) and the session will go to [{profile}]"
         ));

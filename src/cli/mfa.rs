@@ -233,10 +233,23 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                 ctx.say(&format!("{} has no MFA device", acct.user()?));
             }
             for d in devices {
+                // In local time to the minute, as `login` shows times.
+                let enabled = d
+                    .enable_date
+                    .as_deref()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(|t| {
+                        t.to_zoned(jiff::tz::TimeZone::system())
+                            .strftime("%Y-%m-%d %H:%M %Z")
+                            .to_string()
+                    })
+                    .unwrap_or_else(|| {
+                        crate::term::clean(d.enable_date.as_deref().unwrap_or("-")).into_owned()
+                    });
                 out.push_str(&format!(
                     "{}  enabled {}\n",
                     crate::term::clean(&d.serial_number),
-                    crate::term::clean(d.enable_date.as_deref().unwrap_or("-"))
+                    enabled
                 ));
             }
             print(&out)

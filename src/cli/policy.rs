@@ -53,8 +53,12 @@ pub enum PolicyCommand {
     Lint {
         /// The policy JSON file, or - for standard input
         file: PathBuf,
+        /// Output format: findings as text, or JSON
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
+        /// The same as --format json
+        #[arg(long, hide = true)]
+        json: bool,
     },
 }
 
@@ -100,7 +104,9 @@ pub fn run(_ctx: &Context, opts: &PolicyOpts) -> Result<u8, Error> {
             policy::role_trust(principal, seconds(max_age)?)
         }
         PolicyCommand::S3Compatible { actions } => policy::s3_compatible(actions),
-        PolicyCommand::Lint { file, format } => return run_lint(file, *format),
+        PolicyCommand::Lint { file, format, json } => {
+            return run_lint(file, if *json { LintFormat::Json } else { *format });
+        }
     };
     print(&policy::to_text(&doc))?;
     Ok(0)

@@ -38,7 +38,7 @@ use crate::server;
 #[derive(Debug, Args)]
 pub struct ServerOpts {
     /// Port on 127.0.0.1 [default: any free port]
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub port: u16,
     /// How to print the variables [default: for the shell that runs awsmfa, else $SHELL]
     #[arg(long, value_enum)]

@@ -19,9 +19,18 @@ use crate::session::{human_remaining, remaining};
 
 #[derive(Debug, Args)]
 pub struct StatusOpts {
-    /// Machine-readable output (schema version 1)
-    #[arg(long)]
+    /// Output format: a table, or JSON (schema version 1)
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+    /// The same as --format json
+    #[arg(long, hide = true)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +77,7 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
     let files = load_files(ctx)?;
     let cache = Cache::from_env(&ctx.env);
     let report = build(&files, cache.as_ref(), Timestamp::now());
-    let text = if opts.json {
+    let text = if opts.json || opts.format == StatusFormat::Json {
         format!(
             "{}\n",
             serde_json::to_string_pretty(&report).expect("serializable")

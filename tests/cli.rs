@@ -1,0 +1,54 @@
+//! The command line's own conventions: usage errors in the house style (one `awsmfa:`
+//! line, one `hint:` line, exit 2, no colour asked for), `--format json` everywhere JSON
+//! is offered (`--json` kept as an alias), help and version as clap prints them.
+
+mod common;
+
+use common::{TestEnv, run};
+
+#[test]
+fn usage_errors_are_one_line_and_a_hint() {
+    let env = TestEnv::new();
+    for (args, hint) in [
+        (&["login", "--bogus"][..], "hint: usage: awsmfa login"),
+        (
+            &["--colr", "never", "status"],
+            "hint: a similar argument exists: '--color'",
+        ),
+        (&["status", "--format", "yaml"], "hint: "),
+    ] {
+        let r = run(env.awsmfa(args));
+        assert_eq!(r.status, 2, "{args:?}: {r:?}");
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {r:?}");
+        assert!(lines[0].starts_with("awsmfa: "), "{args:?}: {r:?}");
+        assert!(lines[1].starts_with(hint), "{args:?}: {r:?}");
+        assert!(!r.stderr.contains('\x1b'), "{args:?}: {r:?}");
+        assert!(r.stdout.is_empty());
+    }
+    let r = run(env.awsmfa(&["--version"]));
+    assert_eq!(r.status, 0);
+    assert!(r.stdout.starts_with("awsmfa "), "{r:?}");
+    let r = run(env.awsmfa(&["login", "--help"]));
+    assert_eq!(r.status, 0);
+    assert!(r.stdout.contains("--token-code"), "{r:?}");
+}
+
+#[test]
+fn json_is_format_json_everywhere() {
+    let env = TestEnv::new();
+    env.write(".aws/config", "[profile a]\nregion = eu-west-1\n");
+    let a = run(env.awsmfa(&["status", "--format", "json"]));
+    let b = run(env.awsmfa(&["status", "--json"]));
+    assert_eq!(a.status, 0, "{a:?}");
+    let va: serde_json::Value = serde_json::from_str(&a.stdout).unwrap();
+    let vb: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
+    assert_eq!(va, vb);
+    let policy = env.path("p.json");
+    std::fs::write(&policy, r#"{"Version":"2012-10-17","Statement":[]}"#).unwrap();
+    let p = policy.to_str().unwrap();
+    let a = run(env.awsmfa(&["policy", "lint", p, "--format", "json"]));
+    let b = run(env.awsmfa(&["policy", "lint", p, "--json"]));
+    assert_eq!(a.stdout, b.stdout);
+    assert!(a.stdout.contains("\"findings\""), "{a:?}");
+}
