@@ -27,8 +27,11 @@ use crate::sts::{Iam, QueryClient, Rejection, Sts, StsError};
 
 #[derive(Debug, Args)]
 pub struct DoctorOpts {
-    /// Machine-readable output
-    #[arg(long)]
+    /// Output format: lines for people, or JSON
+    #[arg(long, value_enum, default_value_t = super::status::StatusFormat::Table)]
+    pub format: super::status::StatusFormat,
+    /// The same as --format json
+    #[arg(long, hide = true)]
     pub json: bool,
 }
 
@@ -71,7 +74,7 @@ impl Report {
 pub fn run(ctx: &Context, opts: &DoctorOpts) -> Result<u8, Error> {
     let mut report = Report::default();
     diagnose(ctx, &mut report)?;
-    let text = if opts.json {
+    let text = if opts.json || opts.format == super::status::StatusFormat::Json {
         let v = serde_json::json!({
             "profile": ctx.profile,
             "ok": !report.failed(),
