@@ -132,3 +132,58 @@ fn a_clock_twenty_minutes_off_is_named() {
     assert!(m.contains("20m 0s behind") || m.contains("19m"), "{m}");
     assert!(fix.contains("NTP"), "{fix}");
 }
+
+#[test]
+fn keys_in_the_vault_are_not_opened_unless_asked_and_every_other_check_runs() {
+    let bed = Bed::shared();
+    let user = bed.user("docvault");
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile w]\nregion = us-east-1\nendpoint_url = {}\nmfa_serial = {}\n",
+            bed.url, user.mfa_serial
+        ),
+    );
+    env.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+    // Stored with a passphrase given once; doctor runs without it and without a terminal.
+    let mut add = env.awsmfa(&["add", "w", "--no-verify"]);
+    add.env("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+    let r = common::run_with_input(
+        add,
+        &format!("{}\n{}\n", user.access_key_id, user.secret_access_key),
+    );
+    assert_eq!(r.status, 0, "{r:?}");
+    let (status, found) = checks(&env);
+    assert_eq!(status, 0, "nothing failed, nothing asked: {found:?}");
+    let (s, message, fix) = status_of(&found, "vault");
+    assert_eq!(s, "info", "{found:?}");
+    assert!(message.contains("not opened"), "{message}");
+    assert!(fix.contains("--vault"), "{fix}");
+    assert_eq!(status_of(&found, "endpoint").0, "pass", "{found:?}");
+    assert_eq!(status_of(&found, "clock").0, "pass", "{found:?}");
+    assert_eq!(status_of(&found, "identity").0, "info", "{found:?}");
+
+    // With a cached MFA session, identity and device are checked with it.
+    let mut login = env.awsmfa(&[
+        "-p",
+        "w",
+        "login",
+        "--token-code",
+        &bed.code(&user.mfa_serial, 0),
+    ]);
+    login.env("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+    let r = run(login);
+    assert_eq!(r.status, 0, "{r:?}");
+    let (status, found) = checks(&env);
+    assert_eq!(status, 0, "{found:?}");
+    let (s, message, _) = status_of(&found, "identity");
+    assert_eq!(s, "pass", "{found:?}");
+    assert!(message.contains(&user.name), "{message}");
+
+    // --vault opens it (here with the passphrase in the environment).
+    env.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+    let r = run(env.awsmfa(&["-p", "w", "doctor", "--vault", "--format", "json"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stdout.contains("and it opened"), "{r:?}");
+}

@@ -33,6 +33,9 @@ pub struct DoctorOpts {
     /// The same as --format json
     #[arg(long, hide = true)]
     pub json: bool,
+    /// Open the vault to check the keys kept there (may ask for its passphrase)
+    #[arg(long)]
+    pub vault: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,7 +76,7 @@ impl Report {
 
 pub fn run(ctx: &Context, opts: &DoctorOpts) -> Result<u8, Error> {
     let mut report = Report::default();
-    diagnose(ctx, &mut report)?;
+    diagnose(ctx, &mut report, opts.vault)?;
     let text = if opts.json || opts.format == super::status::StatusFormat::Json {
         let v = serde_json::json!({
             "profile": ctx.profile,
@@ -105,7 +108,7 @@ pub fn run(ctx: &Context, opts: &DoctorOpts) -> Result<u8, Error> {
     Ok(u8::from(report.failed()))
 }
 
-fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
+fn diagnose(ctx: &Context, report: &mut Report, vault: bool) -> Result<(), Error> {
     let (config_path, credentials_path) = file_paths(
         &ctx.env,
         ctx.config_file.as_deref(),
@@ -144,22 +147,58 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
         None,
     );
     let setup = Setup::with(ctx, files, resolved)?;
-    let keys = match super::setup::long_term_keys(ctx, &base) {
-        Ok(k) => {
-            check_vault(report, ctx, &base, None);
-            k
-        }
-        Err(e) => {
-            check_vault(report, ctx, &base, Some(&e));
-            if !matches!(base.keys, KeysFrom::Vault(_)) {
-                report.add("keys", Status::Fail, e.message, e.hint);
-            }
-            return Ok(());
-        }
-    };
     let http = http_settings(ctx, &setup.resolved)?;
     super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
     let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
+    // Keys in the vault are checked only when asked (`--vault`: it may need the
+    // passphrase); the rest is checked with a cached session, or without credentials.
+    let in_vault = matches!(base.keys, KeysFrom::Vault(_));
+    let keys = if in_vault && !vault {
+        check_vault_unopened(report, ctx, &base);
+        None
+    } else {
+        match super::setup::long_term_keys(ctx, &base) {
+            Ok(k) => {
+                check_vault(report, ctx, &base, None);
+                Some(k)
+            }
+            Err(e) => {
+                check_vault(report, ctx, &base, Some(&e));
+                if !in_vault {
+                    report.add("keys", Status::Fail, e.message, e.hint);
+                    return Ok(());
+                }
+                None
+            }
+        }
+    };
+    let Some(keys) = keys.or_else(|| cached_session(&setup, &ctx.profile)) else {
+        // No credentials to sign with: the endpoint and the clock still answer.
+        let endpoint = format!(
+            "{} (from {})",
+            setup.sts_endpoint.url, setup.sts_endpoint.source
+        );
+        match sts.probe() {
+            Ok(date) => {
+                report.add(
+                    "endpoint",
+                    Status::Pass,
+                    format!("STS answers at {endpoint}"),
+                    None,
+                );
+                check_clock(report, date);
+            }
+            Err(e) => report_sts_failure(report, &e, &endpoint, &Credentials::long_term("", "")),
+        }
+        report.add(
+            "identity",
+            Status::Info,
+            "not checked: the keys are in the vault and no session is cached".into(),
+            Some("`awsmfa doctor --vault` opens the vault to check them".into()),
+        );
+        check_cache(report, &setup, &ctx.profile);
+        return Ok(());
+    };
     let endpoint = format!(
         "{} (from {})",
         setup.sts_endpoint.url, setup.sts_endpoint.source
@@ -195,6 +234,45 @@ fn diagnose(ctx: &Context, report: &mut Report) -> Result<(), Error> {
     }
     check_cache(report, &setup, &ctx.profile);
     Ok(())
+}
+
+/// Keys in the vault, not opened: where they are and whether the vault is private.
+fn check_vault_unopened(report: &mut Report, ctx: &Context, base: &KeysSource) {
+    let dir = crate::vault::vault_dir(&ctx.env);
+    if let Some(d) = dir.as_deref().filter(|d| d.exists())
+        && let Err(e) = crate::vault::file::check_private(d)
+    {
+        report.add("vault", Status::Fail, e.to_string(), e.hint());
+        return;
+    }
+    if let KeysFrom::Vault(meta) = &base.keys {
+        report.add(
+            "vault",
+            Status::Info,
+            format!(
+                "the keys of {:?} ({}) are in {}; not opened",
+                meta.name,
+                meta.key_id.as_deref().unwrap_or("?"),
+                meta.backend().describe()
+            ),
+            Some("`awsmfa doctor --vault` opens it to check them".into()),
+        );
+    }
+}
+
+/// A fresh cached session of the profile or its source, to check identity and device
+/// with when the long-term keys are not to hand.
+fn cached_session(setup: &Setup, profile: &str) -> Option<Credentials> {
+    let source = setup.resolved.base_keys().profile.clone();
+    let now = Timestamp::now();
+    setup
+        .cache
+        .entries()
+        .into_iter()
+        .filter(|(_, c)| c.meta.kind == "mfa-session")
+        .filter(|(_, c)| c.meta.profile == profile || c.meta.profile == source)
+        .map(|(_, c)| c.creds)
+        .find(|c| c.expiration.is_some_and(|e| remaining(e, now) > 60))
 }
 
 /// Where the keys are kept; for keys in the vault, whether it opened.

@@ -743,6 +743,22 @@ impl Iam for QueryClient {
 /// Console sign-in (`awsmfa console`): federation-token sessions and the sign-in
 /// endpoint's token exchange.
 impl QueryClient {
+    /// Whether the endpoint answers at all, without credentials (STS answers an unsigned
+    /// request with an error document), and its clock (`Date`).
+    pub fn probe(&self) -> Result<Option<Timestamp>, StsError> {
+        let endpoint = self.endpoint.url.clone();
+        let resp = self
+            .agent
+            .get(format!("{endpoint}/"))
+            .call()
+            .map_err(|e| transport_error(e, &endpoint, &self.settings))?;
+        Ok(resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date))
+    }
+
     /// `GetFederationToken` with long-term keys: a session named `name` limited by
     /// `policy` (without one AWS grants the session nothing). It carries no MFA.
     pub fn get_federation_token(
