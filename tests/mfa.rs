@@ -457,9 +457,10 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
     assert!(r.stderr.contains("iam:DeleteVirtualMFADevice"), "{r:?}");
 }
 
-/// Starts `mfa create NAME` that waits for its codes on stdin; returns once it asks.
-fn create_waiting(env: &TestEnv, name: &str) -> std::process::Child {
-    let png = env.path(&format!("{name}.png"));
+/// Starts `mfa create NAME` reading its codes from stdin (never written); with `wait`,
+/// returns once it asks for them. What it says later is collected for [`stderr_of`].
+fn spawn_create(env: &TestEnv, name: &str, wait: bool) -> std::process::Child {
+    let png = env.path(&format!("{name}-{}.png", RESTS.lock().unwrap().len()));
     let mut cmd = env.awsmfa(&[
         "-p",
         "u",
@@ -477,18 +478,16 @@ fn create_waiting(env: &TestEnv, name: &str) -> std::process::Child {
     let mut child = cmd.spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut all = String::new();
-    while !all.contains("enter two consecutive codes") {
+    while wait && !all.contains("enter two consecutive codes") {
         let mut line = String::new();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "{all}");
         all.push_str(&line);
     }
-    // Keep reading what follows, for the assertions.
     let rest = std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
         rest
     });
-    child.stderr = None;
     RESTS.lock().unwrap().push((child.id(), rest));
     child
 }
@@ -511,7 +510,7 @@ fn an_interrupted_enrollment_leaves_nothing_and_iam_errors_have_their_own_words(
     let config = env.read(".aws/config");
 
     // Ctrl-C (SIGINT) at the code prompt: the device is deleted, exit 128+2.
-    let mut child = create_waiting(&env, "phone");
+    let mut child = spawn_create(&env, "phone", true);
     let _stdin = child.stdin.take(); // open: the codes never come
     // SAFETY: signalling our own child.
     unsafe {
@@ -533,11 +532,11 @@ fn an_interrupted_enrollment_leaves_nothing_and_iam_errors_have_their_own_words(
 
     // A process killed outright cannot clean up: the retry says what IAM says, in its
     // own words and not as a rejected code (exit 1, not 3), with the way out.
-    let mut child = create_waiting(&env, "tablet");
+    let mut child = spawn_create(&env, "tablet", true);
     child.kill().unwrap();
     child.wait().unwrap();
     let _ = stderr_of(&child);
-    let mut again = create_waiting_or_done(&env, "tablet");
+    let mut again = spawn_create(&env, "tablet", false);
     let out = again.wait().unwrap();
     let stderr = stderr_of(&again);
     assert_eq!(out.code(), Some(1), "{stderr}");
@@ -556,34 +555,6 @@ fn an_interrupted_enrollment_leaves_nothing_and_iam_errors_have_their_own_words(
         "{r:?}"
     );
     assert!(!r.stderr.contains("access denied"), "{r:?}");
-}
-
-/// `mfa create` that fails before asking for codes (the device exists already).
-fn create_waiting_or_done(env: &TestEnv, name: &str) -> std::process::Child {
-    let png = env.path(&format!("{name}-2.png"));
-    let mut cmd = env.awsmfa(&[
-        "-p",
-        "u",
-        "mfa",
-        "create",
-        name,
-        "--codes",
-        "-",
-        "--qr-png",
-        png.to_str().unwrap(),
-    ]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-        rest
-    });
-    RESTS.lock().unwrap().push((child.id(), rest));
-    child
 }
 
 /// tmux on a private socket: a real 80×24 terminal whose screen the test reads.

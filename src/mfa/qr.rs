@@ -18,23 +18,23 @@ pub const MAX_TERMINAL_LINES: usize = 23;
 /// The URI authenticator apps expect, in AWS's own form.
 pub fn otpauth_uri(user: &str, account: &str, seed_base32: &str) -> Zeroizing<String> {
     let issuer = "Amazon%20Web%20Services";
-    let label: String = format!("{user}@{account}")
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
     Zeroizing::new(format!(
-        "otpauth://totp/{issuer}:{label}?secret={seed_base32}&issuer={issuer}"
+        "otpauth://totp/{issuer}:{}?secret={seed_base32}&issuer={issuer}",
+        label(user, account)
     ))
 }
 
 /// The short form of the URI for a terminal: issuer `AWS`.
 pub fn otpauth_uri_short(user: &str, account: &str, seed_base32: &str) -> Zeroizing<String> {
-    let label: String = format!("{user}@{account}")
+    Zeroizing::new(format!(
+        "otpauth://totp/AWS:{}?secret={seed_base32}&issuer=AWS",
+        label(user, account)
+    ))
+}
+
+/// `user@account`, percent-encoded for the URI's label.
+fn label(user: &str, account: &str) -> String {
+    format!("{user}@{account}")
         .bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'@' => {
@@ -42,10 +42,7 @@ pub fn otpauth_uri_short(user: &str, account: &str, seed_base32: &str) -> Zeroiz
             }
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    Zeroizing::new(format!(
-        "otpauth://totp/AWS:{label}?secret={seed_base32}&issuer=AWS"
-    ))
+        .collect()
 }
 
 /// The QR modules, `true` for dark, with a quiet zone of `quiet` modules.
