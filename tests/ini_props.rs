@@ -161,7 +161,7 @@ proptest! {
     ) {
         let mut doc = Document::parse(&bytes).unwrap();
         let existed = doc.has_section(section);
-        doc.set(section, key, &new_value);
+        doc.set(section, key, &new_value).unwrap();
         let after = doc.to_bytes();
         let reparsed = Document::parse(&after).expect("an edited file parses");
         prop_assert_eq!(reparsed.get(section, key), Some(new_value.as_str()));

@@ -24,6 +24,10 @@ pub enum IniError {
     DuplicateSection { line: usize, first: usize },
     /// The same key twice in one section (keys compare case-insensitively).
     DuplicateKey { line: usize, first: usize },
+    /// A section name, key or value that cannot be written as one INI line the AWS CLI
+    /// reads back as the same thing (a line break in a value would start a new section).
+    /// Names the part, never the value.
+    Unwritable { part: String, problem: &'static str },
 }
 
 impl fmt::Display for IniError {
@@ -44,6 +48,9 @@ impl fmt::Display for IniError {
                 f,
                 "line {line}: key repeated in its section (first at line {first}); the AWS CLI rejects this file too"
             ),
+            IniError::Unwritable { part, problem } => {
+                write!(f, "refused to write {part}: {problem}; nothing was written")
+            }
         }
     }
 }
@@ -255,12 +262,14 @@ impl Document {
     /// Sets `key = value` in section `name`, creating the key (after the section's last
     /// entry) or the section (at the end of the file) when missing. An existing key keeps
     /// its spelling, its spacing around `=` and anything after the value.
-    pub fn set(&mut self, name: &str, key: &str, value: &str) {
-        debug_assert!(!value.contains(['\n', '\r']));
+    ///
+    /// Refuses (and changes nothing) a key or value that would not read back as itself:
+    /// one with a control character, a line break above all, or white space at an end.
+    pub fn set(&mut self, name: &str, key: &str, value: &str) -> Result<(), IniError> {
+        check_writable(name, &[(key, value)])?;
         let ending = self.line_ending();
         let Some((start, end)) = self.section_range(name) else {
-            self.append_section(name, &[(key, value)]);
-            return;
+            return self.append_section(name, &[(key, value)]);
         };
         if let Some(idx) = self.find_key(start, end, key) {
             let line = &mut self.lines[idx];
@@ -283,7 +292,7 @@ impl Document {
                     indented,
                 };
             }
-            return;
+            return Ok(());
         }
         let style = self.separator_style(start, end);
         let insert_at = self
@@ -299,6 +308,7 @@ impl Document {
         let text = format!("{key}{style}{value}");
         let line = entry_line(text, key.len(), style.len(), new_ending);
         self.lines.insert(insert_at, line);
+        Ok(())
     }
 
     /// Removes a top-level key (and its nested sub-keys) from a section. Returns whether
@@ -362,7 +372,8 @@ impl Document {
 
     /// Appends a new section with entries at the end of the file, separated from what
     /// precedes it by one blank line.
-    pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) {
+    pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
+        check_writable(name, entries)?;
         let ending = self.line_ending();
         if let Some(last) = self.lines.last_mut()
             && last.ending.is_empty()
@@ -387,6 +398,7 @@ impl Document {
             let text = format!("{key} = {value}");
             self.lines.push(entry_line(text, key.len(), 3, ending));
         }
+        Ok(())
     }
 
     /// The file's line ending: that of its first terminated line, else "\n".
@@ -442,6 +454,35 @@ impl Document {
         }
         " = ".to_string()
     }
+}
+
+/// Refuses a section name, key or value that one INI line cannot carry as itself.
+fn check_writable(section: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
+    let refuse = |part: String, problem| Err(IniError::Unwritable { part, problem });
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.trim() == s
+            && !s.chars().any(char::is_control)
+            && !s.contains(['[', ']'])
+    };
+    if !name_ok(section) {
+        return refuse(
+            "a section name".into(),
+            "it is empty, has white space at an end, brackets or control characters",
+        );
+    }
+    for (key, value) in entries {
+        if !name_ok(key) || key.contains(['=', ':', '#', ';']) {
+            return refuse(
+                format!("a key in [{section}]"),
+                "it is not a plain key name",
+            );
+        }
+        if let Some(problem) = super::shape::file_value_problem(value) {
+            return refuse(format!("{key} in [{section}]"), problem);
+        }
+    }
+    Ok(())
 }
 
 fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str) -> Line {
@@ -605,7 +646,7 @@ mod tests {
     fn set_replaces_value_and_keeps_everything_else() {
         let input = b"# keys\n[a]\nAWS_Session_Token   =old   # not a comment\nx=y\n[b]\nk = v";
         let mut doc = Document::parse(input).unwrap();
-        doc.set("a", "aws_session_token", "new");
+        doc.set("a", "aws_session_token", "new").unwrap();
         assert_eq!(
             doc.to_bytes(),
             b"# keys\n[a]\nAWS_Session_Token   =new\nx=y\n[b]\nk = v".to_vec()
@@ -615,7 +656,7 @@ mod tests {
     #[test]
     fn set_adds_key_after_last_entry_in_section_style_and_crlf() {
         let mut doc = Document::parse(b"[a]\r\nk=v\r\n\r\n# about b\r\n[b]\r\n").unwrap();
-        doc.set("a", "new", "1");
+        doc.set("a", "new", "1").unwrap();
         assert_eq!(
             doc.to_bytes(),
             b"[a]\r\nk=v\r\nnew=1\r\n\r\n# about b\r\n[b]\r\n".to_vec()
@@ -625,17 +666,17 @@ mod tests {
     #[test]
     fn set_in_last_section_without_final_newline() {
         let mut doc = Document::parse(b"[a]\nk = v").unwrap();
-        doc.set("a", "n", "1");
+        doc.set("a", "n", "1").unwrap();
         assert_eq!(doc.to_bytes(), b"[a]\nk = v\nn = 1".to_vec());
     }
 
     #[test]
     fn append_section_separates_with_blank_line() {
         let mut doc = Document::parse(b"[a]\nk = v").unwrap();
-        doc.set("b", "x", "1");
+        doc.set("b", "x", "1").unwrap();
         assert_eq!(doc.to_bytes(), b"[a]\nk = v\n\n[b]\nx = 1\n".to_vec());
         let mut empty = Document::default();
-        empty.set("b", "x", "1");
+        empty.set("b", "x", "1").unwrap();
         assert_eq!(empty.to_bytes(), b"[b]\nx = 1\n".to_vec());
     }
 

@@ -568,7 +568,8 @@ fn resolve_role(
 /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
 pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6
+    crate::config::shape::arn_problem(arn).is_none()
+        && parts.len() == 6
         && parts[0] == "arn"
         && parts[1].starts_with("aws")
         && parts[2] == "iam"

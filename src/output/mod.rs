@@ -22,6 +22,21 @@ pub enum WriteError {
     Fs(#[from] FsError),
     #[error(transparent)]
     Unsafe(#[from] profile::ResolveError),
+    /// A value that one INI line cannot carry (DESIGN §7); the file is unchanged.
+    #[error("{}: {source}", path.display())]
+    Refused {
+        path: std::path::PathBuf,
+        source: config::ini::IniError,
+    },
+}
+
+impl From<config::ini::IniError> for WriteError {
+    fn from(source: config::ini::IniError) -> WriteError {
+        WriteError::Refused {
+            path: Default::default(),
+            source,
+        }
+    }
 }
 
 /// Locks `path`'s real file, re-reads it, applies `edit`, and writes it back when the
@@ -34,7 +49,13 @@ pub fn edit_file(
     let _lock = fsx::lock(&real)?;
     let mut doc = config::load_document(&real)?;
     let before = doc.to_bytes();
-    edit(&mut doc)?;
+    edit(&mut doc).map_err(|e| match e {
+        WriteError::Refused { source, .. } => WriteError::Refused {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    })?;
     let after = doc.to_bytes();
     if after == before {
         return Ok(false);
@@ -62,11 +83,11 @@ pub fn write_session(
     edit_file(credentials_path, |doc| {
         // The rule again, under the lock: the file may have changed since it was read.
         profile::check_target_doc(doc, target)?;
-        doc.set(target, "aws_access_key_id", &creds.access_key_id);
-        doc.set(target, "aws_secret_access_key", creds.secret());
-        doc.set(target, "aws_session_token", token);
+        doc.set(target, "aws_access_key_id", &creds.access_key_id)?;
+        doc.set(target, "aws_secret_access_key", creds.secret())?;
+        doc.set(target, "aws_session_token", token)?;
         if doc.get(target, "aws_security_token").is_some() {
-            doc.set(target, "aws_security_token", token);
+            doc.set(target, "aws_security_token", token)?;
         }
         // A section aws-mfa wrote keeps aws-mfa's expiry form, which is all it can read
         // (it fails on any other once `assumed_role` is there).
@@ -79,7 +100,7 @@ pub fn write_session(
             _ => format_expiration(creds),
         };
         if let Some(exp) = exp {
-            doc.set(target, "expiration", &exp);
+            doc.set(target, "expiration", &exp)?;
         }
         Ok(())
     })?;
@@ -100,7 +121,7 @@ pub fn ensure_config_profile(
     let section = AwsFiles::config_section(profile);
     edit_file(config_path, |doc| {
         if !doc.has_section(&section) {
-            doc.append_section(&section, settings);
+            doc.append_section(&section, settings)?;
         }
         Ok(())
     })
@@ -115,7 +136,7 @@ pub fn save_config_value(
 ) -> Result<bool, WriteError> {
     let section = AwsFiles::config_section(profile);
     edit_file(config_path, |doc| {
-        doc.set(&section, key, value);
+        doc.set(&section, key, value)?;
         Ok(())
     })
 }

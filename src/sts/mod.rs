@@ -630,7 +630,9 @@ impl Sts for QueryClient {
             StsError::Unexpected {
                 status: 200,
                 endpoint: self.endpoint.url.clone(),
-                what: "not a GetSessionToken response".into(),
+                what:
+                    "not a GetSessionToken response (or one with values of a shape AWS never sends)"
+                        .into(),
             }
         })
     }
@@ -668,7 +670,9 @@ impl Sts for QueryClient {
         xml::caller_identity(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a GetCallerIdentity response".into(),
+            what:
+                "not a GetCallerIdentity response (or one with values of a shape AWS never sends)"
+                    .into(),
         })
     }
 }
@@ -693,7 +697,9 @@ impl Iam for QueryClient {
             let page = xml::mfa_devices(&body).ok_or_else(|| StsError::Unexpected {
                 status: 200,
                 endpoint: self.endpoint.url.clone(),
-                what: "not a ListMFADevices response".into(),
+                what:
+                    "not a ListMFADevices response (or one with values of a shape AWS never sends)"
+                        .into(),
             })?;
             devices.extend(page.devices);
             match page.next_marker {
@@ -726,7 +732,7 @@ impl QueryClient {
         xml::new_device(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a CreateVirtualMFADevice response".into(),
+            what: "not a CreateVirtualMFADevice response (or one with values of a shape AWS never sends)".into(),
         })
     }
 
@@ -772,7 +778,8 @@ impl QueryClient {
         xml::new_access_key(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a CreateAccessKey response".into(),
+            what: "not a CreateAccessKey response (or one with values of a shape AWS never sends)"
+                .into(),
         })
     }
 
