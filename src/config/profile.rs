@@ -99,7 +99,12 @@ impl KeysSource {
     pub fn identity(&self) -> String {
         match &self.keys {
             KeysFrom::Static(c) => crate::creds::mask(&c.access_key_id),
-            KeysFrom::Process(command) => format!("credential_process `{command}`"),
+            KeysFrom::Process(command) => {
+                format!(
+                    "credential_process `{}` (arguments not shown)",
+                    program_name(command)
+                )
+            }
             KeysFrom::Vault(meta) => meta.key_id.clone().unwrap_or_default(),
         }
     }
@@ -113,6 +118,45 @@ impl KeysSource {
             KeysFrom::Vault(meta) => meta.fingerprint.clone().unwrap_or_default(),
         }
     }
+}
+
+/// The program a `credential_process` command line runs, without its arguments or
+/// variable assignments: people embed credentials there (`--password …`, `TOKEN=…`),
+/// and `-v` output ends up in bug reports (issue 12, item 4). The directory is dropped
+/// too; a quoted first word is unquoted.
+pub fn program_name(command: &str) -> String {
+    let mut rest = command.trim_start();
+    loop {
+        let (word, after) = first_word(rest);
+        let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+        if !is_assignment || after.is_empty() {
+            let base = word.rsplit(['/', '\\']).next().unwrap_or_default();
+            return if base.is_empty() {
+                "?".into()
+            } else {
+                base.into()
+            };
+        }
+        rest = after;
+    }
+}
+
+/// The first shell word of `text` (quotes removed) and what follows it.
+fn first_word(text: &str) -> (String, &str) {
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => quote = Some(c),
+            (None, c) if c.is_whitespace() => return (word, text[i..].trim_start()),
+            (None, c) => word.push(c),
+        }
+    }
+    (word, "")
 }
 
 /// Where a role's source credentials come from.
@@ -764,7 +808,7 @@ mod tests {
         assert!(matches!(&r.kind, Kind::Role(role) if role.session_name == "u-"));
         assert_eq!(
             r.base_keys().identity(),
-            "credential_process `aws-vault exec --no-session --json caktus`"
+            "credential_process `aws-vault` (arguments not shown)"
         );
     }
 
@@ -796,6 +840,20 @@ mod tests {
             p.settings.inheritable(),
             vec![("region", "us-east-2"), ("services", "wasabi")]
         );
+    }
+
+    #[test]
+    fn only_the_program_name_of_a_credential_process_is_shown() {
+        for (command, shown) in [
+            ("aws-vault exec --no-session --json caktus", "aws-vault"),
+            ("/usr/local/bin/op read --password hunter2", "op"),
+            ("AWS_SECRET=abc TOKEN=x /opt/bin/helper --k s", "helper"),
+            ("\"/opt/my tools/get creds\" --secret s", "get creds"),
+            ("  'C:\\bin\\fetch.exe' pw", "fetch.exe"),
+            ("", "?"),
+        ] {
+            assert_eq!(program_name(command), shown, "{command}");
+        }
     }
 
     #[test]
