@@ -18,3 +18,69 @@ fn verbose_output_shows_only_the_program_of_a_credential_process() {
     assert!(r.stderr.contains("credential_process `false`"), "{r:?}");
     assert!(!r.stderr.contains("hunter2"), "{r:?}");
 }
+
+fn big_files(env: &TestEnv, n: usize) {
+    let mut config = String::new();
+    let mut credentials = String::new();
+    for i in 0..n {
+        if i % 4 == 0 {
+            config.push_str(&format!(
+                "[profile r{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = k{}\n\n",
+                i + 1
+            ));
+        } else {
+            config.push_str(&format!(
+                "[profile k{i}]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/u{i}\n\n"
+            ));
+            credentials.push_str(&format!(
+                "[k{i}]\naws_access_key_id = AKIA{i:016}\naws_secret_access_key = s{i}\n\n"
+            ));
+        }
+    }
+    env.write(".aws/config", &config);
+    env.write(".aws/credentials", &credentials);
+}
+
+/// Issue 12, item 5: `status` took 28 s on 40,000 profiles (a linear scan per lookup).
+/// 20,000 profiles in a debug build take about 2 s now, and took minutes before.
+#[test]
+fn status_is_linear_in_the_number_of_profiles() {
+    let env = TestEnv::new();
+    big_files(&env, 20_000);
+    let start = std::time::Instant::now();
+    let r = run(env.awsmfa(&["status", "--json"]));
+    let took = start.elapsed();
+    assert_eq!(r.status, 0, "{:?}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["profiles"].as_array().unwrap().len(), 20_000);
+    assert!(took.as_secs() < 30, "status took {took:?}");
+}
+
+/// A `source_profile` chain 6,000 long crashed `process` with a stack overflow.
+#[test]
+fn a_six_thousand_long_chain_is_a_clear_error() {
+    let env = TestEnv::new();
+    let mut config = String::new();
+    for i in 0..6000 {
+        config.push_str(&format!(
+            "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = p{}\n",
+            i + 1
+        ));
+    }
+    config.push_str("[profile p6000]\nregion = us-east-1\n");
+    env.write(".aws/config", &config);
+    env.write(
+        ".aws/credentials",
+        "[p6000]\naws_access_key_id = AKIADEEPEXAMPLE00000\naws_secret_access_key = s\n",
+    );
+    let r = run(env.awsmfa(&["-p", "p0", "process"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the source_profile chain of profile \"p0\" is more than 64 profiles long"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty());
+    let r = run(env.awsmfa(&["status", "--json"]));
+    assert_eq!(r.status, 0, "{r:?}");
+}

@@ -255,6 +255,8 @@ pub enum ResolveError {
         profile: String,
         source_name: String,
     },
+    #[error("the source_profile chain of profile {profile:?} is more than {limit} profiles long")]
+    ChainTooDeep { profile: String, limit: usize },
     #[error("profile {0:?} has role_arn but no source_profile")]
     RoleWithoutSource(String),
     #[error(
@@ -287,7 +289,9 @@ impl ResolveError {
             ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
                 Some("choose another --target".into())
             }
-            ResolveError::SourceCycle(_) | ResolveError::MissingSource { .. } => {
+            ResolveError::SourceCycle(_)
+            | ResolveError::MissingSource { .. }
+            | ResolveError::ChainTooDeep { .. } => {
                 Some("fix source_profile in the config file".into())
             }
             _ => None,
@@ -442,15 +446,34 @@ fn keys_from(
     }
 }
 
+/// How many profiles a `source_profile` chain may pass through. Real chains are a few
+/// long (each role hop is an AssumeRole call); a 6,000-long one in a hostile or generated
+/// file is refused with this limit rather than a stack overflow.
+pub const MAX_CHAIN: usize = 64;
+
 fn resolve_node(
     files: &AwsFiles,
     name: &str,
     chain: &mut Vec<String>,
 ) -> Result<Node, ResolveError> {
+    let static_keys = |p: &Profile| p.has("aws_access_key_id") || p.has("aws_secret_access_key");
+    let as_source = !chain.is_empty();
     if chain.iter().any(|v| v == name) {
-        let mut cycle = chain.clone();
-        cycle.push(name.to_string());
-        return Err(ResolveError::SourceCycle(cycle));
+        // botocore's one allowed revisit: a role whose source_profile is itself, with
+        // the keys in the same profile (an AWS-documented layout).
+        let self_source = chain.last().is_some_and(|p| p == name)
+            && files.profile(name).is_some_and(|p| static_keys(&p));
+        if !self_source {
+            let mut cycle = chain.clone();
+            cycle.push(name.to_string());
+            return Err(ResolveError::SourceCycle(cycle));
+        }
+    }
+    if chain.len() >= MAX_CHAIN {
+        return Err(ResolveError::ChainTooDeep {
+            profile: chain[0].clone(),
+            limit: MAX_CHAIN,
+        });
     }
     chain.push(name.to_string());
     if let Some(meta) = files
@@ -492,7 +515,9 @@ fn resolve_node(
     let Some(profile) = files.profile(name) else {
         return Err(ResolveError::NoProfile(name.to_string()));
     };
-    if profile.has("role_arn") {
+    // In a source profile, static keys win over its role_arn (botocore's
+    // `_resolve_credentials_from_profile`); the profile asked for is its role.
+    if profile.has("role_arn") && !(as_source && static_keys(&profile)) {
         return resolve_role(files, &profile, chain);
     }
     // A session written into the profile (by awsmfa or aws-mfa) is not where keys come
@@ -840,6 +865,57 @@ mod tests {
             p.settings.inheritable(),
             vec![("region", "us-east-2"), ("services", "wasabi")]
         );
+    }
+
+    #[test]
+    fn self_sourced_roles_and_keys_that_win_in_a_source() {
+        // AWS documents it, smithy-rs tests it: keys and role in one profile, the
+        // profile its own source.
+        let f = files(
+            "[profile me]\nrole_arn = arn:aws:iam::123456789012:role/Self\nsource_profile = me\naws_access_key_id = AKIASELFEXAMPLE00000\naws_secret_access_key = s\n[profile top]\nrole_arn = arn:aws:iam::123456789012:role/Top\nsource_profile = mid\n[profile mid]\nrole_arn = arn:aws:iam::123456789012:role/Mid\nsource_profile = top\naws_access_key_id = AKIAMIDEXAMPLE000000\naws_secret_access_key = s\n[profile loop]\nrole_arn = arn:aws:iam::123456789012:role/L\nsource_profile = loop\n",
+            "",
+        );
+        let r = resolve(&f, "me").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert_eq!(role.role_arn, "arn:aws:iam::123456789012:role/Self");
+        assert_eq!(key_id(r.base_keys()), "AKIASELFEXAMPLE00000");
+        // mid has keys, so as a source its keys win over its own role.
+        let r = resolve(&f, "top").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert!(matches!(role.source, Source::Keys(_)));
+        assert_eq!(key_id(r.base_keys()), "AKIAMIDEXAMPLE000000");
+        // Without keys, a self-reference is a loop.
+        assert!(matches!(
+            resolve(&f, "loop"),
+            Err(ResolveError::SourceCycle(_))
+        ));
+    }
+
+    #[test]
+    fn deep_chains_are_refused_not_a_stack_overflow() {
+        let mut config = String::new();
+        for i in 0..6000 {
+            config.push_str(&format!("[profile p{i}]\nsource_profile = p{}\n", i + 1));
+        }
+        config.push_str("[profile p6000]\naws_access_key_id = AKIADEEPEXAMPLE00000\naws_secret_access_key = s\n");
+        let f = files(&config, "");
+        let err = resolve(&f, "p0").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ResolveError::ChainTooDeep {
+                    limit: MAX_CHAIN,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("more than 64 profiles long"));
+        assert!(resolve(&f, &format!("p{}", 6000 - MAX_CHAIN + 1)).is_ok());
     }
 
     #[test]
