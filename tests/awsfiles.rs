@@ -84,3 +84,95 @@ fn a_six_thousand_long_chain_is_a_clear_error() {
     let r = run(env.awsmfa(&["status", "--json"]));
     assert_eq!(r.status, 0, "{r:?}");
 }
+
+/// A loopback listener that counts connections (and answers none).
+fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            c.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, count)
+}
+
+/// Issue 12, item 1: `[services  wasabi]` (two spaces) and `[services\twasabi]` are
+/// Wasabi's section for botocore; a `services` name with no section makes botocore
+/// refuse. awsmfa fell back to AWS's STS and sent the key id and the code there.
+#[test]
+fn services_sections_resolve_as_botocore_or_refuse() {
+    for header in ["[services  wasabi]", "[services\twasabi]"] {
+        let (port, connections) = counting_listener();
+        let env = TestEnv::new();
+        env.write(
+            ".aws/credentials",
+            "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+        );
+        env.write(
+            ".aws/config",
+            &format!(
+                "[profile w]\nregion = us-east-1\nservices = wasabi\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n{header}\nsts =\n  endpoint_url = http://127.0.0.1:{port}\n"
+            ),
+        );
+        let mut cmd = env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]);
+        cmd.env("AWSMFA_HTTP_TIMEOUT", "3");
+        let r = run(cmd);
+        assert_ne!(r.status, 0, "{r:?}");
+        assert!(
+            connections.load(std::sync::atomic::Ordering::SeqCst) > 0,
+            "{header}: the services section's endpoint was not used: {r:?}"
+        );
+    }
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+    );
+    env.write(
+        ".aws/config",
+        "[profile w]\nregion = us-east-1\nservices = wasabi\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n[services wasabi-typo]\nsts =\n  endpoint_url = https://sts.wasabisys.com\n",
+    );
+    let r = run(env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("line 3: services = wasabi names no [services wasabi] section"),
+        "{r:?}"
+    );
+}
+
+/// A session written into `[x]` while the config makes `x` a role would never be used
+/// by the AWS CLI: refused, nothing written.
+#[test]
+fn a_target_the_config_makes_a_role_is_refused() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+    );
+    env.write(
+        ".aws/config",
+        "[profile w]\nregion = us-east-1\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n[profile x]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = w\n",
+    );
+    let before = (env.read(".aws/config"), env.read(".aws/credentials"));
+    let r = run(env.awsmfa(&[
+        "-p",
+        "w",
+        "login",
+        "--target",
+        "x",
+        "--token-code",
+        "123456",
+    ]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(r.stderr.contains("profile \"x\" is a role"), "{r:?}");
+    assert_eq!(
+        (env.read(".aws/config"), env.read(".aws/credentials")),
+        before
+    );
+}

@@ -131,7 +131,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
             )?;
             ctx.say(&format!(
                 "saved mfa_serial = {serial} in [{}] of {}",
-                AwsFiles::config_section(&ctx.profile),
+                setup.files.config_section_of(&ctx.profile),
                 setup.files.config_path.display()
             ));
         } else if opts.mfa_serial.is_none() {

@@ -81,17 +81,17 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
 
 /// Profile names as the AWS CLI sees them, `-long-term` sections folded into their base.
 fn profile_names(files: &AwsFiles) -> Vec<String> {
-    let mut names = BTreeSet::new();
-    for s in files.config.section_names() {
-        if s == "default" {
-            names.insert("default".to_string());
-        } else if let Some(n) = s.strip_prefix("profile ") {
-            names.insert(n.trim().to_string());
-        }
-    }
-    for s in files.credentials.section_names() {
-        let base = s.strip_suffix("-long-term").unwrap_or(s);
-        names.insert(base.to_string());
+    let mut names: BTreeSet<String> = files.profile_names().into_iter().collect();
+    // aws-mfa's layout: [NAME-long-term] is NAME's keys, not a profile of its own.
+    let folded: Vec<String> = names
+        .iter()
+        .filter(|n| files.credentials.has_section(n))
+        .filter_map(|n| n.strip_suffix("-long-term"))
+        .map(String::from)
+        .collect();
+    for base in folded {
+        names.remove(&format!("{base}-long-term"));
+        names.insert(base);
     }
     for meta in files.vault.list(crate::vault::Kind::Keys) {
         names.insert(meta.name);

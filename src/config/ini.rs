@@ -98,6 +98,9 @@ pub struct Document {
     /// Each section name's first header, as an index into `headers`: lookups by name
     /// are O(1), so reading every profile of a 40,000-profile file is linear (issue 12).
     first: std::collections::HashMap<String, usize>,
+    /// Section names by the name botocore gives them (`profile` and `services` headers
+    /// split as shlex splits them, later sections winning), for the config file.
+    named: std::collections::HashMap<(&'static str, String), String>,
 }
 
 /// One section's entries, in file order: `(key, value, line number)`. Sub-keys of a
@@ -126,9 +129,10 @@ impl Document {
         let mut lines = Vec::new();
         let mut rest = text;
         let mut in_section = false;
-        let mut after_entry = false;
-        // Indentation of the last top-level entry: deeper lines belong to it.
-        let mut parent_indent = 0;
+        // The last option line's indentation and whether its first-line value was empty
+        // (then deeper lines are a nested block). Blank lines and comments keep it, as
+        // in Python's configparser; a section header clears it.
+        let mut option: Option<(usize, bool)> = None;
         let mut number = 0;
         while !rest.is_empty() {
             number += 1;
@@ -140,26 +144,28 @@ impl Document {
                 None => (rest, "", ""),
             };
             rest = next;
-            let nested = after_entry.then_some(parent_indent);
-            let kind = classify(raw, number, in_section, nested)?;
+            if raw.contains('\r') {
+                // Python reads a lone CR as a line break: the AWS CLI would see other
+                // lines than these.
+                return Err(IniError::BadLine {
+                    line: number,
+                    what: "a carriage return inside a line",
+                });
+            }
+            let kind = classify(raw, number, in_section, option)?;
             match kind {
                 Kind::Section { .. } => {
                     in_section = true;
-                    after_entry = false;
+                    option = None;
                 }
-                Kind::Entry { indented, .. } => {
-                    if !indented {
-                        parent_indent = raw.len() - raw.trim_start().len();
-                    }
-                    after_entry = true;
+                Kind::Entry {
+                    value,
+                    indented: false,
+                    ..
+                } => {
+                    option = Some((raw.len() - raw.trim_start().len(), value.0 == value.1));
                 }
-                Kind::Continuation => {}
-                Kind::Other => {
-                    // A blank line ends a nested block; comments do not.
-                    if raw.trim().is_empty() {
-                        after_entry = false;
-                    }
-                }
+                _ => {}
             }
             lines.push(Line {
                 text: raw.to_string(),
@@ -179,14 +185,46 @@ impl Document {
     fn reindex(&mut self) {
         self.headers.clear();
         self.first.clear();
+        self.named.clear();
         for (i, line) in self.lines.iter().enumerate() {
             if let Kind::Section { name } = &line.kind {
                 self.first
                     .entry(line.slice(*name).to_string())
                     .or_insert(self.headers.len());
                 self.headers.push(i);
+                let section = line.slice(*name);
+                for prefix in ["profile", "services"] {
+                    if section.starts_with(prefix)
+                        && let Some(mut words) = super::shlex_split(section)
+                        && words.len() == 2
+                    {
+                        let key = (prefix, words.pop().expect("two words"));
+                        self.named.insert(key, section.to_string());
+                    }
+                }
+                if section == "default" {
+                    self.named
+                        .insert(("profile", "default".into()), section.to_string());
+                }
             }
         }
+    }
+
+    /// The section botocore reads as `[PREFIX NAME]` (`profile` or `services`): the
+    /// header split as shlex splits it into exactly PREFIX… and NAME, the later
+    /// section winning; `[default]` is profile `default` too.
+    pub fn named_section(&self, prefix: &'static str, name: &str) -> Option<&str> {
+        self.named
+            .get(&(prefix, name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Every NAME of `[PREFIX NAME]` sections (see [`Document::named_section`]).
+    pub fn named_sections(&self, prefix: &'static str) -> impl Iterator<Item = &str> {
+        self.named
+            .keys()
+            .filter(move |(p, _)| *p == prefix)
+            .map(|(_, n)| n.as_str())
     }
 
     /// The document's bytes: the input, byte for byte, plus whatever was edited.
@@ -202,28 +240,35 @@ impl Document {
     /// Reports the first repeated section or repeated key, as the AWS CLI would refuse them.
     pub fn check_duplicates(&self) -> Result<(), IniError> {
         let mut sections: std::collections::HashMap<&str, usize> = Default::default();
-        let mut keys: std::collections::HashMap<String, usize> = Default::default();
-        let mut parent = String::new();
+        let mut keys: std::collections::HashMap<(String, String), usize> = Default::default();
+        let mut section = String::new();
         for (i, line) in self.lines.iter().enumerate() {
             match &line.kind {
                 Kind::Section { name } => {
                     let name = line.slice(*name);
+                    // configparser lets [DEFAULT] repeat (its keys still may not).
+                    if name == "DEFAULT" {
+                        section = name.to_string();
+                        continue;
+                    }
                     if let Some(first) = sections.insert(name, i + 1) {
                         return Err(IniError::DuplicateSection { line: i + 1, first });
                     }
-                    keys.clear();
+                    section = name.to_string();
                 }
-                Kind::Entry { key, indented, .. } => {
-                    let mut k = line.slice(*key).to_ascii_lowercase();
-                    if *indented {
-                        k = format!("{parent}.{k}");
-                    } else {
-                        parent = k.clone();
-                    }
+                Kind::Entry {
+                    key,
+                    indented: false,
+                    ..
+                } => {
+                    // Keys compare as configparser's optionxform (str.lower) makes them;
+                    // a nested block is a dict in botocore, where a repeat just wins.
+                    let k = (section.clone(), line.slice(*key).to_lowercase());
                     if let Some(first) = keys.insert(k, i + 1) {
                         return Err(IniError::DuplicateKey { line: i + 1, first });
                     }
                 }
+                Kind::Entry { .. } => {}
                 Kind::Other | Kind::Continuation => {}
             }
         }
@@ -252,7 +297,8 @@ impl Document {
         let (start, end) = self.section_range(name)?;
         let mut out = Vec::new();
         let mut parent = String::new();
-        for (i, line) in self.lines[start..end].iter().enumerate() {
+        for i in start + 1..end {
+            let line = &self.lines[i];
             if let Kind::Entry {
                 key,
                 value,
@@ -260,16 +306,40 @@ impl Document {
             } = &line.kind
             {
                 let k = line.slice(*key).to_string();
-                let full = if *indented {
-                    format!("{parent}.{k}")
+                if *indented {
+                    let full = format!("{parent}.{k}");
+                    out.push((full, line.slice(*value).to_string(), i + 1));
                 } else {
                     parent = k.clone();
-                    k
-                };
-                out.push((full, line.slice(*value).to_string(), start + i + 1));
+                    out.push((k, self.value_at(i, end), i + 1));
+                }
             }
         }
         Some(out)
+    }
+
+    /// The value of the option on line `i` as configparser joins it: the first line's
+    /// value, then each continuation line (stripped; blank lines kept as empty lines,
+    /// comments skipped), joined by line breaks, white space at the end removed.
+    fn value_at(&self, i: usize, end: usize) -> String {
+        let line = &self.lines[i];
+        let Kind::Entry { value, .. } = &line.kind else {
+            return String::new();
+        };
+        let mut out = line.slice(*value).to_string();
+        for next in &self.lines[i + 1..end] {
+            match next.kind {
+                Kind::Continuation => {
+                    out.push('\n');
+                    out.push_str(next.text.trim());
+                }
+                Kind::Other if next.text.trim().is_empty() => out.push('\n'),
+                Kind::Other | Kind::Entry { indented: true, .. } => {}
+                _ => break,
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out
     }
 
     /// The value of a top-level `key` (case-insensitive) in section `name`.
@@ -319,6 +389,9 @@ impl Document {
             return Ok(());
         }
         let style = self.separator_style(start, end);
+        // After the last entry and every line that continues its value: a line put
+        // between a key and its continuation would become part of that key's value
+        // (issue 12: a secret read as "<secret>\neu-west-1").
         let insert_at = self
             .last_entry_line(start, end)
             .map_or(start + 1, |i| i + 1);
@@ -345,14 +418,17 @@ impl Document {
         let Some(idx) = self.find_key(start, end, key) else {
             return false;
         };
+        // The key's line and every line of its value: continuation lines and nested
+        // entries, with the blank lines and comments between them (not those after).
         let mut stop = idx + 1;
-        while stop < end
-            && matches!(
-                self.lines[stop].kind,
-                Kind::Entry { indented: true, .. } | Kind::Continuation
-            )
-        {
-            stop += 1;
+        let mut scan = idx + 1;
+        while scan < end {
+            match self.lines[scan].kind {
+                Kind::Entry { indented: true, .. } | Kind::Continuation => stop = scan + 1,
+                Kind::Other => {}
+                _ => break,
+            }
+            scan += 1;
         }
         let last_ending = self.lines[stop - 1].ending;
         self.lines.drain(idx..stop);
@@ -457,7 +533,7 @@ impl Document {
     fn last_entry_line(&self, start: usize, end: usize) -> Option<usize> {
         (start + 1..end)
             .rev()
-            .find(|&i| matches!(self.lines[i].kind, Kind::Entry { .. }))
+            .find(|&i| matches!(self.lines[i].kind, Kind::Entry { .. } | Kind::Continuation))
     }
 
     /// How the section writes `=`: the text between key and value of its first entry.
@@ -522,45 +598,53 @@ fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str
     }
 }
 
-/// `nested` is the indentation of the entry above when this line may belong to it.
+/// Classifies one line as Python's `configparser` (botocore's reader) does. `option` is
+/// the indentation of the last option line and whether its value was empty: a deeper
+/// line continues that option's value, and after an empty first-line value the deeper
+/// lines form a nested block of `key = value` lines (botocore's `_parse_nested`).
 fn classify(
     raw: &str,
     line: usize,
     in_section: bool,
-    nested: Option<usize>,
+    option: Option<(usize, bool)>,
 ) -> Result<Kind, IniError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
         return Ok(Kind::Other);
     }
     let indent = raw.len() - raw.trim_start().len();
-    if trimmed.starts_with('[') {
-        let open = indent;
-        let Some(close) = raw.rfind(']') else {
+    let end_of = |part: &str| indent + part.len();
+    if let Some((level, nested)) = option
+        && indent > level
+    {
+        if !nested {
+            return Ok(Kind::Continuation);
+        }
+        // botocore splits a nested line at its first `=`; a line without one makes it
+        // refuse the whole file.
+        let Some(eq) = trimmed.find('=') else {
             return Err(IniError::BadLine {
                 line,
-                what: "section header without a closing `]`",
+                what: "a line of a nested block without `=` (the AWS CLI rejects this file too)",
             });
         };
-        let after = raw[close + 1..].trim();
-        if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
-            return Err(IniError::BadLine {
-                line,
-                what: "text after a section header",
-            });
-        }
-        let inner = &raw[open + 1..close];
-        let lead = inner.len() - inner.trim_start().len();
-        let name_start = open + 1 + lead;
-        let name_end = name_start + inner.trim().len();
-        if name_start == name_end {
-            return Err(IniError::BadLine {
-                line,
-                what: "empty section name",
-            });
-        }
+        let key = trimmed[..eq].trim_end();
+        let value = trimmed[eq + 1..].trim();
+        let value_start = raw.len() - raw[indent + eq + 1..].trim_start().len();
+        return Ok(Kind::Entry {
+            key: (indent, end_of(key)),
+            value: (value_start, value_start + value.len()),
+            indented: true,
+        });
+    }
+    // `\[(?P<header>.+)\]` matched at the start of the stripped line: the name is
+    // everything up to the last `]`, spaces kept; text after it is ignored.
+    if trimmed.starts_with('[')
+        && let Some(close) = trimmed.rfind(']')
+        && close > 1
+    {
         return Ok(Kind::Section {
-            name: (name_start, name_end),
+            name: (indent + 1, indent + close),
         });
     }
     if !in_section {
@@ -569,34 +653,30 @@ fn classify(
             what: "a key before the first [section]",
         });
     }
-    let deeper = nested.is_some_and(|parent| indent > parent);
-    let Some(eq) = raw.find('=') else {
-        if deeper {
-            return Ok(Kind::Continuation);
-        }
+    // `(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$`: the first `=` or `:`.
+    let Some(sep) = trimmed.find(['=', ':']) else {
         return Err(IniError::BadLine {
             line,
-            what: "expected `key = value`",
+            what: if trimmed.starts_with('[') {
+                "a section header without a name or a closing `]`"
+            } else {
+                "expected `key = value`"
+            },
         });
     };
-    let key_part = &raw[..eq];
-    let key_start = indent;
-    let key_end = key_part.trim_end().len();
-    if key_end <= key_start {
+    let key = trimmed[..sep].trim_end();
+    if key.is_empty() {
         return Err(IniError::BadLine {
             line,
             what: "a value without a key",
         });
     }
-    let value_part = &raw[eq + 1..];
-    let lead = value_part.len() - value_part.trim_start().len();
-    let value_start = eq + 1 + lead;
-    let value_end = value_start + value_part.trim().len();
-    let indented = deeper;
+    let value = trimmed[sep + 1..].trim();
+    let value_start = raw.len() - raw[indent + sep + 1..].trim_start().len();
     Ok(Kind::Entry {
-        key: (key_start, key_end),
-        value: (value_start, value_end),
-        indented,
+        key: (indent, end_of(key)),
+        value: (value_start, value_start + value.len()),
+        indented: false,
     })
 }
 

@@ -272,7 +272,7 @@ pub enum ResolveError {
     #[error("[{0}] in the credentials file holds long-term keys; awsmfa never overwrites them")]
     TargetHoldsKeys(String),
     #[error(
-        "[{0}] in the credentials file is a role profile; the AWS CLI would ignore a session written there"
+        "profile {0:?} is a role (role_arn, SSO or web identity) for the AWS CLI, which would ignore a session written to [{0}] of the credentials file"
     )]
     TargetIsRole(String),
 }
@@ -400,8 +400,23 @@ pub fn with_keys(files: &AwsFiles, name: &str, keys: KeysSource) -> Resolved {
 }
 
 /// A session may only go where no long-term keys and no role are.
+/// The config counts too: a `role_arn` (or SSO, web identity) in `[profile TARGET]` makes
+/// the AWS CLI assume the role and never look at a session in `[TARGET]`.
 pub fn check_target(files: &AwsFiles, target: &str) -> Result<(), ResolveError> {
-    check_target_doc(&files.credentials, target)
+    check_target_doc(&files.credentials, target)?;
+    let outranks = [
+        "role_arn",
+        "web_identity_token_file",
+        "sso_start_url",
+        "sso_session",
+    ];
+    if files
+        .profile(target)
+        .is_some_and(|p| outranks.iter().any(|k| p.has(k)))
+    {
+        return Err(ResolveError::TargetIsRole(target.to_string()));
+    }
+    Ok(())
 }
 
 pub fn check_target_doc(doc: &super::ini::Document, target: &str) -> Result<(), ResolveError> {
@@ -492,13 +507,13 @@ fn resolve_node(
         ));
     }
     let lt = long_term(name);
-    if files.credentials.has_section(&lt) {
+    if let Some(entries) = files.credentials.entries(&lt) {
         let get = |k: &str| {
-            files
-                .credentials
-                .get(&lt, k)
+            entries
+                .iter()
+                .find(|(key, _, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v, _)| v.clone())
                 .filter(|v| !v.is_empty())
-                .map(str::to_string)
         };
         if let Some(keys) = keys_from(&lt, get)? {
             return Ok(Node::Keys(
