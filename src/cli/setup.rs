@@ -305,6 +305,7 @@ fn endpoint_inputs(
             section
                 .get(service.name())
                 .and_then(|s| s.get("endpoint_url").cloned())
+                .filter(|u| !u.is_empty())
         }
         _ => None,
     };

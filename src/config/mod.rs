@@ -220,7 +220,12 @@ impl AwsFiles {
                 found = true;
                 let defaults = doc.entries(DEFAULT_SECTION).unwrap_or_default();
                 for (key, value, line) in defaults.into_iter().chain(entries) {
-                    values.insert(key.to_lowercase(), (value, which, line));
+                    // configparser lowercases keys, not the keys of a nested block.
+                    let key = match key.split_once('.') {
+                        Some((k, sub)) => format!("{}.{sub}", k.to_lowercase()),
+                        None => key.to_lowercase(),
+                    };
+                    values.insert(key, (value, which, line));
                 }
             }
         };
@@ -263,10 +268,15 @@ impl AwsFiles {
         let section = self.config.named_section("services", name)?;
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let defaults = self.config.entries(DEFAULT_SECTION).unwrap_or_default();
-        for (key, value, _) in defaults
+        let entries: Vec<_> = defaults
             .into_iter()
             .chain(self.config.entries(section).unwrap_or_default())
-        {
+            .collect();
+        // An empty section is none at all for botocore (`if not services_section`).
+        if entries.is_empty() {
+            return None;
+        }
+        for (key, value, _) in entries {
             if let Some((service, sub)) = key.split_once('.') {
                 out.entry(service.to_lowercase())
                     .or_default()
@@ -378,6 +388,20 @@ impl Profile {
 
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+
+    /// The value as read, empty included.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|(v, _, _)| v.as_str())
+    }
+
+    /// The `sub = value` lines of a nested block under `key`, in key order.
+    pub fn nested(&self, key: &str) -> Vec<(&str, &str)> {
+        let prefix = format!("{key}.");
+        self.values
+            .iter()
+            .filter_map(|(k, (v, _, _))| Some((k.strip_prefix(&prefix)?, v.as_str())))
+            .collect()
     }
 }
 

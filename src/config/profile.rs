@@ -70,6 +70,44 @@ impl ProfileSettings {
     }
 }
 
+/// The endpoint URL configured for `service` (`sts`, `iam`, `s3`) by `settings`, without
+/// the environment: nothing when `ignore_configured_endpoint_urls` is true, else the
+/// `services` section's `endpoint_url` for the service, else `endpoint_url`. A services
+/// name with no section is an error, as in botocore.
+pub fn configured_endpoint(
+    files: &AwsFiles,
+    settings: &ProfileSettings,
+    service: &str,
+) -> Result<Option<String>, String> {
+    let ignore = settings
+        .ignore_configured_endpoint_urls
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore {
+        return Ok(None);
+    }
+    if let Some(name) = settings.services.as_deref() {
+        let section = files
+            .services_section(name)
+            .ok_or_else(|| format!("services = {name} names no [services {name}] section"))?;
+        if let Some(url) = section.get(service).and_then(|s| s.get("endpoint_url"))
+            && !url.is_empty()
+        {
+            return Ok(Some(url.clone()));
+        }
+    }
+    Ok(settings.endpoint_url.clone().filter(|u| !u.is_empty()))
+}
+
+/// The settings of profile `name` alone, nothing inherited.
+pub fn own_settings(files: &AwsFiles, name: &str) -> ProfileSettings {
+    let mut settings = ProfileSettings::default();
+    if let Some(p) = files.profile(name) {
+        settings.fill_from(|k| p.raw(k).map(str::to_string));
+    }
+    settings
+}
+
 /// Long-term keys and where they were found.
 #[derive(Debug, Clone)]
 pub struct KeysSource {
@@ -560,6 +598,10 @@ fn resolve_node(
         ));
     }
     if let Some(source) = profile.get("source_profile") {
+        if source == name {
+            // Its own source, with a session and no keys of its own to start one from.
+            return Err(ResolveError::SessionOnly(name.to_string()));
+        }
         check_source_exists(files, name, source)?;
         return match resolve_node(files, source, chain)? {
             Node::Keys(k, _) => Ok(Node::Keys(k, false)),
