@@ -113,6 +113,7 @@ impl From<WriteError> for Error {
             WriteError::Unsafe(r) => r.into(),
             WriteError::Read(c) => c.into(),
             WriteError::Fs(f) => Error::new(Exit::Config, f.to_string()),
+            refused @ WriteError::Refused { .. } => Error::new(Exit::Config, refused.to_string()),
         }
     }
 }

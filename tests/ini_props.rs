@@ -141,8 +141,13 @@ proptest! {
 
     #[test]
     fn generated_files_round_trip(bytes in document()) {
-        let doc = Document::parse(&bytes).expect("generated files are valid INI");
-        prop_assert_eq!(doc.to_bytes(), bytes);
+        // The one refusal generated files can meet: an empty value followed by deeper
+        // lines is a nested block for botocore, which rejects a line there without `=`.
+        match Document::parse(&bytes) {
+            Ok(doc) => prop_assert_eq!(doc.to_bytes(), bytes),
+            Err(IniError::BadLine { what, .. }) => prop_assert!(what.starts_with("a line of a nested block")),
+            Err(e) => prop_assert!(false, "{e}"),
+        }
     }
 
     #[test]
@@ -159,9 +164,11 @@ proptest! {
         key in prop::sample::select(vec!["aws_session_token", "region", "k"]),
         new_value in "[a-zA-Z0-9/+=]{1,40}",
     ) {
-        let mut doc = Document::parse(&bytes).unwrap();
+        let parsed = Document::parse(&bytes);
+        prop_assume!(parsed.is_ok());
+        let mut doc = parsed.unwrap();
         let existed = doc.has_section(section);
-        doc.set(section, key, &new_value);
+        doc.set(section, key, &new_value).unwrap();
         let after = doc.to_bytes();
         let reparsed = Document::parse(&after).expect("an edited file parses");
         prop_assert_eq!(reparsed.get(section, key), Some(new_value.as_str()));

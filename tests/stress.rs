@@ -58,7 +58,7 @@ fn check_edit(prev: &str, cur: &str, target: &str) -> bool {
         let Some(v) = cur_doc.get(target, key) else {
             return false;
         };
-        expected.set(target, key, v);
+        expected.set(target, key, v).unwrap();
     }
     expected.to_bytes() == cur.as_bytes()
 }
@@ -169,9 +169,11 @@ fn sixteen_concurrent_logins_lose_no_update() {
         for p in 0..procs {
             let u = &users[round * procs + p];
             let section = format!("p{p}-long-term");
-            doc.set(&section, "aws_access_key_id", &u.access_key_id);
-            doc.set(&section, "aws_secret_access_key", &u.secret_access_key);
-            doc.set(&section, "aws_mfa_device", &u.mfa_serial);
+            doc.set(&section, "aws_access_key_id", &u.access_key_id)
+                .unwrap();
+            doc.set(&section, "aws_secret_access_key", &u.secret_access_key)
+                .unwrap();
+            doc.set(&section, "aws_mfa_device", &u.mfa_serial).unwrap();
         }
         std::fs::write(env.credentials(), doc.to_bytes()).unwrap();
         let codes: Vec<String> = (0..procs)

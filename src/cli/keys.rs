@@ -214,6 +214,7 @@ fn stored(files: &AwsFiles, name: &str) -> Result<Option<Stored>, Error> {
 }
 
 pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
+    super::login::check_serial_flag(opts.mfa_serial.as_deref())?;
     check_section_name(&opts.name, "profile")?;
     let backend = Backend::choose(opts.backend.as_deref(), &ctx.env)?;
     let files = load_files(ctx)?;
@@ -285,8 +286,8 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
         Backend::Plaintext => {
             let section = format!("{name}-long-term");
             output::edit_file(&files.credentials_path, |doc| {
-                doc.set(&section, "aws_access_key_id", &keys.access_key_id);
-                doc.set(&section, "aws_secret_access_key", keys.secret());
+                doc.set(&section, "aws_access_key_id", &keys.access_key_id)?;
+                doc.set(&section, "aws_secret_access_key", keys.secret())?;
                 Ok(())
             })?;
             let back = crate::config::load_document(&files.credentials_path)?;
@@ -823,8 +824,8 @@ fn replace_in_file(
     let mut changed = false;
     output::edit_file(path, |doc| {
         if doc.get(section, "aws_access_key_id") == Some(old.access_key_id.as_str()) {
-            doc.set(section, "aws_access_key_id", &new.access_key_id);
-            doc.set(section, "aws_secret_access_key", new.secret());
+            doc.set(section, "aws_access_key_id", &new.access_key_id)?;
+            doc.set(section, "aws_secret_access_key", new.secret())?;
             changed = true;
         }
         Ok(())

@@ -45,7 +45,21 @@ pub struct LoginOpts {
     pub save: bool,
 }
 
+/// Refuses an `--mfa-serial` that is not IAM's shape before anything is asked or sent:
+/// with `--save` it would be written into the config (DESIGN §7).
+pub(crate) fn check_serial_flag(serial: Option<&str>) -> Result<(), Error> {
+    match serial.and_then(crate::config::shape::mfa_serial_problem) {
+        None => Ok(()),
+        Some(problem) => Err(Error::new(
+            Exit::Usage,
+            format!("--mfa-serial is not an MFA device serial number: {problem}"),
+        )
+        .with_hint("give the device's ARN, e.g. arn:aws:iam::123456789012:mfa/alice")),
+    }
+}
+
 pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
+    check_serial_flag(opts.mfa_serial.as_deref())?;
     let files = load_files(ctx)?;
     let resolved = resolve(&files, &ctx.profile)?;
     let target = opts
@@ -119,7 +133,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
             )?;
             ctx.say(&format!(
                 "saved mfa_serial = {serial} in [{}] of {}",
-                AwsFiles::config_section(&ctx.profile),
+                setup.files.config_section_of(&ctx.profile),
                 setup.files.config_path.display()
             ));
         } else if opts.mfa_serial.is_none() {

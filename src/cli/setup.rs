@@ -58,11 +58,11 @@ impl Setup {
         let region = decide_region(ctx, &resolved)?;
         let sts_endpoint = endpoint::resolve(
             Service::Sts,
-            &endpoint_inputs(ctx, &files, &resolved, Service::Sts, &region),
+            &endpoint_inputs(ctx, &files, &resolved, Service::Sts, &region)?,
         );
         let iam_endpoint = endpoint::resolve(
             Service::Iam,
-            &endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region),
+            &endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region)?,
         );
         for e in [&sts_endpoint, &iam_endpoint] {
             let exit = match e.source {
@@ -273,24 +273,55 @@ fn endpoint_inputs(
     resolved: &Resolved,
     service: Service,
     region: &Option<String>,
-) -> EndpointInputs {
+) -> Result<EndpointInputs, Error> {
     let env_service = match service {
         Service::Sts => "AWS_ENDPOINT_URL_STS",
         Service::Iam => "AWS_ENDPOINT_URL_IAM",
     };
     let settings = &resolved.settings;
-    let services_url = settings.services.as_ref().and_then(|name| {
-        files
-            .services(name)
-            .get(service.name())
-            .and_then(|s| s.get("endpoint_url").cloned())
-    });
     let ignore = ctx
         .env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or(settings.ignore_configured_endpoint_urls.as_deref())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    EndpointInputs {
+    // botocore reaches the services section only when nothing before it chose the
+    // endpoint; there a name with no section is an error, never AWS's endpoint.
+    let before_services = ctx.endpoint_url.is_some()
+        || ignore
+        || ctx.env.is_set(env_service)
+        || ctx.env.is_set("AWS_ENDPOINT_URL");
+    let services_url = match settings.services.as_deref() {
+        Some(name) if !before_services => {
+            let Some(section) = files.services_section(name) else {
+                let place = files
+                    .profile(&resolved.profile)
+                    .and_then(|p| p.origin("services"))
+                    .map(|(which, line)| {
+                        let path = match which {
+                            crate::config::Which::Config => &files.config_path,
+                            crate::config::Which::Credentials => &files.credentials_path,
+                        };
+                        format!("{}: line {line}: ", path.display())
+                    })
+                    .unwrap_or_else(|| format!("{}: ", files.config_path.display()));
+                return Err(Error::new(
+                    Exit::Config,
+                    format!(
+                        "{place}services = {} names no [services {}] section; the AWS CLI refuses this profile too",
+                        crate::term::clean(name),
+                        crate::term::clean(name)
+                    ),
+                )
+                .with_hint("add the [services …] section, or remove services from the profile"));
+            };
+            section
+                .get(service.name())
+                .and_then(|s| s.get("endpoint_url").cloned())
+                .filter(|u| !u.is_empty())
+        }
+        _ => None,
+    };
+    Ok(EndpointInputs {
         cli_url: ctx.endpoint_url.clone(),
         env_service_url: ctx.env.get(env_service).map(String::from),
         env_url: ctx.env.get("AWS_ENDPOINT_URL").map(String::from),
@@ -303,7 +334,7 @@ fn endpoint_inputs(
             .get("AWS_STS_REGIONAL_ENDPOINTS")
             .map(String::from)
             .or_else(|| settings.sts_regional_endpoints.clone()),
-    }
+    })
 }
 
 pub(crate) fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {

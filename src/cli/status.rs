@@ -57,6 +57,139 @@ pub struct ProfileStatus {
     /// A session written into the credentials file.
     pub file_session: Option<SessionStatus>,
     pub cached: Vec<CachedStatus>,
+    /// The profile as the AWS CLI reads it (for bug reports and the differential test
+    /// against botocore).
+    pub aws: AwsView,
+}
+
+/// What the AWS CLI reads for a profile, in a form safe to paste into a bug report:
+/// secrets only as their length, key ids masked, `credential_process` as its program.
+#[derive(Debug, Serialize)]
+pub struct AwsView {
+    /// The keys awsmfa uses, as read (continuation lines joined with line breaks; a
+    /// nested block as `{key=value, …}`).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// The STS and IAM endpoint URLs the config sets (`endpoint_url`, `services`), or
+    /// `error: …` where the CLI would refuse; absent when AWS's own endpoint is used.
+    pub endpoints: std::collections::BTreeMap<String, String>,
+    /// The endpoint settings come from the profiles this one leans on (awsmfa reads
+    /// more than the CLI here; README).
+    pub endpoints_inherited: bool,
+    /// For a role: the profiles from this one down to the one whose keys start the
+    /// chain, and what those keys are (`keys`, `process`, `vault`).
+    pub role_chain: Option<Vec<String>>,
+    pub role_base: Option<String>,
+}
+
+/// The keys the view shows.
+const VIEW_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "region",
+    "mfa_serial",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "duration_seconds",
+    "external_id",
+    "role_session_name",
+    "endpoint_url",
+    "services",
+    "sts_regional_endpoints",
+    "ignore_configured_endpoint_urls",
+    "web_identity_token_file",
+];
+
+fn aws_view(
+    files: &AwsFiles,
+    name: &str,
+    resolved: &Result<crate::config::profile::Resolved, crate::config::profile::ResolveError>,
+) -> AwsView {
+    use crate::config::profile::{KeysFrom, Source, configured_endpoint, own_settings};
+    let mut values = std::collections::BTreeMap::new();
+    if let Some(p) = files.profile(name) {
+        for key in VIEW_KEYS {
+            let nested = p.nested(key);
+            let shown = if !nested.is_empty() {
+                let inner: Vec<String> = nested.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{{{}}}", inner.join(", "))
+            } else if let Some(v) = p.raw(key) {
+                let size = format!(
+                    "<{} chars, {} lines>",
+                    v.chars().count(),
+                    v.split('\n').count()
+                );
+                match *key {
+                    "aws_secret_access_key" | "aws_session_token" => size,
+                    "aws_access_key_id" => format!("{} {size}", crate::creds::mask(v)),
+                    "credential_process" => crate::config::profile::program_name(v),
+                    _ => v.to_string(),
+                }
+            } else {
+                continue;
+            };
+            values.insert(key.to_string(), shown);
+        }
+    }
+    let own = own_settings(files, name);
+    let settings = resolved
+        .as_ref()
+        .map(|r| r.settings.clone())
+        .unwrap_or(own.clone());
+    let mut endpoints = std::collections::BTreeMap::new();
+    for service in ["sts", "iam"] {
+        match configured_endpoint(files, &settings, service) {
+            Ok(Some(url)) => {
+                endpoints.insert(service.to_string(), url);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                endpoints.insert(service.to_string(), format!("error: {e}"));
+            }
+        }
+    }
+    let endpoints_inherited = (
+        settings.endpoint_url.as_deref(),
+        settings.services.as_deref(),
+    ) != (own.endpoint_url.as_deref(), own.services.as_deref())
+        || settings.ignore_configured_endpoint_urls != own.ignore_configured_endpoint_urls;
+    let (mut role_chain, mut role_base) = (None, None);
+    if let Ok(r) = resolved
+        && let Kind::Role(role) = &r.kind
+    {
+        let mut chain = vec![role.profile.clone()];
+        let mut source = &role.source;
+        loop {
+            match source {
+                Source::Role(next) => {
+                    chain.push(next.profile.clone());
+                    source = &next.source;
+                }
+                Source::Keys(keys) => {
+                    chain.push(keys.profile.clone());
+                    role_base = Some(
+                        match keys.keys {
+                            KeysFrom::Static(_) => "keys",
+                            KeysFrom::Process(_) => "process",
+                            KeysFrom::Vault(_) => "vault",
+                        }
+                        .to_string(),
+                    );
+                    break;
+                }
+            }
+        }
+        role_chain = Some(chain);
+    }
+    AwsView {
+        values,
+        endpoints,
+        endpoints_inherited,
+        role_chain,
+        role_base,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -105,17 +238,17 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
 
 /// Profile names as the AWS CLI sees them, `-long-term` sections folded into their base.
 fn profile_names(files: &AwsFiles) -> Vec<String> {
-    let mut names = BTreeSet::new();
-    for s in files.config.section_names() {
-        if s == "default" {
-            names.insert("default".to_string());
-        } else if let Some(n) = s.strip_prefix("profile ") {
-            names.insert(n.trim().to_string());
-        }
-    }
-    for s in files.credentials.section_names() {
-        let base = s.strip_suffix("-long-term").unwrap_or(s);
-        names.insert(base.to_string());
+    let mut names: BTreeSet<String> = files.profile_names().into_iter().collect();
+    // aws-mfa's layout: [NAME-long-term] is NAME's keys, not a profile of its own.
+    let folded: Vec<String> = names
+        .iter()
+        .filter(|n| files.credentials.has_section(n))
+        .filter_map(|n| n.strip_suffix("-long-term"))
+        .map(String::from)
+        .collect();
+    for base in folded {
+        names.remove(&format!("{base}-long-term"));
+        names.insert(base);
     }
     for meta in files.vault.list(crate::vault::Kind::Keys) {
         names.insert(meta.name);
@@ -158,7 +291,8 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                 // Settings only (region, output, endpoints).
                 "other"
             };
-            let (keys, mfa_serial, problem) = match resolve(files, &name) {
+            let resolved = resolve(files, &name);
+            let (keys, mfa_serial, problem) = match &resolved {
                 Ok(r) => {
                     let serial = match &r.kind {
                         Kind::Role(role) => role.mfa_serial.clone(),
@@ -214,6 +348,7 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                 },
                 file_session,
                 cached,
+                aws: aws_view(files, &name, &resolved),
                 name,
             }
         })

@@ -24,6 +24,10 @@ pub enum IniError {
     DuplicateSection { line: usize, first: usize },
     /// The same key twice in one section (keys compare case-insensitively).
     DuplicateKey { line: usize, first: usize },
+    /// A section name, key or value that cannot be written as one INI line the AWS CLI
+    /// reads back as the same thing (a line break in a value would start a new section).
+    /// Names the part, never the value.
+    Unwritable { part: String, problem: &'static str },
 }
 
 impl fmt::Display for IniError {
@@ -44,6 +48,9 @@ impl fmt::Display for IniError {
                 f,
                 "line {line}: key repeated in its section (first at line {first}); the AWS CLI rejects this file too"
             ),
+            IniError::Unwritable { part, problem } => {
+                write!(f, "refused to write {part}: {problem}; nothing was written")
+            }
         }
     }
 }
@@ -86,6 +93,14 @@ impl Line {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     lines: Vec<Line>,
+    /// Line index of every section header, in file order.
+    headers: Vec<usize>,
+    /// Each section name's first header, as an index into `headers`: lookups by name
+    /// are O(1), so reading every profile of a 40,000-profile file is linear (issue 12).
+    first: std::collections::HashMap<String, usize>,
+    /// Section names by the name botocore gives them (`profile` and `services` headers
+    /// split as shlex splits them, later sections winning), for the config file.
+    named: std::collections::HashMap<(&'static str, String), String>,
 }
 
 /// One section's entries, in file order: `(key, value, line number)`. Sub-keys of a
@@ -114,9 +129,10 @@ impl Document {
         let mut lines = Vec::new();
         let mut rest = text;
         let mut in_section = false;
-        let mut after_entry = false;
-        // Indentation of the last top-level entry: deeper lines belong to it.
-        let mut parent_indent = 0;
+        // The last option line's indentation and whether its first-line value was empty
+        // (then deeper lines are a nested block). Blank lines and comments keep it, as
+        // in Python's configparser; a section header clears it.
+        let mut option: Option<(usize, bool)> = None;
         let mut number = 0;
         while !rest.is_empty() {
             number += 1;
@@ -128,26 +144,28 @@ impl Document {
                 None => (rest, "", ""),
             };
             rest = next;
-            let nested = after_entry.then_some(parent_indent);
-            let kind = classify(raw, number, in_section, nested)?;
+            if raw.contains('\r') {
+                // Python reads a lone CR as a line break: the AWS CLI would see other
+                // lines than these.
+                return Err(IniError::BadLine {
+                    line: number,
+                    what: "a carriage return inside a line",
+                });
+            }
+            let kind = classify(raw, number, in_section, option)?;
             match kind {
                 Kind::Section { .. } => {
                     in_section = true;
-                    after_entry = false;
+                    option = None;
                 }
-                Kind::Entry { indented, .. } => {
-                    if !indented {
-                        parent_indent = raw.len() - raw.trim_start().len();
-                    }
-                    after_entry = true;
+                Kind::Entry {
+                    value,
+                    indented: false,
+                    ..
+                } => {
+                    option = Some((raw.len() - raw.trim_start().len(), value.0 == value.1));
                 }
-                Kind::Continuation => {}
-                Kind::Other => {
-                    // A blank line ends a nested block; comments do not.
-                    if raw.trim().is_empty() {
-                        after_entry = false;
-                    }
-                }
+                _ => {}
             }
             lines.push(Line {
                 text: raw.to_string(),
@@ -155,7 +173,58 @@ impl Document {
                 kind,
             });
         }
-        Ok(Document { lines })
+        let mut doc = Document {
+            lines,
+            ..Default::default()
+        };
+        doc.reindex();
+        Ok(doc)
+    }
+
+    /// Rebuilds the section index after lines were inserted or removed.
+    fn reindex(&mut self) {
+        self.headers.clear();
+        self.first.clear();
+        self.named.clear();
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Kind::Section { name } = &line.kind {
+                self.first
+                    .entry(line.slice(*name).to_string())
+                    .or_insert(self.headers.len());
+                self.headers.push(i);
+                let section = line.slice(*name);
+                for prefix in ["profile", "services"] {
+                    if section.starts_with(prefix)
+                        && let Some(mut words) = super::shlex_split(section)
+                        && words.len() == 2
+                    {
+                        let key = (prefix, words.pop().expect("two words"));
+                        self.named.insert(key, section.to_string());
+                    }
+                }
+                if section == "default" {
+                    self.named
+                        .insert(("profile", "default".into()), section.to_string());
+                }
+            }
+        }
+    }
+
+    /// The section botocore reads as `[PREFIX NAME]` (`profile` or `services`): the
+    /// header split as shlex splits it into exactly PREFIX… and NAME, the later
+    /// section winning; `[default]` is profile `default` too.
+    pub fn named_section(&self, prefix: &'static str, name: &str) -> Option<&str> {
+        self.named
+            .get(&(prefix, name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Every NAME of `[PREFIX NAME]` sections (see [`Document::named_section`]).
+    pub fn named_sections(&self, prefix: &'static str) -> impl Iterator<Item = &str> {
+        self.named
+            .keys()
+            .filter(move |(p, _)| *p == prefix)
+            .map(|(_, n)| n.as_str())
     }
 
     /// The document's bytes: the input, byte for byte, plus whatever was edited.
@@ -171,28 +240,35 @@ impl Document {
     /// Reports the first repeated section or repeated key, as the AWS CLI would refuse them.
     pub fn check_duplicates(&self) -> Result<(), IniError> {
         let mut sections: std::collections::HashMap<&str, usize> = Default::default();
-        let mut keys: std::collections::HashMap<String, usize> = Default::default();
-        let mut parent = String::new();
+        let mut keys: std::collections::HashMap<(String, String), usize> = Default::default();
+        let mut section = String::new();
         for (i, line) in self.lines.iter().enumerate() {
             match &line.kind {
                 Kind::Section { name } => {
                     let name = line.slice(*name);
+                    // configparser lets [DEFAULT] repeat (its keys still may not).
+                    if name == "DEFAULT" {
+                        section = name.to_string();
+                        continue;
+                    }
                     if let Some(first) = sections.insert(name, i + 1) {
                         return Err(IniError::DuplicateSection { line: i + 1, first });
                     }
-                    keys.clear();
+                    section = name.to_string();
                 }
-                Kind::Entry { key, indented, .. } => {
-                    let mut k = line.slice(*key).to_ascii_lowercase();
-                    if *indented {
-                        k = format!("{parent}.{k}");
-                    } else {
-                        parent = k.clone();
-                    }
+                Kind::Entry {
+                    key,
+                    indented: false,
+                    ..
+                } => {
+                    // Keys compare as configparser's optionxform (str.lower) makes them;
+                    // a nested block is a dict in botocore, where a repeat just wins.
+                    let k = (section.clone(), line.slice(*key).to_lowercase());
                     if let Some(first) = keys.insert(k, i + 1) {
                         return Err(IniError::DuplicateKey { line: i + 1, first });
                     }
                 }
+                Kind::Entry { .. } => {}
                 Kind::Other | Kind::Continuation => {}
             }
         }
@@ -221,7 +297,8 @@ impl Document {
         let (start, end) = self.section_range(name)?;
         let mut out = Vec::new();
         let mut parent = String::new();
-        for (i, line) in self.lines[start..end].iter().enumerate() {
+        for i in start + 1..end {
+            let line = &self.lines[i];
             if let Kind::Entry {
                 key,
                 value,
@@ -229,16 +306,40 @@ impl Document {
             } = &line.kind
             {
                 let k = line.slice(*key).to_string();
-                let full = if *indented {
-                    format!("{parent}.{k}")
+                if *indented {
+                    let full = format!("{parent}.{k}");
+                    out.push((full, line.slice(*value).to_string(), i + 1));
                 } else {
                     parent = k.clone();
-                    k
-                };
-                out.push((full, line.slice(*value).to_string(), start + i + 1));
+                    out.push((k, self.value_at(i, end), i + 1));
+                }
             }
         }
         Some(out)
+    }
+
+    /// The value of the option on line `i` as configparser joins it: the first line's
+    /// value, then each continuation line (stripped; blank lines kept as empty lines,
+    /// comments skipped), joined by line breaks, white space at the end removed.
+    fn value_at(&self, i: usize, end: usize) -> String {
+        let line = &self.lines[i];
+        let Kind::Entry { value, .. } = &line.kind else {
+            return String::new();
+        };
+        let mut out = line.slice(*value).to_string();
+        for next in &self.lines[i + 1..end] {
+            match next.kind {
+                Kind::Continuation => {
+                    out.push('\n');
+                    out.push_str(next.text.trim());
+                }
+                Kind::Other if next.text.trim().is_empty() => out.push('\n'),
+                Kind::Other | Kind::Entry { indented: true, .. } => {}
+                _ => break,
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out
     }
 
     /// The value of a top-level `key` (case-insensitive) in section `name`.
@@ -255,12 +356,14 @@ impl Document {
     /// Sets `key = value` in section `name`, creating the key (after the section's last
     /// entry) or the section (at the end of the file) when missing. An existing key keeps
     /// its spelling, its spacing around `=` and anything after the value.
-    pub fn set(&mut self, name: &str, key: &str, value: &str) {
-        debug_assert!(!value.contains(['\n', '\r']));
+    ///
+    /// Refuses (and changes nothing) a key or value that would not read back as itself:
+    /// one with a control character, a line break above all, or white space at an end.
+    pub fn set(&mut self, name: &str, key: &str, value: &str) -> Result<(), IniError> {
+        check_writable(name, &[(key, value)])?;
         let ending = self.line_ending();
         let Some((start, end)) = self.section_range(name) else {
-            self.append_section(name, &[(key, value)]);
-            return;
+            return self.append_section(name, &[(key, value)]);
         };
         if let Some(idx) = self.find_key(start, end, key) {
             let line = &mut self.lines[idx];
@@ -283,9 +386,12 @@ impl Document {
                     indented,
                 };
             }
-            return;
+            return Ok(());
         }
         let style = self.separator_style(start, end);
+        // After the last entry and every line that continues its value: a line put
+        // between a key and its continuation would become part of that key's value
+        // (issue 12: a secret read as "<secret>\neu-west-1").
         let insert_at = self
             .last_entry_line(start, end)
             .map_or(start + 1, |i| i + 1);
@@ -299,6 +405,8 @@ impl Document {
         let text = format!("{key}{style}{value}");
         let line = entry_line(text, key.len(), style.len(), new_ending);
         self.lines.insert(insert_at, line);
+        self.reindex();
+        Ok(())
     }
 
     /// Removes a top-level key (and its nested sub-keys) from a section. Returns whether
@@ -310,17 +418,21 @@ impl Document {
         let Some(idx) = self.find_key(start, end, key) else {
             return false;
         };
+        // The key's line and every line of its value: continuation lines and nested
+        // entries, with the blank lines and comments between them (not those after).
         let mut stop = idx + 1;
-        while stop < end
-            && matches!(
-                self.lines[stop].kind,
-                Kind::Entry { indented: true, .. } | Kind::Continuation
-            )
-        {
-            stop += 1;
+        let mut scan = idx + 1;
+        while scan < end {
+            match self.lines[scan].kind {
+                Kind::Entry { indented: true, .. } | Kind::Continuation => stop = scan + 1,
+                Kind::Other => {}
+                _ => break,
+            }
+            scan += 1;
         }
         let last_ending = self.lines[stop - 1].ending;
         self.lines.drain(idx..stop);
+        self.reindex();
         // Keep "no final newline" true of the file if we removed its last line.
         if last_ending.is_empty() && idx == self.lines.len() && idx > 0 {
             self.lines[idx - 1].ending = "";
@@ -350,6 +462,7 @@ impl Document {
                 .filter(|l| !l.text.trim().is_empty()),
         );
         self.lines.extend(tail);
+        self.reindex();
         // Keep "no final newline" true of the file if its last line went.
         if at_end
             && unterminated
@@ -362,7 +475,8 @@ impl Document {
 
     /// Appends a new section with entries at the end of the file, separated from what
     /// precedes it by one blank line.
-    pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) {
+    pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
+        check_writable(name, entries)?;
         let ending = self.line_ending();
         if let Some(last) = self.lines.last_mut()
             && last.ending.is_empty()
@@ -387,6 +501,8 @@ impl Document {
             let text = format!("{key} = {value}");
             self.lines.push(entry_line(text, key.len(), 3, ending));
         }
+        self.reindex();
+        Ok(())
     }
 
     /// The file's line ending: that of its first terminated line, else "\n".
@@ -400,14 +516,9 @@ impl Document {
 
     /// `(header index, end index exclusive)` of the first section called `name`.
     fn section_range(&self, name: &str) -> Option<(usize, usize)> {
-        let start = self
-            .lines
-            .iter()
-            .position(|l| matches!(&l.kind, Kind::Section { name: r } if l.slice(*r) == name))?;
-        let end = self.lines[start + 1..]
-            .iter()
-            .position(|l| matches!(l.kind, Kind::Section { .. }))
-            .map_or(self.lines.len(), |i| start + 1 + i);
+        let k = *self.first.get(name)?;
+        let start = self.headers[k];
+        let end = self.headers.get(k + 1).copied().unwrap_or(self.lines.len());
         Some((start, end))
     }
 
@@ -422,7 +533,7 @@ impl Document {
     fn last_entry_line(&self, start: usize, end: usize) -> Option<usize> {
         (start + 1..end)
             .rev()
-            .find(|&i| matches!(self.lines[i].kind, Kind::Entry { .. }))
+            .find(|&i| matches!(self.lines[i].kind, Kind::Entry { .. } | Kind::Continuation))
     }
 
     /// How the section writes `=`: the text between key and value of its first entry.
@@ -444,6 +555,35 @@ impl Document {
     }
 }
 
+/// Refuses a section name, key or value that one INI line cannot carry as itself.
+fn check_writable(section: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
+    let refuse = |part: String, problem| Err(IniError::Unwritable { part, problem });
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.trim() == s
+            && !s.chars().any(char::is_control)
+            && !s.contains(['[', ']'])
+    };
+    if !name_ok(section) {
+        return refuse(
+            "a section name".into(),
+            "it is empty, has white space at an end, brackets or control characters",
+        );
+    }
+    for (key, value) in entries {
+        if !name_ok(key) || key.contains(['=', ':', '#', ';']) {
+            return refuse(
+                format!("a key in [{section}]"),
+                "it is not a plain key name",
+            );
+        }
+        if let Some(problem) = super::shape::file_value_problem(value) {
+            return refuse(format!("{key} in [{section}]"), problem);
+        }
+    }
+    Ok(())
+}
+
 fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str) -> Line {
     let value_start = key_len + sep_len;
     let len = text.len();
@@ -458,45 +598,53 @@ fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str
     }
 }
 
-/// `nested` is the indentation of the entry above when this line may belong to it.
+/// Classifies one line as Python's `configparser` (botocore's reader) does. `option` is
+/// the indentation of the last option line and whether its value was empty: a deeper
+/// line continues that option's value, and after an empty first-line value the deeper
+/// lines form a nested block of `key = value` lines (botocore's `_parse_nested`).
 fn classify(
     raw: &str,
     line: usize,
     in_section: bool,
-    nested: Option<usize>,
+    option: Option<(usize, bool)>,
 ) -> Result<Kind, IniError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
         return Ok(Kind::Other);
     }
     let indent = raw.len() - raw.trim_start().len();
-    if trimmed.starts_with('[') {
-        let open = indent;
-        let Some(close) = raw.rfind(']') else {
+    let end_of = |part: &str| indent + part.len();
+    if let Some((level, nested)) = option
+        && indent > level
+    {
+        if !nested {
+            return Ok(Kind::Continuation);
+        }
+        // botocore splits a nested line at its first `=`; a line without one makes it
+        // refuse the whole file.
+        let Some(eq) = trimmed.find('=') else {
             return Err(IniError::BadLine {
                 line,
-                what: "section header without a closing `]`",
+                what: "a line of a nested block without `=` (the AWS CLI rejects this file too)",
             });
         };
-        let after = raw[close + 1..].trim();
-        if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
-            return Err(IniError::BadLine {
-                line,
-                what: "text after a section header",
-            });
-        }
-        let inner = &raw[open + 1..close];
-        let lead = inner.len() - inner.trim_start().len();
-        let name_start = open + 1 + lead;
-        let name_end = name_start + inner.trim().len();
-        if name_start == name_end {
-            return Err(IniError::BadLine {
-                line,
-                what: "empty section name",
-            });
-        }
+        let key = trimmed[..eq].trim_end();
+        let value = trimmed[eq + 1..].trim();
+        let value_start = raw.len() - raw[indent + eq + 1..].trim_start().len();
+        return Ok(Kind::Entry {
+            key: (indent, end_of(key)),
+            value: (value_start, value_start + value.len()),
+            indented: true,
+        });
+    }
+    // `\[(?P<header>.+)\]` matched at the start of the stripped line: the name is
+    // everything up to the last `]`, spaces kept; text after it is ignored.
+    if trimmed.starts_with('[')
+        && let Some(close) = trimmed.rfind(']')
+        && close > 1
+    {
         return Ok(Kind::Section {
-            name: (name_start, name_end),
+            name: (indent + 1, indent + close),
         });
     }
     if !in_section {
@@ -505,34 +653,30 @@ fn classify(
             what: "a key before the first [section]",
         });
     }
-    let deeper = nested.is_some_and(|parent| indent > parent);
-    let Some(eq) = raw.find('=') else {
-        if deeper {
-            return Ok(Kind::Continuation);
-        }
+    // `(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$`: the first `=` or `:`.
+    let Some(sep) = trimmed.find(['=', ':']) else {
         return Err(IniError::BadLine {
             line,
-            what: "expected `key = value`",
+            what: if trimmed.starts_with('[') {
+                "a section header without a name or a closing `]`"
+            } else {
+                "expected `key = value`"
+            },
         });
     };
-    let key_part = &raw[..eq];
-    let key_start = indent;
-    let key_end = key_part.trim_end().len();
-    if key_end <= key_start {
+    let key = trimmed[..sep].trim_end();
+    if key.is_empty() {
         return Err(IniError::BadLine {
             line,
             what: "a value without a key",
         });
     }
-    let value_part = &raw[eq + 1..];
-    let lead = value_part.len() - value_part.trim_start().len();
-    let value_start = eq + 1 + lead;
-    let value_end = value_start + value_part.trim().len();
-    let indented = deeper;
+    let value = trimmed[sep + 1..].trim();
+    let value_start = raw.len() - raw[indent + sep + 1..].trim_start().len();
     Ok(Kind::Entry {
-        key: (key_start, key_end),
-        value: (value_start, value_end),
-        indented,
+        key: (indent, end_of(key)),
+        value: (value_start, value_start + value.len()),
+        indented: false,
     })
 }
 
@@ -605,7 +749,7 @@ mod tests {
     fn set_replaces_value_and_keeps_everything_else() {
         let input = b"# keys\n[a]\nAWS_Session_Token   =old   # not a comment\nx=y\n[b]\nk = v";
         let mut doc = Document::parse(input).unwrap();
-        doc.set("a", "aws_session_token", "new");
+        doc.set("a", "aws_session_token", "new").unwrap();
         assert_eq!(
             doc.to_bytes(),
             b"# keys\n[a]\nAWS_Session_Token   =new\nx=y\n[b]\nk = v".to_vec()
@@ -615,7 +759,7 @@ mod tests {
     #[test]
     fn set_adds_key_after_last_entry_in_section_style_and_crlf() {
         let mut doc = Document::parse(b"[a]\r\nk=v\r\n\r\n# about b\r\n[b]\r\n").unwrap();
-        doc.set("a", "new", "1");
+        doc.set("a", "new", "1").unwrap();
         assert_eq!(
             doc.to_bytes(),
             b"[a]\r\nk=v\r\nnew=1\r\n\r\n# about b\r\n[b]\r\n".to_vec()
@@ -625,17 +769,17 @@ mod tests {
     #[test]
     fn set_in_last_section_without_final_newline() {
         let mut doc = Document::parse(b"[a]\nk = v").unwrap();
-        doc.set("a", "n", "1");
+        doc.set("a", "n", "1").unwrap();
         assert_eq!(doc.to_bytes(), b"[a]\nk = v\nn = 1".to_vec());
     }
 
     #[test]
     fn append_section_separates_with_blank_line() {
         let mut doc = Document::parse(b"[a]\nk = v").unwrap();
-        doc.set("b", "x", "1");
+        doc.set("b", "x", "1").unwrap();
         assert_eq!(doc.to_bytes(), b"[a]\nk = v\n\n[b]\nx = 1\n".to_vec());
         let mut empty = Document::default();
-        empty.set("b", "x", "1");
+        empty.set("b", "x", "1").unwrap();
         assert_eq!(empty.to_bytes(), b"[b]\nx = 1\n".to_vec());
     }
 

@@ -61,6 +61,43 @@ impl Env {
         self.get("HOME").map(PathBuf::from)
     }
 
+    /// Python's `os.path.expandvars`, which botocore applies to `AWS_CONFIG_FILE` and
+    /// `AWS_SHARED_CREDENTIALS_FILE` before `~`: `$NAME` and `${NAME}` (letters, digits,
+    /// `_`) replaced by set variables, anything else left as written.
+    pub fn expand_vars(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, len) = if let Some(braced) = after.strip_prefix('{') {
+                match braced.find('}') {
+                    Some(end) => (&braced[..end], end + 2),
+                    None => ("", 0),
+                }
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            };
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            match self.vars.get(name).filter(|_| valid) {
+                Some(value) => {
+                    out.push_str(value);
+                    rest = &after[len..];
+                }
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Expands a leading `~` or `~/` with `HOME`, as the AWS CLI does for file paths.
     pub fn expand(&self, path: &str) -> PathBuf {
         match (path.strip_prefix('~'), self.home()) {
@@ -115,7 +152,7 @@ pub fn file_paths(
             return Ok(p.to_path_buf());
         }
         if let Some(v) = env.get(var) {
-            return Ok(env.expand(v));
+            return Ok(env.expand(&env.expand_vars(v)));
         }
         Ok(env.home().ok_or(ConfigError::NoHome)?.join(default))
     };
@@ -156,7 +193,8 @@ impl AwsFiles {
         })
     }
 
-    /// The config section name of a profile: `default` or `profile NAME`.
+    /// The canonical config section name of a profile: `default` or `profile NAME`.
+    /// For the section that holds a profile now, see [`config_section_in`].
     pub fn config_section(name: &str) -> String {
         if name == "default" {
             "default".into()
@@ -165,48 +203,168 @@ impl AwsFiles {
         }
     }
 
-    /// The profile `name` as the AWS CLI sees it: its config section, then its
-    /// credentials section on top. `None` when neither file has it.
+    /// The config section botocore reads profile `name` from, or the one a write creates.
+    pub fn config_section_of(&self, name: &str) -> String {
+        config_section_in(&self.config, name)
+    }
+
+    /// The profile `name` as the AWS CLI sees it (botocore's `full_config`): the config
+    /// section it reads for that name, then the credentials section of exactly that name
+    /// on top, each with its file's `[DEFAULT]` keys beneath. `None` when neither file
+    /// has it.
     pub fn profile(&self, name: &str) -> Option<Profile> {
         let mut values = BTreeMap::new();
         let mut found = false;
         let mut add = |doc: &Document, section: &str, which: Which| {
             if let Some(entries) = doc.entries(section) {
                 found = true;
-                for (key, value, line) in entries {
-                    values.insert(key.to_ascii_lowercase(), (value, which, line));
+                let defaults = doc.entries(DEFAULT_SECTION).unwrap_or_default();
+                for (key, value, line) in defaults.into_iter().chain(entries) {
+                    // configparser lowercases keys, not the keys of a nested block.
+                    let key = match key.split_once('.') {
+                        Some((k, sub)) => format!("{}.{sub}", k.to_lowercase()),
+                        None => key.to_lowercase(),
+                    };
+                    values.insert(key, (value, which, line));
                 }
             }
         };
-        if name == "default" {
-            add(&self.config, "default", Which::Config);
-            add(&self.config, "profile default", Which::Config);
-        } else {
-            add(&self.config, &Self::config_section(name), Which::Config);
+        if let Some(section) = self.config.named_section("profile", name) {
+            add(&self.config, section, Which::Config);
         }
-        add(&self.credentials, name, Which::Credentials);
+        if name != DEFAULT_SECTION {
+            add(&self.credentials, name, Which::Credentials);
+        }
         found.then(|| Profile {
             name: name.to_string(),
             values,
         })
     }
 
-    /// `[services NAME]` of the config as `service → key → value`.
-    pub fn services(&self, name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for (key, value, _) in self
+    /// Every profile name the AWS CLI sees, in no particular order.
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = self
             .config
-            .entries(&format!("services {name}"))
-            .unwrap_or_default()
-        {
+            .named_sections("profile")
+            .map(String::from)
+            .collect();
+        names.extend(
+            self.credentials
+                .section_names()
+                .into_iter()
+                .filter(|s| *s != DEFAULT_SECTION)
+                .map(String::from),
+        );
+        names.into_iter().collect()
+    }
+
+    /// `[services NAME]` of the config as `service → key → value`, found as botocore
+    /// finds it (`[services  NAME]` and `[services\tNAME]` included); `None` when the
+    /// config has no such section (botocore then refuses the profile).
+    pub fn services_section(
+        &self,
+        name: &str,
+    ) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
+        let section = self.config.named_section("services", name)?;
+        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let defaults = self.config.entries(DEFAULT_SECTION).unwrap_or_default();
+        let entries: Vec<_> = defaults
+            .into_iter()
+            .chain(self.config.entries(section).unwrap_or_default())
+            .collect();
+        // An empty section is none at all for botocore (`if not services_section`).
+        if entries.is_empty() {
+            return None;
+        }
+        for (key, value, _) in entries {
             if let Some((service, sub)) = key.split_once('.') {
-                out.entry(service.to_ascii_lowercase())
+                out.entry(service.to_lowercase())
                     .or_default()
-                    .insert(sub.to_ascii_lowercase(), value);
+                    .insert(sub.to_string(), value);
             }
         }
-        out
+        Some(out)
     }
+
+    /// Like [`AwsFiles::services_section`], empty when there is none.
+    pub fn services(&self, name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.services_section(name).unwrap_or_default()
+    }
+}
+
+/// configparser's default section: its keys appear in every section of the same file.
+pub const DEFAULT_SECTION: &str = "DEFAULT";
+
+/// Python's `shlex.split` (POSIX mode, no comments), which botocore applies to config
+/// section names: words split at white space, `'…'` literal, `"…"` with `\"` and `\\`
+/// escapes, `\x` outside quotes is `x`. `None` where shlex raises (an open quote, a
+/// trailing backslash).
+pub fn shlex_split(text: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\r' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\\' => {
+                word.push(chars.next()?);
+                in_word = true;
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => word.push(c),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            c @ ('"' | '\\') => word.push(c),
+                            c => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                        },
+                        c => word.push(c),
+                    }
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Whether the config has a section botocore reads as profile `name`.
+pub fn has_profile_section(config: &Document, name: &str) -> bool {
+    config.named_section("profile", name).is_some()
+}
+
+/// The config section that holds profile `name` for botocore, else the one to create:
+/// `default` or `profile NAME`.
+pub fn config_section_in(config: &Document, name: &str) -> String {
+    config
+        .named_section("profile", name)
+        .map(String::from)
+        .unwrap_or_else(|| AwsFiles::config_section(name))
 }
 
 /// A merged profile: lower-cased keys → (value, file, line).
@@ -230,6 +388,20 @@ impl Profile {
 
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+
+    /// The value as read, empty included.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|(v, _, _)| v.as_str())
+    }
+
+    /// The `sub = value` lines of a nested block under `key`, in key order.
+    pub fn nested(&self, key: &str) -> Vec<(&str, &str)> {
+        let prefix = format!("{key}.");
+        self.values
+            .iter()
+            .filter_map(|(k, (v, _, _))| Some((k.strip_prefix(&prefix)?, v.as_str())))
+            .collect()
     }
 }
 
@@ -272,7 +444,60 @@ mod tests {
         );
         let s = f.services("wasabi");
         assert_eq!(s["sts"]["endpoint_url"], "https://sts.wasabisys.com");
-        assert_eq!(s["s3"]["endpoint_url"], "https://s3.wasabisys.com");
+        // botocore lowercases keys, not the keys of a nested block.
+        assert_eq!(s["s3"]["Endpoint_URL"], "https://s3.wasabisys.com");
+        assert!(!s["s3"].contains_key("endpoint_url"));
+        for header in [
+            "[services  wasabi]",
+            "[services\twasabi]",
+            "[services 'wasabi']",
+        ] {
+            let f = files(
+                &format!("{header}\nsts =\n  endpoint_url = https://sts.wasabisys.com\n"),
+                "",
+            );
+            assert_eq!(
+                f.services_section("wasabi").unwrap()["sts"]["endpoint_url"],
+                "https://sts.wasabisys.com",
+                "{header}"
+            );
+        }
+        assert!(
+            files("[services]\n", "")
+                .services_section("wasabi")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn profile_headers_as_botocore_splits_them() {
+        let f = files(
+            "[profile  x]\nregion = r1\n[profile \"a.b\"]\nregion = r2\n[ t ]\nregion = r3\n[ profile u ]\nregion = r4\n[profile a b]\nregion = r5\n[default]\nregion = r6\noutput = json\n[profile default]\nregion = r7\n[DEFAULT]\nmfa_serial = m\n",
+            "[ t ]\nk = 1\n[DEFAULT]\nk = d\n",
+        );
+        assert_eq!(f.profile("x").unwrap().get("region"), Some("r1"));
+        assert_eq!(f.profile("a.b").unwrap().get("region"), Some("r2"));
+        assert!(f.profile("t").is_none());
+        assert_eq!(f.profile(" t ").unwrap().get("k"), Some("1"));
+        assert!(f.profile("u").is_none());
+        assert!(f.profile("a b").is_none());
+        let d = f.profile("default").unwrap();
+        assert_eq!(d.get("region"), Some("r7"), "the later section wins whole");
+        assert_eq!(d.get("output"), None);
+        assert_eq!(
+            d.get("mfa_serial"),
+            Some("m"),
+            "[DEFAULT] is beneath every section"
+        );
+        assert_eq!(f.config_section_of("default"), "profile default");
+        assert_eq!(f.config_section_of("a.b"), "profile \"a.b\"");
+        assert_eq!(f.config_section_of("new"), "profile new");
+        assert_eq!(f.profile_names(), vec![" t ", "a.b", "default", "x"]);
+        assert_eq!(
+            shlex_split("profile \"a\\\"b\""),
+            Some(vec!["profile".into(), "a\"b".into()])
+        );
+        assert_eq!(shlex_split("profile 'x"), None);
     }
 
     #[test]
@@ -281,6 +506,14 @@ mod tests {
         let (c, k) = file_paths(&env, None, None).unwrap();
         assert_eq!(c, PathBuf::from("/h/cfg"));
         assert_eq!(k, PathBuf::from("/h/.aws/credentials"));
+        let env2 = Env::from_pairs([
+            ("HOME", "/h"),
+            ("AWS_CONFIG_FILE", "$HOME/a/${HOME}/$NOPE/$"),
+        ]);
+        assert_eq!(
+            file_paths(&env2, None, None).unwrap().0,
+            PathBuf::from("/h/a//h/$NOPE/$")
+        );
         let (c, _) = file_paths(&env, Some(Path::new("/x")), None).unwrap();
         assert_eq!(c, PathBuf::from("/x"));
         assert!(matches!(

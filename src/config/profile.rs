@@ -70,6 +70,44 @@ impl ProfileSettings {
     }
 }
 
+/// The endpoint URL configured for `service` (`sts`, `iam`, `s3`) by `settings`, without
+/// the environment: nothing when `ignore_configured_endpoint_urls` is true, else the
+/// `services` section's `endpoint_url` for the service, else `endpoint_url`. A services
+/// name with no section is an error, as in botocore.
+pub fn configured_endpoint(
+    files: &AwsFiles,
+    settings: &ProfileSettings,
+    service: &str,
+) -> Result<Option<String>, String> {
+    let ignore = settings
+        .ignore_configured_endpoint_urls
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore {
+        return Ok(None);
+    }
+    if let Some(name) = settings.services.as_deref() {
+        let section = files
+            .services_section(name)
+            .ok_or_else(|| format!("services = {name} names no [services {name}] section"))?;
+        if let Some(url) = section.get(service).and_then(|s| s.get("endpoint_url"))
+            && !url.is_empty()
+        {
+            return Ok(Some(url.clone()));
+        }
+    }
+    Ok(settings.endpoint_url.clone().filter(|u| !u.is_empty()))
+}
+
+/// The settings of profile `name` alone, nothing inherited.
+pub fn own_settings(files: &AwsFiles, name: &str) -> ProfileSettings {
+    let mut settings = ProfileSettings::default();
+    if let Some(p) = files.profile(name) {
+        settings.fill_from(|k| p.raw(k).map(str::to_string));
+    }
+    settings
+}
+
 /// Long-term keys and where they were found.
 #[derive(Debug, Clone)]
 pub struct KeysSource {
@@ -99,7 +137,12 @@ impl KeysSource {
     pub fn identity(&self) -> String {
         match &self.keys {
             KeysFrom::Static(c) => crate::creds::mask(&c.access_key_id),
-            KeysFrom::Process(command) => format!("credential_process `{command}`"),
+            KeysFrom::Process(command) => {
+                format!(
+                    "credential_process `{}` (arguments not shown)",
+                    program_name(command)
+                )
+            }
             KeysFrom::Vault(meta) => meta.key_id.clone().unwrap_or_default(),
         }
     }
@@ -113,6 +156,45 @@ impl KeysSource {
             KeysFrom::Vault(meta) => meta.fingerprint.clone().unwrap_or_default(),
         }
     }
+}
+
+/// The program a `credential_process` command line runs, without its arguments or
+/// variable assignments: people embed credentials there (`--password …`, `TOKEN=…`),
+/// and `-v` output ends up in bug reports (issue 12, item 4). The directory is dropped
+/// too; a quoted first word is unquoted.
+pub fn program_name(command: &str) -> String {
+    let mut rest = command.trim_start();
+    loop {
+        let (word, after) = first_word(rest);
+        let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+        if !is_assignment || after.is_empty() {
+            let base = word.rsplit(['/', '\\']).next().unwrap_or_default();
+            return if base.is_empty() {
+                "?".into()
+            } else {
+                base.into()
+            };
+        }
+        rest = after;
+    }
+}
+
+/// The first shell word of `text` (quotes removed) and what follows it.
+fn first_word(text: &str) -> (String, &str) {
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => quote = Some(c),
+            (None, c) if c.is_whitespace() => return (word, text[i..].trim_start()),
+            (None, c) => word.push(c),
+        }
+    }
+    (word, "")
 }
 
 /// Where a role's source credentials come from.
@@ -211,6 +293,8 @@ pub enum ResolveError {
         profile: String,
         source_name: String,
     },
+    #[error("the source_profile chain of profile {profile:?} is more than {limit} profiles long")]
+    ChainTooDeep { profile: String, limit: usize },
     #[error("profile {0:?} has role_arn but no source_profile")]
     RoleWithoutSource(String),
     #[error(
@@ -226,7 +310,7 @@ pub enum ResolveError {
     #[error("[{0}] in the credentials file holds long-term keys; awsmfa never overwrites them")]
     TargetHoldsKeys(String),
     #[error(
-        "[{0}] in the credentials file is a role profile; the AWS CLI would ignore a session written there"
+        "profile {0:?} is a role (role_arn, SSO or web identity) for the AWS CLI, which would ignore a session written to [{0}] of the credentials file"
     )]
     TargetIsRole(String),
 }
@@ -243,7 +327,9 @@ impl ResolveError {
             ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
                 Some("choose another --target".into())
             }
-            ResolveError::SourceCycle(_) | ResolveError::MissingSource { .. } => {
+            ResolveError::SourceCycle(_)
+            | ResolveError::MissingSource { .. }
+            | ResolveError::ChainTooDeep { .. } => {
                 Some("fix source_profile in the config file".into())
             }
             _ => None,
@@ -352,8 +438,23 @@ pub fn with_keys(files: &AwsFiles, name: &str, keys: KeysSource) -> Resolved {
 }
 
 /// A session may only go where no long-term keys and no role are.
+/// The config counts too: a `role_arn` (or SSO, web identity) in `[profile TARGET]` makes
+/// the AWS CLI assume the role and never look at a session in `[TARGET]`.
 pub fn check_target(files: &AwsFiles, target: &str) -> Result<(), ResolveError> {
-    check_target_doc(&files.credentials, target)
+    check_target_doc(&files.credentials, target)?;
+    let outranks = [
+        "role_arn",
+        "web_identity_token_file",
+        "sso_start_url",
+        "sso_session",
+    ];
+    if files
+        .profile(target)
+        .is_some_and(|p| outranks.iter().any(|k| p.has(k)))
+    {
+        return Err(ResolveError::TargetIsRole(target.to_string()));
+    }
+    Ok(())
 }
 
 pub fn check_target_doc(doc: &super::ini::Document, target: &str) -> Result<(), ResolveError> {
@@ -398,15 +499,34 @@ fn keys_from(
     }
 }
 
+/// How many profiles a `source_profile` chain may pass through. Real chains are a few
+/// long (each role hop is an AssumeRole call); a 6,000-long one in a hostile or generated
+/// file is refused with this limit rather than a stack overflow.
+pub const MAX_CHAIN: usize = 64;
+
 fn resolve_node(
     files: &AwsFiles,
     name: &str,
     chain: &mut Vec<String>,
 ) -> Result<Node, ResolveError> {
+    let static_keys = |p: &Profile| p.has("aws_access_key_id") || p.has("aws_secret_access_key");
+    let as_source = !chain.is_empty();
     if chain.iter().any(|v| v == name) {
-        let mut cycle = chain.clone();
-        cycle.push(name.to_string());
-        return Err(ResolveError::SourceCycle(cycle));
+        // botocore's one allowed revisit: a role whose source_profile is itself, with
+        // the keys in the same profile (an AWS-documented layout).
+        let self_source = chain.last().is_some_and(|p| p == name)
+            && files.profile(name).is_some_and(|p| static_keys(&p));
+        if !self_source {
+            let mut cycle = chain.clone();
+            cycle.push(name.to_string());
+            return Err(ResolveError::SourceCycle(cycle));
+        }
+    }
+    if chain.len() >= MAX_CHAIN {
+        return Err(ResolveError::ChainTooDeep {
+            profile: chain[0].clone(),
+            limit: MAX_CHAIN,
+        });
     }
     chain.push(name.to_string());
     if let Some(meta) = files
@@ -425,13 +545,13 @@ fn resolve_node(
         ));
     }
     let lt = long_term(name);
-    if files.credentials.has_section(&lt) {
+    if let Some(entries) = files.credentials.entries(&lt) {
         let get = |k: &str| {
-            files
-                .credentials
-                .get(&lt, k)
+            entries
+                .iter()
+                .find(|(key, _, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v, _)| v.clone())
                 .filter(|v| !v.is_empty())
-                .map(str::to_string)
         };
         if let Some(keys) = keys_from(&lt, get)? {
             return Ok(Node::Keys(
@@ -448,7 +568,9 @@ fn resolve_node(
     let Some(profile) = files.profile(name) else {
         return Err(ResolveError::NoProfile(name.to_string()));
     };
-    if profile.has("role_arn") {
+    // In a source profile, static keys win over its role_arn (botocore's
+    // `_resolve_credentials_from_profile`); the profile asked for is its role.
+    if profile.has("role_arn") && !(as_source && static_keys(&profile)) {
         return resolve_role(files, &profile, chain);
     }
     // A session written into the profile (by awsmfa or aws-mfa) is not where keys come
@@ -476,6 +598,10 @@ fn resolve_node(
         ));
     }
     if let Some(source) = profile.get("source_profile") {
+        if source == name {
+            // Its own source, with a session and no keys of its own to start one from.
+            return Err(ResolveError::SessionOnly(name.to_string()));
+        }
         check_source_exists(files, name, source)?;
         return match resolve_node(files, source, chain)? {
             Node::Keys(k, _) => Ok(Node::Keys(k, false)),
@@ -568,7 +694,8 @@ fn resolve_role(
 /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
 pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6
+    crate::config::shape::arn_problem(arn).is_none()
+        && parts.len() == 6
         && parts[0] == "arn"
         && parts[1].starts_with("aws")
         && parts[2] == "iam"
@@ -763,7 +890,7 @@ mod tests {
         assert!(matches!(&r.kind, Kind::Role(role) if role.session_name == "u-"));
         assert_eq!(
             r.base_keys().identity(),
-            "credential_process `aws-vault exec --no-session --json caktus`"
+            "credential_process `aws-vault` (arguments not shown)"
         );
     }
 
@@ -795,6 +922,71 @@ mod tests {
             p.settings.inheritable(),
             vec![("region", "us-east-2"), ("services", "wasabi")]
         );
+    }
+
+    #[test]
+    fn self_sourced_roles_and_keys_that_win_in_a_source() {
+        // AWS documents it, smithy-rs tests it: keys and role in one profile, the
+        // profile its own source.
+        let f = files(
+            "[profile me]\nrole_arn = arn:aws:iam::123456789012:role/Self\nsource_profile = me\naws_access_key_id = AKIASELFEXAMPLE00000\naws_secret_access_key = s\n[profile top]\nrole_arn = arn:aws:iam::123456789012:role/Top\nsource_profile = mid\n[profile mid]\nrole_arn = arn:aws:iam::123456789012:role/Mid\nsource_profile = top\naws_access_key_id = AKIAMIDEXAMPLE000000\naws_secret_access_key = s\n[profile loop]\nrole_arn = arn:aws:iam::123456789012:role/L\nsource_profile = loop\n",
+            "",
+        );
+        let r = resolve(&f, "me").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert_eq!(role.role_arn, "arn:aws:iam::123456789012:role/Self");
+        assert_eq!(key_id(r.base_keys()), "AKIASELFEXAMPLE00000");
+        // mid has keys, so as a source its keys win over its own role.
+        let r = resolve(&f, "top").unwrap();
+        let Kind::Role(role) = &r.kind else {
+            panic!("a role")
+        };
+        assert!(matches!(role.source, Source::Keys(_)));
+        assert_eq!(key_id(r.base_keys()), "AKIAMIDEXAMPLE000000");
+        // Without keys, a self-reference is a loop.
+        assert!(matches!(
+            resolve(&f, "loop"),
+            Err(ResolveError::SourceCycle(_))
+        ));
+    }
+
+    #[test]
+    fn deep_chains_are_refused_not_a_stack_overflow() {
+        let mut config = String::new();
+        for i in 0..6000 {
+            config.push_str(&format!("[profile p{i}]\nsource_profile = p{}\n", i + 1));
+        }
+        config.push_str("[profile p6000]\naws_access_key_id = AKIADEEPEXAMPLE00000\naws_secret_access_key = s\n");
+        let f = files(&config, "");
+        let err = resolve(&f, "p0").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ResolveError::ChainTooDeep {
+                    limit: MAX_CHAIN,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("more than 64 profiles long"));
+        assert!(resolve(&f, &format!("p{}", 6000 - MAX_CHAIN + 1)).is_ok());
+    }
+
+    #[test]
+    fn only_the_program_name_of_a_credential_process_is_shown() {
+        for (command, shown) in [
+            ("aws-vault exec --no-session --json caktus", "aws-vault"),
+            ("/usr/local/bin/op read --password hunter2", "op"),
+            ("AWS_SECRET=abc TOKEN=x /opt/bin/helper --k s", "helper"),
+            ("\"/opt/my tools/get creds\" --secret s", "get creds"),
+            ("  'C:\\bin\\fetch.exe' pw", "fetch.exe"),
+            ("", "?"),
+        ] {
+            assert_eq!(program_name(command), shown, "{command}");
+        }
     }
 
     #[test]

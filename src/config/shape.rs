@@ -110,6 +110,55 @@ pub fn credentials_problem(creds: &crate::creds::Credentials) -> Option<&'static
     None
 }
 
+/// Why `arn` is not an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, at most
+/// 2048 visible ASCII characters (no white space, no line break), a partition that starts
+/// with `aws` and a service name. Used for every ARN that comes from the network.
+pub fn arn_problem(arn: &str) -> Option<&'static str> {
+    if arn.is_empty() || arn.len() > 2048 || !arn.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some("it is not 1 to 2048 visible ASCII characters");
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && !parts[2].is_empty()
+        && !parts[5].is_empty();
+    (!ok).then_some("it is not arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE")
+}
+
+/// Why `serial` is not an MFA device serial number as IAM defines it (`SerialNumber`:
+/// 9 to 256 of `[\w+=/:,.@-]`): a virtual device's ARN or a hardware token's serial.
+pub fn mfa_serial_problem(serial: &str) -> Option<&'static str> {
+    let ok = (9..=256).contains(&serial.len())
+        && serial
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b));
+    (!ok).then_some("it is not 9 to 256 letters, digits and _+=/:,.@-")
+}
+
+/// Why `name` is not an IAM name or id as the network may send one (user names, user
+/// ids, account ids): 1 to 128 of `[\w+=,.@:-]`.
+pub fn iam_name_problem(name: &str) -> Option<&'static str> {
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:-".contains(&b));
+    (!ok).then_some("it is not 1 to 128 letters, digits and _+=,.@:-")
+}
+
+/// Why `value` cannot be written as the value of an INI line: a control character (a
+/// line break would start a new line, a new key or a new `[section]`), or white space at
+/// either end (which the AWS CLI would not read back).
+pub fn file_value_problem(value: &str) -> Option<&'static str> {
+    if value.chars().any(char::is_control) {
+        return Some("it contains a line break or another control character");
+    }
+    if value.trim() != value {
+        return Some("it starts or ends with white space");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +257,43 @@ mod tests {
         let mut bad_token = ok.clone();
         bad_token.session_token = Some(secrecy::SecretString::from("t\r\n".to_string()));
         assert!(credentials_problem(&bad_token).is_some());
+    }
+
+    #[test]
+    fn arns_serials_names_and_file_values() {
+        assert_eq!(arn_problem("arn:aws:iam::123456789012:user/alice"), None);
+        assert_eq!(
+            arn_problem("arn:aws-cn:sts::123456789012:assumed-role/R/s"),
+            None
+        );
+        for bad in [
+            "",
+            "arn:aws:iam::1:user/a\n[evil]",
+            "arn:aws:iam::1:user/a b",
+            "arn:gcp:iam::1:user/a",
+            "arn:aws:iam::1",
+            "arn:aws::::x",
+        ] {
+            assert!(arn_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(
+            mfa_serial_problem("arn:aws:iam::123456789012:mfa/alice"),
+            None
+        );
+        assert_eq!(mfa_serial_problem("GAHT12345678"), None);
+        for bad in [
+            "short",
+            "arn:aws:iam::123456789012:mfa/a\n[evil]\ncredential_process = sh",
+            "arn:aws:iam::123456789012:mfa/a b",
+            "arn:aws:iam::123456789012:mfa/\u{1b}]0;x\u{7}",
+        ] {
+            assert!(mfa_serial_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(iam_name_problem("alice@example.com"), None);
+        assert!(iam_name_problem("a\nb").is_some());
+        assert_eq!(file_value_problem("arn:aws:iam::1:mfa/x"), None);
+        for bad in ["a\nb", "a\rb", "x\u{85}", " lead", "trail\t", "\u{1b}[2J"] {
+            assert!(file_value_problem(bad).is_some(), "{bad:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ pub mod formats;
 
 use std::path::Path;
 
-use crate::config::{self, AwsFiles, ConfigError, profile};
+use crate::config::{self, ConfigError, profile};
 use crate::creds::Credentials;
 use crate::fsx::{self, FsError};
 
@@ -22,6 +22,21 @@ pub enum WriteError {
     Fs(#[from] FsError),
     #[error(transparent)]
     Unsafe(#[from] profile::ResolveError),
+    /// A value that one INI line cannot carry (DESIGN §7); the file is unchanged.
+    #[error("{}: {source}", path.display())]
+    Refused {
+        path: std::path::PathBuf,
+        source: config::ini::IniError,
+    },
+}
+
+impl From<config::ini::IniError> for WriteError {
+    fn from(source: config::ini::IniError) -> WriteError {
+        WriteError::Refused {
+            path: Default::default(),
+            source,
+        }
+    }
 }
 
 /// Locks `path`'s real file, re-reads it, applies `edit`, and writes it back when the
@@ -34,7 +49,13 @@ pub fn edit_file(
     let _lock = fsx::lock(&real)?;
     let mut doc = config::load_document(&real)?;
     let before = doc.to_bytes();
-    edit(&mut doc)?;
+    edit(&mut doc).map_err(|e| match e {
+        WriteError::Refused { source, .. } => WriteError::Refused {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    })?;
     let after = doc.to_bytes();
     if after == before {
         return Ok(false);
@@ -62,11 +83,11 @@ pub fn write_session(
     edit_file(credentials_path, |doc| {
         // The rule again, under the lock: the file may have changed since it was read.
         profile::check_target_doc(doc, target)?;
-        doc.set(target, "aws_access_key_id", &creds.access_key_id);
-        doc.set(target, "aws_secret_access_key", creds.secret());
-        doc.set(target, "aws_session_token", token);
+        doc.set(target, "aws_access_key_id", &creds.access_key_id)?;
+        doc.set(target, "aws_secret_access_key", creds.secret())?;
+        doc.set(target, "aws_session_token", token)?;
         if doc.get(target, "aws_security_token").is_some() {
-            doc.set(target, "aws_security_token", token);
+            doc.set(target, "aws_security_token", token)?;
         }
         // A section aws-mfa wrote keeps aws-mfa's expiry form, which is all it can read
         // (it fails on any other once `assumed_role` is there).
@@ -79,7 +100,7 @@ pub fn write_session(
             _ => format_expiration(creds),
         };
         if let Some(exp) = exp {
-            doc.set(target, "expiration", &exp);
+            doc.set(target, "expiration", &exp)?;
         }
         Ok(())
     })?;
@@ -97,10 +118,10 @@ pub fn ensure_config_profile(
     if settings.is_empty() {
         return Ok(false);
     }
-    let section = AwsFiles::config_section(profile);
     edit_file(config_path, |doc| {
-        if !doc.has_section(&section) {
-            doc.append_section(&section, settings);
+        if !config::has_profile_section(doc, profile) {
+            let section = readable_config_section(doc, profile)?;
+            doc.append_section(&section, settings)?;
         }
         Ok(())
     })
@@ -113,11 +134,40 @@ pub fn save_config_value(
     key: &str,
     value: &str,
 ) -> Result<bool, WriteError> {
-    let section = AwsFiles::config_section(profile);
     edit_file(config_path, |doc| {
-        doc.set(&section, key, value);
+        let section = readable_config_section(doc, profile)?;
+        doc.set(&section, key, value)?;
         Ok(())
     })
+}
+
+/// The config section botocore reads profile `profile` from (`[profile "a.b"]`, the later
+/// of `[default]` / `[profile default]`), else a new `[profile NAME]` — refused when
+/// botocore would not read that header back as this profile (a name with white space or
+/// quotes).
+pub fn readable_config_section(
+    doc: &config::ini::Document,
+    profile: &str,
+) -> Result<String, config::ini::IniError> {
+    let section = config::config_section_in(doc, profile);
+    if config::has_profile_section(doc, profile) {
+        return Ok(section);
+    }
+    let reads_back = if section == "default" {
+        true
+    } else {
+        config::shlex_split(&section).is_some_and(|w| w.len() == 2 && w[1] == profile)
+    };
+    if !reads_back {
+        return Err(config::ini::IniError::Unwritable {
+            part: format!(
+                "a config section for profile {:?}",
+                crate::term::clean(profile)
+            ),
+            problem: "the AWS CLI would not read [profile NAME] back as this profile",
+        });
+    }
+    Ok(section)
 }
 
 /// Writes `text` to standard output: the one place awsmfa does. A closed pipe
@@ -199,6 +249,58 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "[profile w]\nregion = us-east-2\n\n[profile w-mfa]\nregion = us-east-2\nservices = wasabi\n"
+        );
+    }
+
+    /// Issue 12, item 2: writes go into the section the AWS CLI reads, after every line
+    /// of the last value, and a `:` separator is a key like any other.
+    #[test]
+    fn writes_land_where_the_aws_cli_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let original = "[default]\nregion = us-east-1\n[profile default]\nregion = eu-west-1\noutput = json\n  text\n[profile \"a.b\"]\nrole_arn = arn:aws:iam::123456789012:role/R\n";
+        std::fs::write(&config, original).unwrap();
+        save_config_value(
+            &config,
+            "default",
+            "mfa_serial",
+            "arn:aws:iam::123456789012:mfa/u",
+        )
+        .unwrap();
+        save_config_value(
+            &config,
+            "a.b",
+            "mfa_serial",
+            "arn:aws:iam::123456789012:mfa/u",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            "[default]\nregion = us-east-1\n[profile default]\nregion = eu-west-1\noutput = json\n  text\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n[profile \"a.b\"]\nrole_arn = arn:aws:iam::123456789012:role/R\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n"
+        );
+        let before = std::fs::read(&config).unwrap();
+        assert!(matches!(
+            save_config_value(&config, "a b", "region", "us-east-1"),
+            Err(WriteError::Refused { .. })
+        ));
+        assert_eq!(std::fs::read(&config).unwrap(), before);
+
+        let credentials = dir.path().join("credentials");
+        std::fs::write(
+            &credentials,
+            "[w]\naws_session_token: old\nregion = us-east-1\n  eu-west-1\n\n[x]\nk = v\n",
+        )
+        .unwrap();
+        write_session(&credentials, "w", &session()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&credentials).unwrap(),
+            "[w]\naws_session_token: tok\nregion = us-east-1\n  eu-west-1\naws_access_key_id = ASIAEXAMPLE000000000\naws_secret_access_key = sec/ret+key=\nexpiration = 2026-11-22T16:55:00Z\n\n[x]\nk = v\n"
+        );
+        let doc = config::load_document(&credentials).unwrap();
+        assert_eq!(
+            doc.entries("w").unwrap()[1].1,
+            "us-east-1\neu-west-1",
+            "the continuation stays with its key"
         );
     }
 }

@@ -665,7 +665,9 @@ impl Sts for QueryClient {
             StsError::Unexpected {
                 status: 200,
                 endpoint: self.endpoint.url.clone(),
-                what: "not a GetSessionToken response".into(),
+                what:
+                    "not a GetSessionToken response (or one with values of a shape AWS never sends)"
+                        .into(),
             }
         })
     }
@@ -703,7 +705,9 @@ impl Sts for QueryClient {
         xml::caller_identity(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a GetCallerIdentity response".into(),
+            what:
+                "not a GetCallerIdentity response (or one with values of a shape AWS never sends)"
+                    .into(),
         })
     }
 }
@@ -728,7 +732,9 @@ impl Iam for QueryClient {
             let page = xml::mfa_devices(&body).ok_or_else(|| StsError::Unexpected {
                 status: 200,
                 endpoint: self.endpoint.url.clone(),
-                what: "not a ListMFADevices response".into(),
+                what:
+                    "not a ListMFADevices response (or one with values of a shape AWS never sends)"
+                        .into(),
             })?;
             devices.extend(page.devices);
             match page.next_marker {
@@ -875,7 +881,7 @@ impl QueryClient {
         xml::new_device(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a CreateVirtualMFADevice response".into(),
+            what: "not a CreateVirtualMFADevice response (or one with values of a shape AWS never sends)".into(),
         })
     }
 
@@ -921,7 +927,8 @@ impl QueryClient {
         xml::new_access_key(&body).ok_or_else(|| StsError::Unexpected {
             status: 200,
             endpoint: self.endpoint.url.clone(),
-            what: "not a CreateAccessKey response".into(),
+            what: "not a CreateAccessKey response (or one with values of a shape AWS never sends)"
+                .into(),
         })
     }
 

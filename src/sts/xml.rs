@@ -84,6 +84,17 @@ pub(super) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
         result: Result,
     }
     let r = quick_xml::de::from_str::<Response>(xml).ok()?.result;
+    // An identity of another shape is no answer of STS's (DESIGN §7): it reaches the
+    // vault index, the terminal and messages.
+    let shape = crate::config::shape::arn_problem(&r.arn)
+        .or_else(|| crate::config::shape::iam_name_problem(&r.user_id))
+        .or_else(|| {
+            (r.account.len() != 12 || !r.account.bytes().all(|b| b.is_ascii_digit()))
+                .then_some("account")
+        });
+    if shape.is_some() {
+        return None;
+    }
     Some(CallerIdentity {
         account: r.account,
         arn: r.arn,
@@ -110,6 +121,9 @@ pub(super) fn new_device(xml: &str) -> Option<super::NewDevice> {
         result: Result,
     }
     let d = quick_xml::de::from_str::<Response>(xml).ok()?.result.device;
+    if crate::config::shape::mfa_serial_problem(&d.serial_number).is_some() {
+        return None;
+    }
     // The seed is a Blob in the IAM API: base64 of the base32 text.
     let seed = base64_decode(&d.base32_string_seed)?;
     let seed = String::from_utf8(seed.to_vec()).ok()?;
@@ -208,6 +222,21 @@ pub(super) fn mfa_devices(xml: &str) -> Option<MfaPage> {
         result: Result,
     }
     let r = quick_xml::de::from_str::<Response>(xml).ok()?.result;
+    // A serial of another shape is no answer of IAM's: `--save` writes it into the
+    // config, where a line break would become a new section (DESIGN §7).
+    let shaped = r.devices.member.iter().all(|m| {
+        crate::config::shape::mfa_serial_problem(&m.serial_number).is_none()
+            && crate::config::shape::iam_name_problem(&m.user_name).is_none()
+            && m.enable_date
+                .as_deref()
+                .is_none_or(|d| crate::config::shape::file_value_problem(d).is_none())
+    }) && r
+        .marker
+        .as_deref()
+        .is_none_or(|m| m.bytes().all(|b| b.is_ascii_graphic()));
+    if !shaped {
+        return None;
+    }
     Some(MfaPage {
         devices: r
             .devices

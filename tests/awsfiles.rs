@@ -1,0 +1,178 @@
+//! Issue 12: the AWS files as the AWS CLI reads them, writes that never break them, no
+//! secret in `-v`, and big or hostile files. Unit tests next to the code cover the rules;
+//! these drive the binary.
+
+mod common;
+
+use common::{TestEnv, run};
+
+#[test]
+fn verbose_output_shows_only_the_program_of_a_credential_process() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        "[profile src]\ncredential_process = SECRET_TOKEN=hunter2aa /bin/false --password hunter2bb\n[profile r]\nsource_profile = src\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\nregion = us-east-1\nendpoint_url = http://127.0.0.1:9\n",
+    );
+    let r = run(env.awsmfa(&["-vv", "-p", "r", "login", "--token-code", "123456"]));
+    assert_ne!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("credential_process `false`"), "{r:?}");
+    assert!(!r.stderr.contains("hunter2"), "{r:?}");
+}
+
+fn big_files(env: &TestEnv, n: usize) {
+    let mut config = String::new();
+    let mut credentials = String::new();
+    for i in 0..n {
+        if i % 4 == 0 {
+            config.push_str(&format!(
+                "[profile r{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = k{}\n\n",
+                i + 1
+            ));
+        } else {
+            config.push_str(&format!(
+                "[profile k{i}]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/u{i}\n\n"
+            ));
+            credentials.push_str(&format!(
+                "[k{i}]\naws_access_key_id = AKIA{i:016}\naws_secret_access_key = s{i}\n\n"
+            ));
+        }
+    }
+    env.write(".aws/config", &config);
+    env.write(".aws/credentials", &credentials);
+}
+
+/// Issue 12, item 5: `status` took 28 s on 40,000 profiles (a linear scan per lookup).
+/// 20,000 profiles in a debug build take about 2 s now, and took minutes before.
+#[test]
+fn status_is_linear_in_the_number_of_profiles() {
+    let env = TestEnv::new();
+    big_files(&env, 20_000);
+    let start = std::time::Instant::now();
+    let r = run(env.awsmfa(&["status", "--json"]));
+    let took = start.elapsed();
+    assert_eq!(r.status, 0, "{:?}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["profiles"].as_array().unwrap().len(), 20_000);
+    assert!(took.as_secs() < 30, "status took {took:?}");
+}
+
+/// A `source_profile` chain 6,000 long crashed `process` with a stack overflow.
+#[test]
+fn a_six_thousand_long_chain_is_a_clear_error() {
+    let env = TestEnv::new();
+    let mut config = String::new();
+    for i in 0..6000 {
+        config.push_str(&format!(
+            "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = p{}\n",
+            i + 1
+        ));
+    }
+    config.push_str("[profile p6000]\nregion = us-east-1\n");
+    env.write(".aws/config", &config);
+    env.write(
+        ".aws/credentials",
+        "[p6000]\naws_access_key_id = AKIADEEPEXAMPLE00000\naws_secret_access_key = s\n",
+    );
+    let r = run(env.awsmfa(&["-p", "p0", "process"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the source_profile chain of profile \"p0\" is more than 64 profiles long"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty());
+    let r = run(env.awsmfa(&["status", "--json"]));
+    assert_eq!(r.status, 0, "{r:?}");
+}
+
+/// A loopback listener that counts connections (and answers none).
+fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            c.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, count)
+}
+
+/// Issue 12, item 1: `[services  wasabi]` (two spaces) and `[services\twasabi]` are
+/// Wasabi's section for botocore; a `services` name with no section makes botocore
+/// refuse. awsmfa fell back to AWS's STS and sent the key id and the code there.
+#[test]
+fn services_sections_resolve_as_botocore_or_refuse() {
+    for header in ["[services  wasabi]", "[services\twasabi]"] {
+        let (port, connections) = counting_listener();
+        let env = TestEnv::new();
+        env.write(
+            ".aws/credentials",
+            "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+        );
+        env.write(
+            ".aws/config",
+            &format!(
+                "[profile w]\nregion = us-east-1\nservices = wasabi\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n{header}\nsts =\n  endpoint_url = http://127.0.0.1:{port}\n"
+            ),
+        );
+        let mut cmd = env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]);
+        cmd.env("AWSMFA_HTTP_TIMEOUT", "3");
+        let r = run(cmd);
+        assert_ne!(r.status, 0, "{r:?}");
+        assert!(
+            connections.load(std::sync::atomic::Ordering::SeqCst) > 0,
+            "{header}: the services section's endpoint was not used: {r:?}"
+        );
+    }
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+    );
+    env.write(
+        ".aws/config",
+        "[profile w]\nregion = us-east-1\nservices = wasabi\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n[services wasabi-typo]\nsts =\n  endpoint_url = https://sts.wasabisys.com\n",
+    );
+    let r = run(env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("line 3: services = wasabi names no [services wasabi] section"),
+        "{r:?}"
+    );
+}
+
+/// A session written into `[x]` while the config makes `x` a role would never be used
+/// by the AWS CLI: refused, nothing written.
+#[test]
+fn a_target_the_config_makes_a_role_is_refused() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        "[w-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n",
+    );
+    env.write(
+        ".aws/config",
+        "[profile w]\nregion = us-east-1\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n[profile x]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = w\n",
+    );
+    let before = (env.read(".aws/config"), env.read(".aws/credentials"));
+    let r = run(env.awsmfa(&[
+        "-p",
+        "w",
+        "login",
+        "--target",
+        "x",
+        "--token-code",
+        "123456",
+    ]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(r.stderr.contains("profile \"x\" is a role"), "{r:?}");
+    assert_eq!(
+        (env.read(".aws/config"), env.read(".aws/credentials")),
+        before
+    );
+}
