@@ -121,7 +121,10 @@ impl DesktopPrompt {
 
 impl DesktopPrompt {
     /// Shows the dialog and returns what was typed; `hidden` for a password field.
-    fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Zeroizing<String>> {
+    /// `None`: the program printed nothing at all, not even the line break every dialog
+    /// ends an answer with (a stand-in such as Wine's `powershell.exe`): no dialog was
+    /// shown, so there was no way to ask.
+    fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Option<Zeroizing<String>>> {
         let program = self.program.to_string_lossy().into_owned();
         let question = crate::term::clean(question);
         let text = question.trim_end().trim_end_matches(':');
@@ -165,7 +168,10 @@ impl DesktopPrompt {
             }
         };
         match crate::proc::run_argv(&argv, Duration::from_secs(300)) {
-            Ok(out) => Ok(Zeroizing::new(String::from_utf8_lossy(&out).into_owned())),
+            Ok(out) if out.is_empty() => Ok(None),
+            Ok(out) => Ok(Some(Zeroizing::new(
+                String::from_utf8_lossy(&out).into_owned(),
+            ))),
             Err(crate::proc::RunError::Failed(_)) => {
                 Err(std::io::Error::other("the dialog was cancelled"))
             }
@@ -176,13 +182,14 @@ impl DesktopPrompt {
 
 impl Prompt for DesktopPrompt {
     fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
-        Ok(Some(self.dialog(question, false)?.to_string()))
+        Ok(self.dialog(question, false)?.map(|a| a.to_string()))
     }
 
     fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
-        let answer = self.dialog(question, true)?;
-        let text = answer.trim_end_matches(['\n', '\r']);
-        Ok(Some(SecretString::from(text.to_string())))
+        Ok(self.dialog(question, true)?.map(|answer| {
+            let text = answer.trim_end_matches(['\n', '\r']);
+            SecretString::from(text.to_string())
+        }))
     }
 }
 
