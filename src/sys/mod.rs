@@ -46,6 +46,21 @@ fn read_line(input: &std::fs::File, limit: u64) -> io::Result<zeroize::Zeroizing
     Ok(line)
 }
 
+/// A Windows command line as `CreateProcess` reads it (and botocore's split of
+/// `credential_process`): the program (the first word, or the quoted text when it starts
+/// with a quote) and the rest of the line, passed on as written.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn split_program(command: &str) -> (&str, &str) {
+    let command = command.trim_start();
+    let (program, rest) = match command.strip_prefix('"') {
+        Some(quoted) => quoted.split_once('"').unwrap_or((quoted, "")),
+        None => command
+            .split_once(char::is_whitespace)
+            .unwrap_or((command, "")),
+    };
+    (program, rest.trim_start())
+}
+
 // ---------------------------------------------------------------------------------------
 // Directories
 
@@ -226,6 +241,20 @@ pub fn keyring_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_command_lines_split_like_create_process() {
+        assert_eq!(
+            split_program("awsmfa process -p x"),
+            ("awsmfa", "process -p x")
+        );
+        assert_eq!(
+            split_program(r#""C:\Program Files\t.exe"  --a "b c""#),
+            (r"C:\Program Files\t.exe", r#"--a "b c""#)
+        );
+        assert_eq!(split_program("  tool"), ("tool", ""));
+        assert_eq!(split_program(r#""unterminated"#), ("unterminated", ""));
+    }
 
     #[test]
     fn directories_follow_the_platform() {

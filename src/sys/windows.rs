@@ -134,18 +134,8 @@ pub fn shell_command(command: &str) -> Command {
 /// first word (quoted if it has spaces) is the program, the rest of the line is passed
 /// to it as written.
 pub fn credential_process_command(command: &str) -> Command {
-    let command = command.trim_start();
-    let (program, rest) = match command.strip_prefix('"') {
-        Some(quoted) => match quoted.split_once('"') {
-            Some((program, rest)) => (program, rest),
-            None => (quoted, ""),
-        },
-        None => command
-            .split_once(char::is_whitespace)
-            .unwrap_or((command, "")),
-    };
+    let (program, rest) = super::split_program(command);
     let mut cmd = Command::new(program);
-    let rest = rest.trim_start();
     if !rest.is_empty() {
         cmd.raw_arg(rest);
     }

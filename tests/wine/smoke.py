@@ -87,8 +87,8 @@ def main():
            if not re.match(r"^(AWS_|AWSMFA_|XDG_|SHELL$)", k)}
     env.update(WINEPREFIX=prefix, WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
 
-    def run(*args, input=None, check=None, timeout=120):
-        p = subprocess.run([WINE, exe, *args], env=env, input=input,
+    def run(*args, input=None, check=None, timeout=120, extra_env=None):
+        p = subprocess.run([WINE, exe, *args], env={**env, **(extra_env or {})}, input=input,
                            capture_output=True, timeout=timeout)
         out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         if check is not None and p.returncode != check:
@@ -98,8 +98,9 @@ def main():
 
     bed = Bed()
     try:
-        u = bed.users("winalice", "winbob", "wincarol")
-        alice, bob, carol = u["winalice"], u["winbob"], u["wincarol"]
+        u = bed.users("winalice", "winbob", "wincarol", "windan", "winerin")
+        alice, bob, carol, dan = u["winalice"], u["winbob"], u["wincarol"], u["windan"]
+        erin = u["winerin"]
 
         # Files as a Windows user has them: CRLF, comments, no final newline.
         os.makedirs(aws_dir)
@@ -124,7 +125,13 @@ def main():
         config = "".join(
             f"[profile {n}]\r\nregion = us-east-1\r\nendpoint_url = {bed.url}\r\n"
             + extra.get(n, "")
-            for n in ("winalice", "winbob", "wincarol"))
+            for n in ("winalice", "winbob", "wincarol", "windan"))
+        # Long-term keys from a source profile's credential_process, run as botocore
+        # runs it on Windows: no shell, a quoted program path with a space, arguments.
+        config += ('[profile erin-keys]\r\ncredential_process = "C:\\users\\%s\\my codes\\keys.cmd" erin\r\n'
+                   '[profile winerin]\r\nsource_profile = erin-keys\r\nmfa_serial = %s\r\n'
+                   'region = us-east-1\r\nendpoint_url = %s\r\n'
+                   % (os.path.basename(profile), erin["mfa_serial"], bed.url))
         with open(os.path.join(aws_dir, "credentials"), "wb") as f:
             f.write(creds)
         with open(os.path.join(aws_dir, "config"), "wb") as f:
@@ -203,11 +210,35 @@ def main():
             fail(f"mfa_process's stderr did not reach the person: {err!r}")
         ok("mfa_process runs through cmd /C (quoted path with a space, cmd's `type`)")
 
+        # A source profile's credential_process, without a shell.
+        with open(os.path.join(code_dir, "keys.cmd"), "w", newline="\r\n") as f:
+            f.write('@echo off\ntype "%~dp0%1.json"\n')
+        with open(os.path.join(code_dir, "erin.json"), "w") as f:
+            json.dump({"Version": 1, "AccessKeyId": erin["access_key_id"],
+                       "SecretAccessKey": erin["secret_access_key"]}, f)
+        _, out, _ = run("-p", "winerin", "login", "--token-code", bed.code(erin["mfa_serial"]),
+                        check=0)
+        ok("a source profile's credential_process runs without a shell (quoted path, argument)")
+
         # status lists the profiles and the cached sessions.
         _, out, _ = run("status", check=0)
         if "winalice" not in out or "winbob" not in out:
             fail(f"status printed {out!r}")
         ok("status")
+
+        # The keyring backend (the default on Windows) on the Credential Manager.
+        run("add", "windan", "--from-env", "--replace", "--mfa-serial", dan["mfa_serial"], check=0,
+            extra_env={"AWS_ACCESS_KEY_ID": dan["access_key_id"],
+                       "AWS_SECRET_ACCESS_KEY": dan["secret_access_key"]})
+        # Wine's Credential Manager lives in its registry, saved when wineserver exits.
+        subprocess.run([os.path.join(os.path.dirname(WINE), "wineserver"), "-w"], env=env)
+        registry = open(os.path.join(prefix, "user.reg"), "rb").read().decode(errors="replace")
+        if "keys:windan" not in registry:
+            fail("add did not store the keys in the Credential Manager (Wine's: user.reg)")
+        if dan["secret_access_key"] in open(cred_path, errors="replace").read():
+            fail("add wrote the secret key into the credentials file")
+        run("-p", "windan", "login", "--token-code", bed.code(dan["mfa_serial"]), check=0)
+        ok("the keyring backend keeps keys in the Credential Manager; login uses them")
 
         # No code and no console: exit 4, not a hang.
         run("-p", "wincarol", "process", input=b"", check=4, timeout=30)
