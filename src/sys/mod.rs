@@ -10,8 +10,6 @@
 //! path (`process`) are plain system calls, inlined where they are one.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, Read};
-
 use std::path::{Path, PathBuf};
 
 use crate::config::Env;
@@ -33,18 +31,6 @@ pub use imp::{
     owner_and_mode, parent_name, parent_pid, redirect_stderr, replace_file, restore_limits,
     set_private_mode, shell_command, sync_dir, terminate, wait_for_signal,
 };
-
-// ---------------------------------------------------------------------------------------
-// Terminal
-
-/// Reads one line of at most `limit` bytes from the console, without the line break.
-fn read_line(input: &std::fs::File, limit: u64) -> io::Result<zeroize::Zeroizing<String>> {
-    let mut line = zeroize::Zeroizing::new(String::new());
-    io::BufReader::new(input.take(limit)).read_line(&mut line)?;
-    let end = line.trim_end_matches(['\n', '\r']).len();
-    line.truncate(end);
-    Ok(line)
-}
 
 /// A Windows command line as `CreateProcess` reads it (and botocore's split of
 /// `credential_process`): the program (the first word, or the quoted text when it starts

@@ -1,7 +1,7 @@
 //! The Unix side of [`crate::sys`]: Linux, macOS and the BSDs.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -39,7 +39,11 @@ impl Console {
 
     /// One line as typed (at most `limit` bytes), without its line break.
     pub fn read_line(&self, limit: u64) -> io::Result<Zeroizing<String>> {
-        super::read_line(&self.tty, limit)
+        let mut line = Zeroizing::new(String::new());
+        io::BufReader::new((&self.tty).take(limit)).read_line(&mut line)?;
+        let end = line.trim_end_matches(['\n', '\r']).len();
+        line.truncate(end);
+        Ok(line)
     }
 
     /// One line read with echo off; the terminal's settings are restored whatever the

@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::windows::ffi::OsStringExt;
 use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::{AsRawHandle, IntoRawHandle};
@@ -25,8 +25,9 @@ use windows_sys::Win32::Foundation::{
 };
 use windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT;
 use windows_sys::Win32::System::Console::{
-    ENABLE_ECHO_INPUT, ENABLE_LINE_INPUT, GetConsoleMode, GetStdHandle, STD_ERROR_HANDLE,
-    STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetConsoleMode, SetStdHandle,
+    ENABLE_ECHO_INPUT, ENABLE_LINE_INPUT, GetConsoleMode, GetStdHandle, ReadConsoleW,
+    STD_ERROR_HANDLE, STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetConsoleMode, SetStdHandle,
+    WriteConsoleW,
 };
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
@@ -73,15 +74,62 @@ impl Console {
         Some(Console { input, output })
     }
 
+    /// Writes UTF-8 text as the console's own UTF-16 (whatever its code page).
     pub fn write(&self, text: &[u8]) -> io::Result<()> {
-        let mut w = &self.output;
-        w.write_all(text)?;
-        w.flush()
+        let wide: Vec<u16> = String::from_utf8_lossy(text).encode_utf16().collect();
+        let mut rest = &wide[..];
+        while !rest.is_empty() {
+            let mut written = 0;
+            // SAFETY: a console handle and a buffer of the length given.
+            let ok = unsafe {
+                WriteConsoleW(
+                    self.output.as_raw_handle() as HANDLE,
+                    rest.as_ptr(),
+                    rest.len().min(8192) as u32,
+                    &mut written,
+                    std::ptr::null(),
+                )
+            };
+            if ok == 0 || written == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            rest = &rest[written as usize..];
+        }
+        Ok(())
     }
 
-    /// One line as typed (at most `limit` bytes), without its line break.
+    /// One line as typed (at most `limit` characters), without its line break. Read as
+    /// UTF-16 with `ReadConsoleW`, so a passphrase means the same whatever the console's
+    /// code page.
     pub fn read_line(&self, limit: u64) -> io::Result<Zeroizing<String>> {
-        super::read_line(&self.input, limit)
+        let mut units: Zeroizing<Vec<u16>> = Zeroizing::new(Vec::new());
+        let mut buf: Zeroizing<[u16; 256]> = Zeroizing::new([0; 256]);
+        loop {
+            let mut read = 0;
+            // SAFETY: a console input handle and a buffer of the length given.
+            let ok = unsafe {
+                ReadConsoleW(
+                    self.input.as_raw_handle() as HANDLE,
+                    buf.as_mut_ptr().cast(),
+                    buf.len() as u32,
+                    &mut read,
+                    std::ptr::null(),
+                )
+            };
+            if ok == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            units.extend_from_slice(&buf[..read as usize]);
+            if read == 0 || units.contains(&u16::from(b'\n')) || units.len() as u64 > limit {
+                break;
+            }
+        }
+        let end = units
+            .iter()
+            .position(|&c| c == u16::from(b'\r') || c == u16::from(b'\n'))
+            .unwrap_or(units.len())
+            .min(limit as usize);
+        Ok(Zeroizing::new(String::from_utf16_lossy(&units[..end])))
     }
 
     /// One line read with echo off; the console mode is restored whatever the read does.

@@ -13,6 +13,8 @@ import glob
 import json
 import os
 import re
+import select
+import shlex
 import shutil
 import subprocess
 import sys
@@ -243,6 +245,38 @@ def main():
         # No code and no console: exit 4, not a hang.
         run("-p", "wincarol", "process", input=b"", check=4, timeout=30)
         ok("no way to ask for a code exits 4")
+
+        # The code prompt on the console (CONIN$/CONOUT$) while stdout is captured, as
+        # under credential_process; `script` gives Wine a terminal to make a console of.
+        if shutil.which("script"):
+            out_file = os.path.join(profile, "process.json")
+            line = "%s %s -p wincarol process > %s" % (
+                shlex.quote(WINE), shlex.quote(exe), shlex.quote(out_file))
+            p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            seen = b""
+            deadline = time.time() + 60
+            while b"MFA code for" not in seen:
+                if time.time() > deadline or p.poll() is not None:
+                    p.kill()
+                    fail(f"no prompt on the console: {seen!r}")
+                if select.select([p.stdout], [], [], 1)[0]:
+                    seen += os.read(p.stdout.fileno(), 4096)
+            time.sleep(0.5)
+            p.stdin.write((bed.code(carol["mfa_serial"]) + "\r").encode())
+            p.stdin.flush()
+            try:
+                rest, _ = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                fail("the prompt did not take the typed code")
+            doc = json.loads(open(out_file).read() or "{}")
+            if p.returncode != 0 or doc.get("Version") != 1:
+                fail(f"process after the console prompt: exit {p.returncode}, {seen + rest!r}")
+            if b"process.json" in seen + rest or b'"Version"' in seen + rest:
+                fail("the JSON reached the console")
+            ok("the code prompt on the console (CONIN$/CONOUT$) with stdout captured")
     finally:
         bed.stop()
 
