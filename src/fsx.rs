@@ -10,8 +10,9 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use crate::sys;
 
 /// Files larger than this are refused: no AWS config or credentials file is this big,
 /// and reading one must not exhaust memory.
@@ -56,32 +57,33 @@ impl FsError {
     }
 }
 
-/// This process's effective user id.
+/// This process's effective user id (Unix).
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    sys::euid()
 }
 
 /// Refuses a private directory (the session cache) that is not the user's or that
 /// others can write to: whoever can write there can plant links at the names awsmfa
-/// uses. One `stat`, following a link to the directory itself.
+/// uses. One `stat`, following a link to the directory itself. (Windows has no owner
+/// or mode to check: see `sys`'s note on access lists.)
 pub fn check_private_dir(dir: &Path) -> Result<std::fs::Metadata, FsError> {
-    use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(dir).map_err(io_err(dir))?;
     if !meta.is_dir() {
         return Err(io_err(dir)(io::Error::other("not a directory")));
     }
-    if meta.uid() != euid() {
-        return Err(FsError::NotOwned {
-            path: dir.to_path_buf(),
-            uid: meta.uid(),
-        });
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(FsError::OpenToOthers {
-            path: dir.to_path_buf(),
-            mode: meta.mode() & 0o777,
-        });
+    if let Some(o) = sys::owner_and_mode(&meta) {
+        if o.uid != euid() {
+            return Err(FsError::NotOwned {
+                path: dir.to_path_buf(),
+                uid: o.uid,
+            });
+        }
+        if o.mode & 0o022 != 0 {
+            return Err(FsError::OpenToOthers {
+                path: dir.to_path_buf(),
+                mode: o.mode & 0o777,
+            });
+        }
     }
     Ok(meta)
 }
@@ -90,18 +92,20 @@ pub fn check_private_dir(dir: &Path) -> Result<std::fs::Metadata, FsError> {
 /// directory for one of theirs: it must be the user's or root's, and not writable by
 /// others unless sticky (as `/tmp` is).
 pub fn check_parent_dir(dir: &Path) -> Result<(), FsError> {
-    use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(dir).map_err(io_err(dir))?;
-    if meta.uid() != euid() && meta.uid() != 0 {
+    let Some(o) = sys::owner_and_mode(&meta) else {
+        return Ok(());
+    };
+    if o.uid != euid() && o.uid != 0 {
         return Err(FsError::NotOwned {
             path: dir.to_path_buf(),
-            uid: meta.uid(),
+            uid: o.uid,
         });
     }
-    if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+    if o.mode & 0o022 != 0 && o.mode & 0o1000 == 0 {
         return Err(FsError::OpenToOthers {
             path: dir.to_path_buf(),
-            mode: meta.mode() & 0o777,
+            mode: o.mode & 0o777,
         });
     }
     Ok(())
@@ -112,17 +116,16 @@ pub fn check_parent_dir(dir: &Path) -> Result<(), FsError> {
 /// `fstat` on the descriptor, never the path: a regular file of this user with one
 /// name. `Ok(None)`: it does not exist (and `create` was not asked).
 pub fn open_private(path: &Path, create: bool) -> Result<Option<(File, fs::Metadata)>, FsError> {
-    use std::os::unix::fs::MetadataExt;
     let mut opts = OpenOptions::new();
-    opts.read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    opts.read(true);
     if create {
-        opts.write(true).create(true).truncate(false).mode(0o600);
+        opts.write(true).create(true).truncate(false);
     }
+    sys::open_nofollow(&mut opts, create);
     let file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if sys::is_symlink_loop(&e) => {
             return Err(FsError::Symlink {
                 path: path.to_path_buf(),
             });
@@ -130,15 +133,21 @@ pub fn open_private(path: &Path, create: bool) -> Result<Option<(File, fs::Metad
         Err(e) => return Err(io_err(path)(e)),
     };
     let meta = file.metadata().map_err(io_err(path))?;
-    if !meta.is_file() || meta.nlink() != 1 {
+    if meta.file_type().is_symlink() {
+        return Err(FsError::Symlink {
+            path: path.to_path_buf(),
+        });
+    }
+    let owner = sys::owner_and_mode(&meta);
+    if !meta.is_file() || owner.is_some_and(|o| o.links != 1) {
         return Err(FsError::NotPlain {
             path: path.to_path_buf(),
         });
     }
-    if meta.uid() != euid() {
+    if let Some(o) = owner.filter(|o| o.uid != euid()) {
         return Err(FsError::NotOwned {
             path: path.to_path_buf(),
-            uid: meta.uid(),
+            uid: o.uid,
         });
     }
     Ok(Some((file, meta)))
@@ -157,7 +166,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if sys::is_symlink_loop(&e) => {
             return Err(FsError::SymlinkLoop {
                 path: path.to_path_buf(),
             });
@@ -219,11 +228,7 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf, FsError> {
 
 /// Creates `dir` and its missing parents with mode 0700.
 pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io_err(dir))
+    sys::create_private_dir(dir).map_err(io_err(dir))
 }
 
 /// An exclusive lock on the lock file beside a target; released on drop.
@@ -253,7 +258,9 @@ pub fn lock(target: &Path) -> Result<FileLock, FsError> {
 }
 
 /// Replaces `target` (a resolved path) with `bytes`: temp file 0600 in the same
-/// directory, fsync, rename, fsync of the directory. Call with the target's lock held.
+/// directory, fsync, rename, fsync of the directory (on Windows: a rename retried while
+/// another process holds the target open, and no directory to fsync). Call with the
+/// target's lock held.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), FsError> {
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -268,13 +275,11 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), FsError> {
         .map_err(io_err(&dir))?;
     tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    tmp.persist(target).map_err(|e| FsError::Io {
+    sys::replace_file(tmp, target).map_err(|e| FsError::Io {
         path: target.to_path_buf(),
         source: e.error,
     })?;
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(&dir))?;
+    sys::sync_dir(&dir).map_err(io_err(&dir))?;
     remove_stale_temp_files(&dir);
     Ok(())
 }
@@ -305,7 +310,7 @@ fn remove_stale_temp_files(dir: &Path) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

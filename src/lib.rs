@@ -20,5 +20,6 @@ pub mod proc;
 pub mod server;
 pub mod session;
 pub mod sts;
+pub mod sys;
 pub mod term;
 pub mod vault;

@@ -1,7 +1,7 @@
 //! The `awsmfa` binary: parse, run, print the error once, exit with its status.
 
 // The test harness (cargo test --all-targets) brings its own `main`.
-#![cfg_attr(not(test), no_main)]
+#![cfg_attr(all(unix, not(test)), no_main)]
 
 #[cfg(not(test))]
 mod binary {
@@ -11,12 +11,8 @@ mod binary {
     use awsmfa::cli::{self, Cli};
     use awsmfa::config::Env;
 
-    // No `fn main`: std's runtime start-up (stack-guard discovery through /proc/self/maps,
-    // the SIGSEGV handler, SIGPIPE ignored) costs about 0.45 ms here, a third of a cached
-    // `credential_process` call. Arguments and the environment work as usual; SIGPIPE keeps
-    // its default, as in other Unix tools and in the children `exec` starts.
-    #[unsafe(no_mangle)]
-    extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    /// Runs the command line and returns the exit status.
+    pub fn run() -> i32 {
         awsmfa::proc::harden();
         // A shell asking what to complete (`COMPLETE=bash awsmfa -- awsmfa -p …`).
         if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty()) {
@@ -32,7 +28,7 @@ mod binary {
         let env = Env::from_process();
         let color = cli::color_enabled(cli.global.color, &env);
         match cli::run(cli, env) {
-            Ok(code) => libc::c_int::from(code),
+            Ok(code) => i32::from(code),
             Err(err) => {
                 let prefix = if color {
                     "\x1b[1;31mawsmfa:\x1b[0m"
@@ -43,18 +39,22 @@ mod binary {
                 if let Some(hint) = &err.hint {
                     eprintln!("hint: {}", awsmfa::term::clean(hint));
                 }
-                err.exit as libc::c_int
+                err.exit as i32
             }
         }
     }
 
-    /// clap's errors in the house style: one line `awsmfa: …` and one `hint: …` (the
-    /// usage line or clap's tip), exit status 2. Help and version print as clap prints
-    /// them.
-    fn usage_error(e: clap::Error) -> libc::c_int {
+    /// clap's errors in the house style: one line `awsmfa: …` and one `hint: …` (clap's
+    /// tip, the possible values or the usage line), exit status 2. Help and version print
+    /// as clap prints them.
+    fn usage_error(e: clap::Error) -> i32 {
         if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
             let _ = e.print();
             return 0;
+        }
+        if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            let _ = e.print();
+            return 2;
         }
         let text = e.to_string();
         let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
@@ -75,15 +75,26 @@ mod binary {
                     .find_map(|l| l.strip_prefix("Usage: "))
                     .map(|u| format!("usage: {u} (more with --help)"))
             })
-            .or_else(|| Some("`awsmfa --help` lists the commands and options".into()));
-        if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-            let _ = e.print();
-            return 2;
-        }
+            .unwrap_or_else(|| "`awsmfa --help` lists the commands and options".into());
         eprintln!("awsmfa: {}", awsmfa::term::clean(message));
-        if let Some(hint) = hint {
-            eprintln!("hint: {}", awsmfa::term::clean(&hint));
-        }
+        eprintln!("hint: {}", awsmfa::term::clean(&hint));
         2
     }
+
+    // No `fn main` on Unix: std's runtime start-up (stack-guard discovery through
+    // /proc/self/maps, the SIGSEGV handler, SIGPIPE ignored) costs about 0.45 ms here, a
+    // third of a cached `credential_process` call. Arguments and the environment work as
+    // usual; SIGPIPE keeps its default, as in other Unix tools and in the children `exec`
+    // starts.
+    #[cfg(unix)]
+    #[unsafe(no_mangle)]
+    extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+        run()
+    }
+}
+
+// Windows has no such start-up cost to skip: an ordinary `main`.
+#[cfg(all(windows, not(test)))]
+fn main() {
+    std::process::exit(binary::run())
 }

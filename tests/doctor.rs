@@ -1,4 +1,6 @@
 //! `awsmfa doctor` against deliberately broken setups: each problem named, with its fix.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

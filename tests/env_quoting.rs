@@ -2,6 +2,8 @@
 //! 2). sh and fish output is evaluated for real by bash, dash and fish — one process per
 //! batch of generated values; PowerShell, cmd and dotenv by models of their parsers
 //! written out below, since neither shell runs here.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 use awsmfa::output::formats::{EnvFormat, env_assignments};
 use proptest::prelude::*;

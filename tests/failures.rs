@@ -1,6 +1,8 @@
 //! Bad input of every kind: STS errors, garbage and silent servers, a dead network,
 //! malformed and hostile files. Each must give one clear error line, its documented exit
 //! status, and leave every file byte-identical.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! renewal that must not keep awsmfa alive after its child, the served identity winning
 //! over `[default]` keys and web-identity variables, `eval "$(awsmfa server)"` in bash
 //! and fish, `env` with a Wasabi-style profile's endpoints, and aws-mfa on the same files.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! planted symlink at a lock name, a seed drawn into a CI log, escape sequences from a
 //! server or a shared config, a weak vault work factor, a cleartext endpoint. (`env`
 //! quoting of arbitrary strings is property-tested in tests/env_quoting.rs.)
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `awsmfa login` end to end: the real binary, the STS bed (moto behind the fidelity
 //! layer) and the real AWS CLI, each test in a fresh HOME.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

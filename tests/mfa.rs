@@ -1,6 +1,8 @@
 //! MFA devices and code sources against the bed (whose fidelity layer checks every
 //! code): enrollment with the QR code decoded back from the terminal and the PNG, a
 //! failed enrollment leaving nothing behind, the desktop prompt, `mfa code`.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

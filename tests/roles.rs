@@ -1,5 +1,7 @@
 //! Roles, the session cache with single flight, and every hand-off (`process`, `exec`,
 //! `env`, `status`, `clear`), against the STS bed with the real AWS CLI and boto3.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

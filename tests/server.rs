@@ -2,6 +2,8 @@
 //! credentials protocol, its token and path rules, 1,000 concurrent requests, loopback
 //! only, and a child that outlives several session lifetimes without ever seeing an
 //! expired credential.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

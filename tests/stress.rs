@@ -1,6 +1,8 @@
 //! Crash safety and concurrency of the credentials-file writes, with the real binary
 //! against the STS bed: SIGKILL at random moments never leaves a broken or partly
 //! written file, and concurrent logins never lose each other's updates.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The vault (issue 4): keys added, imported, rotated and removed, used by login, the
 //! AWS CLI and the cache, against the STS bed; the `age` tool and a real gnome-keyring
 //! as the other side.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

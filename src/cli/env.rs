@@ -26,7 +26,10 @@ pub struct EnvOpts {
 
 pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
     let format = opts.format.unwrap_or_else(|| {
-        EnvFormat::detect(crate::proc::parent_name().as_deref(), ctx.env.get("SHELL"))
+        EnvFormat::detect(
+            crate::proc::parent_name().as_deref(),
+            crate::sys::login_shell(&ctx.env).as_deref(),
+        )
     });
     let text = if opts.unset {
         let names = handoff::unset_names(ctx);

@@ -7,12 +7,12 @@
 //! refused unless asked for. Secrets go only into the environment, never into arguments.
 //! The child's exit status is passed through (a death by signal N as 128+N, 127 and 126
 //! when it cannot be run, as shells do); SIGINT, SIGTERM and SIGHUP sent to awsmfa are
-//! forwarded to it, and awsmfa ends as soon as it does.
+//! forwarded to it, and awsmfa ends as soon as it does. On Windows the status is passed
+//! whole, and Ctrl-C reaches the child through the console it shares with awsmfa.
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
@@ -31,25 +31,14 @@ pub struct ExecOpts {
     /// credentials protocol) instead of fixed ones in its environment
     #[arg(long)]
     pub server: bool,
-    /// The command and its arguments [default: $SHELL]
+    /// The command and its arguments [default: $SHELL; on Windows %COMSPEC%, or
+    /// PowerShell when run from it]
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"
     )]
     pub command: Vec<OsString>,
-}
-
-static CHILD: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
 }
 
 /// Returns the child's exit status.
@@ -162,7 +151,7 @@ fn child_command(ctx: &Context, opts: &ExecOpts) -> Command {
     let (program, args) = match opts.command.split_first() {
         Some((p, a)) => (p.clone(), a.to_vec()),
         None => (
-            OsString::from(ctx.env.get("SHELL").unwrap_or("/bin/sh")),
+            crate::sys::default_shell(&ctx.env, crate::proc::parent_name().as_deref()),
             Vec::new(),
         ),
     };
@@ -204,7 +193,7 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
         1,
         &format!("running {program} with the session of {:?}", ctx.profile),
     );
-    install_forwarding();
+    crate::sys::install_interrupt_forwarding();
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -217,27 +206,16 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
             return Ok(status);
         }
     };
-    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    crate::sys::forward_interrupts_to(child.id());
     let status = child
         .wait()
         .map_err(|e| Error::new(Exit::Failure, format!("waiting for the command: {e}")))?;
-    CHILD.store(0, Ordering::SeqCst);
-    Ok(match (status.code(), status.signal()) {
-        (Some(code), _) => code as u8,
-        (None, Some(sig)) => (128 + sig) as u8,
-        _ => 1,
-    })
-}
-
-fn install_forwarding() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: installing a handler that only calls async-signal-safe functions.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = forward as *const () as usize;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(sig, &action, std::ptr::null_mut());
-        }
+    crate::sys::forward_interrupts_to(0);
+    let code = crate::sys::exit_code(status);
+    match u8::try_from(code) {
+        Ok(code) => Ok(code),
+        // A Windows status beyond 255 (0xC000013A after Ctrl-C) is passed on whole.
+        Err(_) if cfg!(windows) => std::process::exit(code),
+        Err(_) => Ok(code as u8),
     }
 }

@@ -135,7 +135,7 @@ pub fn handoff(
                     1,
                     "[default] in the credentials file holds credentials; the program gets an empty credentials file so that it uses the served session",
                 );
-                add("AWS_SHARED_CREDENTIALS_FILE", null_device());
+                add("AWS_SHARED_CREDENTIALS_FILE", crate::sys::null_device());
             }
             if offers_credentials(&files.config, &["default", "profile default"]) {
                 let dir = match scratch_in {
@@ -225,11 +225,6 @@ fn without_default_credentials(config: &Document) -> Vec<u8> {
         }
     }
     copy.to_bytes()
-}
-
-/// An always-empty file.
-fn null_device() -> &'static str {
-    if cfg!(windows) { "NUL" } else { "/dev/null" }
 }
 
 /// The profile's endpoint settings as the environment variables the AWS CLI and SDKs

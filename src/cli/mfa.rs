@@ -200,7 +200,7 @@ fn configured_serial(setup: &Setup, given: Option<&String>) -> Result<String, Er
 /// it: that stderr is usually a log. Returns whether it was shown.
 fn show_secretly(text: &str, show_secret: bool) -> bool {
     use std::io::Write;
-    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+    if let Some(mut tty) = crate::sys::console_output()
         && tty.write_all(text.as_bytes()).is_ok()
     {
         return true;
@@ -213,10 +213,7 @@ fn show_secretly(text: &str, show_secret: bool) -> bool {
 
 /// Whether there is a controlling terminal to show a QR code on.
 fn has_terminal() -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/tty")
-        .is_ok()
+    crate::sys::console_output().is_some()
 }
 
 fn print(text: &str) -> Result<(), Error> {

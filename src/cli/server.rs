@@ -94,7 +94,10 @@ pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         setup.serve(&fx, &setup.request())?;
     }
     let format = opts.format.unwrap_or_else(|| {
-        EnvFormat::detect(crate::proc::parent_name().as_deref(), ctx.env.get("SHELL"))
+        EnvFormat::detect(
+            crate::proc::parent_name().as_deref(),
+            crate::sys::login_shell(&ctx.env).as_deref(),
+        )
     });
     if opts.foreground {
         return foreground(ctx, &setup, opts.port, format);
@@ -180,8 +183,7 @@ fn start_background(
     if !opts.detach {
         // The shell that runs us (`eval "$(awsmfa server)"` runs awsmfa as the shell's
         // child): the server ends with it.
-        // SAFETY: getppid cannot fail.
-        let shell = unsafe { libc::getppid() };
+        let shell = crate::sys::parent_pid().unwrap_or(0);
         if shell > 1 {
             cmd.arg("--watch-pid").arg(shell.to_string());
         }
@@ -302,14 +304,10 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
     })()
     .map_err(|e| fail("cannot record the server in", &e))?;
     let log = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&log_path)
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        crate::sys::open_nofollow(&mut opts, true);
+        opts.open(&log_path)
     }
     .map_err(|e| fail("cannot make its log in", &e))?;
     let mut scratch = handoff.scratch;

@@ -259,7 +259,7 @@ pub fn long_term_keys(ctx: &Context, keys: &KeysSource) -> Result<Credentials, E
                     ),
                 )
             };
-            let out = crate::proc::run_capture(command, Duration::from_secs(120))
+            let out = crate::proc::run_credential_process(command, Duration::from_secs(120))
                 .map_err(|e| fail(e.to_string()))?;
             crate::creds::from_credential_process_json(&out).map_err(fail)
         }
@@ -481,7 +481,7 @@ impl Effects for CliEffects<'_> {
         // On the terminal when there is one: under credential_process the AWS CLI
         // captures stderr and shows it only on failure.
         if !std::io::stderr().is_terminal()
-            && let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+            && let Some(mut tty) = crate::sys::console_output()
             && writeln!(tty, "awsmfa: {message}").is_ok()
         {
             return;

@@ -57,8 +57,9 @@ impl Env {
         self.get(name).is_some()
     }
 
+    /// The home directory as the AWS CLI finds it (`HOME`; `USERPROFILE` on Windows).
     pub fn home(&self) -> Option<PathBuf> {
-        self.get("HOME").map(PathBuf::from)
+        crate::sys::home(self)
     }
 
     /// Python's `os.path.expandvars`, which botocore applies to `AWS_CONFIG_FILE` and
@@ -98,12 +99,14 @@ impl Env {
         out
     }
 
-    /// Expands a leading `~` or `~/` with `HOME`, as the AWS CLI does for file paths.
+    /// Expands a leading `~` or `~/` (also `~\` on Windows) with the home directory, as
+    /// the AWS CLI does for file paths.
     pub fn expand(&self, path: &str) -> PathBuf {
+        let sep = |c: char| c == '/' || (cfg!(windows) && c == '\\');
         match (path.strip_prefix('~'), self.home()) {
             (Some(""), Some(home)) => home,
-            (Some(rest), Some(home)) if rest.starts_with('/') => {
-                home.join(rest.trim_start_matches('/'))
+            (Some(rest), Some(home)) if rest.starts_with(sep) => {
+                home.join(rest.trim_start_matches(sep))
             }
             _ => PathBuf::from(path),
         }
@@ -125,7 +128,8 @@ pub enum ConfigError {
     #[error("{path}: {source}")]
     Parse { path: PathBuf, source: IniError },
     #[error(
-        "HOME is not set, so ~/.aws cannot be found; set HOME or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE"
+        "{} is not set, so ~/.aws cannot be found; set it, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE",
+        if cfg!(windows) { "USERPROFILE" } else { "HOME" }
     )]
     NoHome,
 }

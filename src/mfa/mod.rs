@@ -2,15 +2,15 @@
 //!
 //! Sources, first that applies (DESIGN §6): the `--token-code` flag (or `-` for one
 //! line of standard input); the profile's `mfa_process` command; a prompt on the
-//! controlling terminal (`/dev/tty`, never stdin/stdout, which tools such as the AWS
-//! CLI capture). With none of them available the caller gets [`MfaError::NoPrompt`]
+//! controlling terminal (`/dev/tty`, the console on Windows; never stdin/stdout, which
+//! tools such as the AWS CLI capture), else a desktop dialog. With none of them available the caller gets [`MfaError::NoPrompt`]
 //! (exit status 4) instead of a hang. Every code is checked locally (six digits) before
 //! it is sent anywhere.
 
 pub mod qr;
 pub mod totp;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Read};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -64,111 +64,67 @@ pub trait Prompt {
     }
 }
 
-/// Prompts on `/dev/tty`, which works even when stdin and stdout are captured.
+/// Prompts on the controlling terminal (`/dev/tty`; the console, `CONIN$`/`CONOUT$`, on
+/// Windows), which works even when stdin and stdout are captured.
 pub struct TtyPrompt;
-
-/// The controlling terminal, when there is one.
-fn open_tty() -> Option<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()
-}
 
 impl Prompt for TtyPrompt {
     fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
-        let Some(tty) = open_tty() else {
+        let Some(console) = crate::sys::Console::open() else {
             return Ok(None);
         };
-        let mut writer = &tty;
-        writer.write_all(crate::term::clean(question).as_bytes())?;
-        writer.flush()?;
-        let mut line = String::new();
-        std::io::BufReader::new(&tty)
-            .take(256)
-            .read_line(&mut line)?;
-        Ok(Some(line))
+        console.write(crate::term::clean(question).as_bytes())?;
+        let line = console.read_line(256)?;
+        Ok(Some(line.to_string()))
     }
 
     fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
-        use std::os::fd::AsRawFd;
-        let Some(tty) = open_tty() else {
+        let Some(console) = crate::sys::Console::open() else {
             return Ok(None);
         };
-        let fd = tty.as_raw_fd();
-        // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.
-        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: fd is open for the lifetime of `tty`; `saved` is a valid termios.
-        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut quiet = saved;
-        quiet.c_lflag &= !(libc::ECHO | libc::ECHONL);
-        quiet.c_lflag |= libc::ICANON;
-        let mut writer = &tty;
-        writer.write_all(crate::term::clean(question).as_bytes())?;
-        writer.flush()?;
-        // SAFETY: as above; `quiet` is a copy of a valid termios.
-        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
-        let mut line = Zeroizing::new(String::new());
-        let read = std::io::BufReader::new(&tty)
-            .take(1024)
-            .read_line(&mut line);
-        // SAFETY: restores what tcgetattr returned, whatever the read did.
-        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
-        let _ = writer.write_all(b"\n");
-        read?;
-        let text = line.trim_end_matches(['\n', '\r']);
-        Ok(Some(SecretString::from(text.to_string())))
+        console.write(crate::term::clean(question).as_bytes())?;
+        let line = console.read_hidden(1024)?;
+        Ok(Some(SecretString::from(line.to_string())))
     }
 }
 
-/// A dialog on the desktop (zenity, kdialog, or osascript on macOS), for when there is a
-/// display but no terminal: an IDE or a GUI tool running `credential_process`.
+/// A dialog on the desktop (zenity, kdialog; osascript on macOS; PowerShell's input
+/// box on Windows), for when there is a display but no terminal: an IDE or a GUI tool
+/// running `credential_process`.
 pub struct DesktopPrompt {
     program: std::path::PathBuf,
     kind: Dialog,
 }
 
-#[derive(Clone, Copy)]
-enum Dialog {
-    Zenity,
-    Kdialog,
-    Osascript,
-}
+use crate::sys::DialogKind as Dialog;
 
 impl DesktopPrompt {
-    /// The first dialog program available, when a display is: `DISPLAY` or
-    /// `WAYLAND_DISPLAY` set (or macOS) and the program on `PATH`.
+    /// The first dialog program available, when a display is (`sys::has_desktop`: an
+    /// X11 or Wayland display, a macOS GUI session rather than SSH, Windows) and the
+    /// program is on `PATH`.
     pub fn detect(display: bool, path: Option<&str>) -> Option<DesktopPrompt> {
-        if !(display || cfg!(target_os = "macos")) {
+        if !display {
             return None;
         }
         let path = path?;
-        let candidates: &[(&str, Dialog)] = if cfg!(target_os = "macos") {
-            &[("osascript", Dialog::Osascript)]
-        } else {
-            &[("zenity", Dialog::Zenity), ("kdialog", Dialog::Kdialog)]
-        };
-        for (name, kind) in candidates {
-            for dir in path.split(':').filter(|d| !d.is_empty()) {
-                let program = std::path::Path::new(dir).join(name);
-                if program.is_file() {
-                    return Some(DesktopPrompt {
-                        program,
-                        kind: *kind,
-                    });
-                }
-            }
-        }
-        None
+        crate::sys::dialog_programs()
+            .iter()
+            .find_map(|(name, kind)| {
+                let program = crate::sys::find_on_path(path, name)?;
+                Some(DesktopPrompt {
+                    program,
+                    kind: *kind,
+                })
+            })
     }
 }
 
 impl DesktopPrompt {
     /// Shows the dialog and returns what was typed; `hidden` for a password field.
-    fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Zeroizing<String>> {
+    /// `None`: the program printed nothing at all, not even the line break every dialog
+    /// ends an answer with (a stand-in such as Wine's `powershell.exe`): no dialog was
+    /// shown, so there was no way to ask.
+    fn dialog(&self, question: &str, hidden: bool) -> std::io::Result<Option<Zeroizing<String>>> {
         let program = self.program.to_string_lossy().into_owned();
         let question = crate::term::clean(question);
         let text = question.trim_end().trim_end_matches(':');
@@ -186,9 +142,36 @@ impl DesktopPrompt {
                 );
                 vec![&program, "-e", &script]
             }
+            (Dialog::Powershell, _) => {
+                // Single-quoted PowerShell text: its own quotes (and the typographic
+                // ones PowerShell also takes for quotes) cannot occur in it.
+                let shown: String = text
+                    .chars()
+                    .filter(|c| !matches!(c, '\'' | '\u{2018}'..='\u{201b}'))
+                    .collect();
+                script = if hidden {
+                    format!(
+                        "$c = Get-Credential -UserName awsmfa -Message '{shown}'; if ($c) {{ $c.GetNetworkCredential().Password }} else {{ exit 1 }}"
+                    )
+                } else {
+                    format!(
+                        "Add-Type -AssemblyName Microsoft.VisualBasic; $a = [Microsoft.VisualBasic.Interaction]::InputBox('{shown}', 'awsmfa'); if ($a) {{ $a }} else {{ exit 1 }}"
+                    )
+                };
+                vec![
+                    &program,
+                    "-NoProfile",
+                    "-NonInteractive",
+                    "-Command",
+                    &script,
+                ]
+            }
         };
         match crate::proc::run_argv(&argv, Duration::from_secs(300)) {
-            Ok(out) => Ok(Zeroizing::new(String::from_utf8_lossy(&out).into_owned())),
+            Ok(out) if out.is_empty() => Ok(None),
+            Ok(out) => Ok(Some(Zeroizing::new(
+                String::from_utf8_lossy(&out).into_owned(),
+            ))),
             Err(crate::proc::RunError::Failed(_)) => {
                 Err(std::io::Error::other("the dialog was cancelled"))
             }
@@ -199,13 +182,14 @@ impl DesktopPrompt {
 
 impl Prompt for DesktopPrompt {
     fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
-        Ok(Some(self.dialog(question, false)?.to_string()))
+        Ok(self.dialog(question, false)?.map(|a| a.to_string()))
     }
 
     fn ask_secret(&self, question: &str) -> std::io::Result<Option<SecretString>> {
-        let answer = self.dialog(question, true)?;
-        let text = answer.trim_end_matches(['\n', '\r']);
-        Ok(Some(SecretString::from(text.to_string())))
+        Ok(self.dialog(question, true)?.map(|answer| {
+            let text = answer.trim_end_matches(['\n', '\r']);
+            SecretString::from(text.to_string())
+        }))
     }
 }
 
@@ -220,7 +204,7 @@ pub struct SystemPrompt {
 impl SystemPrompt {
     pub fn new(env: &crate::config::Env) -> SystemPrompt {
         SystemPrompt {
-            display: env.is_set("DISPLAY") || env.is_set("WAYLAND_DISPLAY"),
+            display: crate::sys::has_desktop(env),
             path: env.get("PATH").map(String::from),
         }
     }
@@ -273,7 +257,7 @@ pub fn code_from_output(output: &str) -> Option<String> {
     })
 }
 
-/// Runs `mfa_process` through `sh -c` and takes the code from its standard output. Its
+/// Runs `mfa_process` through the shell (`sh -c`, `cmd /C`) and takes the code from its standard output. Its
 /// standard error goes to ours, so a "touch your key" message reaches the person.
 pub fn run_code_process(command: &str, timeout: Duration) -> Result<String, MfaError> {
     let out = crate::proc::run_capture(command, timeout).map_err(|e| match e {

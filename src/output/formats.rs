@@ -46,7 +46,6 @@ pub enum EnvFormat {
 }
 
 impl EnvFormat {
-    /// The format for a login shell path (`$SHELL`).
     /// The format for the shell that runs awsmfa (`eval "$(awsmfa env)"` runs it as the
     /// shell's child), named by `parent`; else for the login shell, `$SHELL`. A fish
     /// user whose login shell is bash gets fish code in fish.
@@ -54,7 +53,7 @@ impl EnvFormat {
         let known = |name: &str| match name.trim_start_matches('-') {
             "fish" => Some(EnvFormat::Fish),
             "pwsh" | "powershell" | "pwsh.exe" | "powershell.exe" => Some(EnvFormat::Powershell),
-            "cmd.exe" => Some(EnvFormat::Cmd),
+            "cmd.exe" | "cmd" => Some(EnvFormat::Cmd),
             "bash" | "zsh" | "sh" | "dash" | "ksh" | "mksh" | "yash" | "busybox" | "ash" => {
                 Some(EnvFormat::Sh)
             }
@@ -65,11 +64,16 @@ impl EnvFormat {
             .unwrap_or_else(|| EnvFormat::from_shell(shell))
     }
 
+    /// The format for a login shell (`$SHELL`; on Windows, where there is none, the
+    /// system says `cmd.exe`).
     pub fn from_shell(shell: Option<&str>) -> EnvFormat {
-        let name = shell.and_then(|s| s.rsplit('/').next()).unwrap_or_default();
-        match name {
+        let name = shell
+            .and_then(|s| s.rsplit(['/', '\\']).next())
+            .unwrap_or_default();
+        match name.to_ascii_lowercase().as_str() {
             "fish" => EnvFormat::Fish,
             "pwsh" | "powershell" | "pwsh.exe" | "powershell.exe" => EnvFormat::Powershell,
+            "cmd" | "cmd.exe" => EnvFormat::Cmd,
             _ => EnvFormat::Sh,
         }
     }
@@ -375,5 +379,20 @@ mod tests {
             EnvFormat::Fish
         );
         assert_eq!(EnvFormat::detect(None, None), EnvFormat::Sh);
+        // Windows: PowerShell when run from it, else cmd (the login shell the system
+        // names when there is no $SHELL); Git Bash's $SHELL still means sh.
+        assert_eq!(
+            EnvFormat::detect(Some("powershell.exe"), Some("cmd.exe")),
+            EnvFormat::Powershell
+        );
+        assert_eq!(
+            EnvFormat::detect(Some("explorer.exe"), Some("cmd.exe")),
+            EnvFormat::Cmd
+        );
+        assert_eq!(
+            EnvFormat::from_shell(Some(r"C:\Windows\System32\CMD.EXE")),
+            EnvFormat::Cmd
+        );
+        assert_eq!(EnvFormat::from_shell(Some("/usr/bin/bash")), EnvFormat::Sh);
     }
 }

@@ -32,21 +32,7 @@ pub trait Provider: Sync {
 /// A random 256-bit token, hex-encoded.
 pub fn random_token() -> std::io::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new([0u8; 32]);
-    let mut filled = 0;
-    while filled < bytes.len() {
-        // SAFETY: writing into our own buffer within its bounds.
-        let n = unsafe {
-            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        filled += n as usize;
-    }
+    getrandom::fill(bytes.as_mut_slice()).map_err(std::io::Error::from)?;
     let mut out = Zeroizing::new(String::with_capacity(64));
     for b in bytes.iter() {
         out.push_str(&format!("{b:02x}"));

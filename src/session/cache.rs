@@ -10,7 +10,6 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -84,7 +83,8 @@ impl Cache {
         Cache { dir }
     }
 
-    /// `$AWSMFA_CACHE_DIR`, else `$XDG_CACHE_HOME/awsmfa`, else `~/.cache/awsmfa`.
+    /// `$AWSMFA_CACHE_DIR`, else `$XDG_CACHE_HOME/awsmfa`, else `~/.cache/awsmfa`
+    /// (`%LOCALAPPDATA%\\awsmfa\\cache` on Windows).
     pub fn from_env(env: &Env) -> Option<Cache> {
         if let Some(d) = env.get("AWSMFA_CACHE_DIR") {
             return Some(Cache::new(env.expand(d)));
@@ -92,7 +92,7 @@ impl Cache {
         if let Some(d) = env.get("XDG_CACHE_HOME") {
             return Some(Cache::new(PathBuf::from(d).join("awsmfa")));
         }
-        Some(Cache::new(env.home()?.join(".cache/awsmfa")))
+        crate::sys::default_cache_dir(env).map(Cache::new)
     }
 
     pub fn dir(&self) -> &Path {
@@ -123,12 +123,12 @@ impl Cache {
             fsx::check_parent_dir(parent)?;
         }
         let meta = fsx::check_private_dir(&self.dir)?;
-        if meta.permissions().mode() & 0o077 != 0 {
+        if crate::sys::owner_and_mode(&meta).is_some_and(|o| o.mode & 0o077 != 0) {
             warn(&format!(
                 "{} was readable by others; it is now private (0700)",
                 self.dir.display()
             ));
-            let _ = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700));
+            let _ = crate::sys::set_private_mode(&self.dir, 0o700);
         }
         Ok(())
     }
@@ -268,7 +268,7 @@ fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
         Err(FsError::NotOwned { .. }) => return Err(Some("owned by another user".into())),
         Err(e) => return Err(Some(e.to_string())),
     };
-    if meta.permissions().mode() & 0o077 != 0 {
+    if crate::sys::owner_and_mode(&meta).is_some_and(|o| o.mode & 0o077 != 0) {
         return Err(Some("readable by other users".into()));
     }
     if meta.len() > 64 * 1024 {
@@ -299,9 +299,10 @@ fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
     }))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn session(exp: &str) -> Credentials {
         Credentials {

@@ -9,7 +9,6 @@
 
 use std::cell::Cell;
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -52,15 +51,16 @@ pub fn check_private(path: &Path) -> Result<(), VaultError> {
             .into());
         }
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
+    let Some(owner) = crate::sys::owner_and_mode(&meta) else {
+        return Ok(());
+    };
+    if owner.uid != crate::sys::euid() {
         return Err(VaultError::NotOwned {
             path: path.to_path_buf(),
-            uid: meta.uid(),
+            uid: owner.uid,
         });
     }
-    let mode = meta.mode() & 0o777;
+    let mode = owner.mode & 0o777;
     if mode & 0o077 != 0 {
         return Err(VaultError::Loose {
             path: path.to_path_buf(),
@@ -247,12 +247,13 @@ impl Store for FileStore<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::config::Env;
     use crate::mfa::Prompt;
     use crate::vault::passphrase::Memo;
+    use std::os::unix::fs::MetadataExt;
 
     struct NoPrompt;
     impl Prompt for NoPrompt {

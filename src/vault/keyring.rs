@@ -1,13 +1,14 @@
-//! The keyring backend: the OS credential store through keyring-core. On Linux that is
-//! the freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet) over the D-Bus
-//! session bus; items have service `awsmfa` and user `keys:NAME` or `totp:SERIAL`.
+//! The keyring backend: the OS credential store through keyring-core (`sys::keyring_entry`
+//! picks the store). On Linux and the BSDs that is the freedesktop Secret Service
+//! (gnome-keyring, KeePassXC, KWallet) over the D-Bus session bus; on macOS the login
+//! Keychain; on Windows the Credential Manager. Items have service `awsmfa` and user
+//! `keys:NAME` or `totp:SERIAL`.
 //!
 //! Every operation runs on its own thread with a deadline: a bus that never answers or
 //! a keyring that waits for an unlock prompt nobody sees becomes a clear error instead
 //! of a hang. Errors are reduced to words: the store's error values can carry secret
 //! bytes and are never printed.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -33,11 +34,7 @@ fn run<T: Send + 'static>(kind: Kind, name: &str, op: Op<T>) -> Result<T, VaultE
     let label = format!("awsmfa: {}", describe(kind, name));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let result = open_store().and_then(|store| {
-            let mods = HashMap::from([("label", label.as_str())]);
-            let entry = store.build(SERVICE, &user, Some(&mods))?;
-            op(&entry)
-        });
+        let result = crate::sys::keyring_entry(SERVICE, &user, &label).and_then(|e| op(&e));
         let _ = tx.send(result);
     });
     match rx.recv_timeout(DEADLINE) {
@@ -47,22 +44,6 @@ fn run<T: Send + 'static>(kind: Kind, name: &str, op: Op<T>) -> Result<T, VaultE
             DEADLINE.as_secs()
         ))),
     }
-}
-
-#[cfg(target_os = "linux")]
-fn open_store() -> keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> {
-    let store: std::sync::Arc<keyring_core::CredentialStore> =
-        dbus_secret_service_keyring_store::Store::new()?;
-    Ok(store)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_store() -> keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> {
-    // The macOS Keychain and Windows Credential Manager stores plug in here; they are
-    // not built on this platform's CI.
-    Err(keyring_core::Error::NotSupportedByStore(
-        "no OS credential store is built into this awsmfa for this platform".into(),
-    ))
 }
 
 fn map_error(e: keyring_core::Error, kind: Kind, name: &str) -> VaultError {

@@ -217,7 +217,7 @@ impl Meta {
 }
 
 /// The vault directory: `AWSMFA_VAULT_DIR`, else `$XDG_DATA_HOME/awsmfa/vault`, else
-/// `~/.local/share/awsmfa/vault`.
+/// `~/.local/share/awsmfa/vault` (`%APPDATA%\\awsmfa\\vault` on Windows).
 pub fn vault_dir(env: &Env) -> Option<PathBuf> {
     if let Some(dir) = env.get("AWSMFA_VAULT_DIR") {
         return Some(env.expand(dir));
@@ -225,8 +225,7 @@ pub fn vault_dir(env: &Env) -> Option<PathBuf> {
     if let Some(data) = env.get("XDG_DATA_HOME") {
         return Some(PathBuf::from(data).join("awsmfa").join("vault"));
     }
-    env.home()
-        .map(|h| h.join(".local").join("share").join("awsmfa").join("vault"))
+    crate::sys::default_vault_dir(env)
 }
 
 /// A name as a file name: letters, digits, `-`, `_` and inner dots kept, the rest `%XX`.

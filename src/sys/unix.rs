@@ -1,0 +1,454 @@
+//! The Unix side of [`crate::sys`]: Linux, macOS and the BSDs.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, BufRead, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use zeroize::Zeroizing;
+
+// ---------------------------------------------------------------------------------------
+// Terminal
+
+/// The controlling terminal (`/dev/tty`), which works even when standard input and
+/// output are captured (`credential_process`, `$(…)`).
+pub struct Console {
+    tty: File,
+}
+
+impl Console {
+    /// The terminal, when there is one.
+    pub fn open() -> Option<Console> {
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        Some(Console { tty })
+    }
+
+    pub fn write(&self, text: &[u8]) -> io::Result<()> {
+        let mut w = &self.tty;
+        w.write_all(text)?;
+        w.flush()
+    }
+
+    /// One line as typed (at most `limit` bytes), without its line break.
+    pub fn read_line(&self, limit: u64) -> io::Result<Zeroizing<String>> {
+        let mut line = Zeroizing::new(String::new());
+        io::BufReader::new((&self.tty).take(limit)).read_line(&mut line)?;
+        let end = line.trim_end_matches(['\n', '\r']).len();
+        line.truncate(end);
+        Ok(line)
+    }
+
+    /// One line read with echo off; the terminal's settings are restored whatever the
+    /// read does.
+    pub fn read_hidden(&self, limit: u64) -> io::Result<Zeroizing<String>> {
+        let fd = self.tty.as_raw_fd();
+        // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is open for the lifetime of `self`; `saved` is a valid termios.
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !(libc::ECHO | libc::ECHONL);
+        quiet.c_lflag |= libc::ICANON;
+        // SAFETY: as above; `quiet` is a copy of a valid termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
+        let read = self.read_line(limit);
+        // SAFETY: restores what tcgetattr returned.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+        let _ = self.write(b"\n");
+        read
+    }
+}
+
+/// The terminal for writing only (a QR code, a notice under `credential_process`).
+pub fn console_output() -> Option<File> {
+    OpenOptions::new().write(true).open("/dev/tty").ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// This process
+
+/// The core-file size limit awsmfa started with (`u64::MAX`: not known).
+static CORE_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// No core dumps of awsmfa itself: a dump could hold secret keys (DESIGN §7). Only the
+/// soft limit is lowered (and on Linux the process marked undumpable, which `execve`
+/// undoes), so the commands awsmfa runs get the person's own limits back.
+pub fn harden() {
+    // SAFETY: plain system calls on this process with valid arguments.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
+            CORE_LIMIT.store(limit.rlim_cur as u64, Ordering::SeqCst);
+            limit.rlim_cur = 0;
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+        }
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Gives a command the core-file limit awsmfa started with.
+pub fn restore_limits(cmd: &mut Command) {
+    let soft = CORE_LIMIT.load(Ordering::SeqCst);
+    if soft == u64::MAX {
+        return;
+    }
+    // SAFETY: between fork and exec only async-signal-safe calls are made: getrlimit
+    // and setrlimit on plain data.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
+                limit.rlim_cur = soft as libc::rlim_t;
+                libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            }
+            Ok(())
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helper commands and children
+
+/// A helper command (`mfa_process`, the passphrase command): `sh -c COMMAND`.
+pub fn shell_command(command: &str) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command);
+    cmd
+}
+
+/// A source profile's `credential_process`: through `sh -c` as well.
+pub fn credential_process_command(command: &str) -> Command {
+    shell_command(command)
+}
+
+/// A helper command and everything it started: its process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group(i32);
+
+impl Group {
+    /// Makes the command the leader of a new process group, before it is spawned.
+    pub fn prepare(cmd: &mut Command) {
+        cmd.process_group(0);
+    }
+
+    /// The group of a child started after [`Group::prepare`].
+    pub fn of(child: &Child) -> Group {
+        Group(child.id() as i32)
+    }
+
+    /// Ends every process in the group.
+    pub fn kill(self) {
+        // SAFETY: signalling a process group this process created.
+        unsafe {
+            libc::kill(-self.0, libc::SIGKILL);
+        }
+    }
+
+    /// Forgets the group (its leader has been waited for).
+    pub fn release(self) {}
+}
+
+/// Starts the command in a session of its own: no controlling terminal, untouched by
+/// the terminal's signals (the background credentials server).
+pub fn new_session(cmd: &mut Command) {
+    restore_limits(cmd);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The child `exec` forwards signals to (0: none).
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP sent to awsmfa go to the child named by
+/// [`forward_interrupts_to`] instead of ending awsmfa.
+pub fn install_interrupt_forwarding() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: installing a handler that only calls async-signal-safe functions.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward as *const () as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The child that forwarded signals go to (0: none).
+pub fn forward_interrupts_to(pid: u32) {
+    CHILD.store(pid as i32, Ordering::SeqCst);
+}
+
+/// A child's status as a shell reports it: its exit code, 128+N for a death by signal N.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        _ => 1,
+    }
+}
+
+/// The signals that stop a server: SIGTERM, SIGINT, SIGHUP.
+pub struct StopSignals(libc::sigset_t);
+
+/// Blocks the stop signals in this thread (and every thread started after), so that
+/// [`wait_for_signal`] receives them. Call before starting threads.
+pub fn block_stop_signals() -> StopSignals {
+    // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        StopSignals(set)
+    }
+}
+
+/// Waits for one of the blocked stop signals and returns its number.
+pub fn wait_for_signal(signals: &StopSignals) -> i32 {
+    loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: a valid set and a place for the answer.
+        if unsafe { libc::sigwait(&signals.0, &mut sig) } == 0 {
+            return sig;
+        }
+    }
+}
+
+/// Points standard error at `file`.
+pub fn redirect_stderr(file: &File) {
+    // SAFETY: both descriptors are open.
+    unsafe {
+        libc::dup2(file.as_raw_fd(), libc::STDERR_FILENO);
+    }
+}
+
+/// Closes standard output for readers (it then points at /dev/null).
+pub fn close_stdout() {
+    if let Ok(null) = OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: both descriptors are open.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+        }
+    }
+}
+
+/// The process that started awsmfa.
+pub fn parent_pid() -> Option<u32> {
+    // SAFETY: getppid cannot fail.
+    let ppid = unsafe { libc::getppid() };
+    u32::try_from(ppid).ok()
+}
+
+/// The name of the program that started awsmfa (Linux: `/proc/PPID/comm`), to tell
+/// which shell evaluates its output.
+pub fn parent_name() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let ppid = parent_pid()?;
+    let name = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+    Some(name.trim_end().to_string())
+}
+
+/// Whether process `pid` still exists.
+pub fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Asks process `pid` to stop (SIGTERM).
+pub fn terminate(pid: u32) {
+    // SAFETY: a plain signal to a process of ours.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+/// Ends process `pid` (SIGKILL).
+pub fn kill(pid: u32) {
+    // SAFETY: a plain signal to a process of ours.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGKILL);
+    }
+}
+
+/// An always-empty file.
+pub fn null_device() -> &'static str {
+    "/dev/null"
+}
+
+// ---------------------------------------------------------------------------------------
+// Files
+
+/// Creates `dir` and its missing parents with mode 0700.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Sets up `opts` to open without following a symbolic link at the name and, when
+/// `create`, to create the file private to the user (0600) — private from its first
+/// instant, not chmod'ed after.
+pub fn open_nofollow(opts: &mut OpenOptions, create: bool) {
+    opts.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    if create {
+        opts.mode(0o600);
+    }
+}
+
+/// Whether an open failed because the name is a symbolic link it would not follow (or
+/// a loop of them).
+pub fn is_symlink_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// What privacy checks read: owner, permission bits, number of names, and this
+/// process's user.
+pub fn owner_and_mode(meta: &Metadata) -> Option<Owner> {
+    Some(Owner {
+        uid: meta.uid(),
+        mode: meta.mode(),
+        links: meta.nlink(),
+    })
+}
+
+/// The owner and mode of a file, where the platform has them (Unix).
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    pub uid: u32,
+    pub mode: u32,
+    pub links: u64,
+}
+
+/// This process's effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Sets a path's permission bits.
+pub fn set_private_mode(path: &Path, mode: u32) -> io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Makes a rename in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
+/// Renames the finished temporary file over `target` (atomic on every Unix).
+pub fn replace_file(
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+) -> Result<(), tempfile::PersistError> {
+    tmp.persist(target).map(drop)
+}
+
+/// Runs `work` with SIGINT, SIGTERM and SIGHUP turned into a call of `cleanup` on another
+/// thread; when `cleanup` says it did the cleaning (`true`; `false` when `work` is already
+/// cleaning up itself), the process exits with 128+N. Signals keep their usual effect
+/// before and after.
+pub fn cleanup_on_interrupt<R>(
+    cleanup: impl Fn(i32) -> bool + Sync,
+    work: impl FnOnce() -> R,
+) -> R {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let done = AtomicBool::new(false);
+    let waiter_id = AtomicUsize::new(0);
+    let ready = AtomicBool::new(false);
+    // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset; pthread_sigmask
+    // on this thread with valid sets.
+    let (set, old) = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR2] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        (set, old)
+    };
+    let result = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            // SAFETY: pthread_self cannot fail.
+            waiter_id.store(unsafe { libc::pthread_self() } as usize, Ordering::SeqCst);
+            ready.store(true, Ordering::SeqCst);
+            loop {
+                let mut sig: libc::c_int = 0;
+                // SAFETY: a valid set and a place for the answer.
+                if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                    continue;
+                }
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
+                if sig != libc::SIGUSR2 && cleanup(sig) {
+                    std::process::exit(128 + sig);
+                }
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        while !ready.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        // SAFETY: the waiter thread is alive until it has seen `done`.
+        unsafe {
+            libc::pthread_kill(
+                waiter_id.load(Ordering::SeqCst) as libc::pthread_t,
+                libc::SIGUSR2,
+            );
+        }
+        let _ = waiter.join();
+        result
+    });
+    // SAFETY: restores the mask this thread had.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    result
+}
+
+/// The width of the terminal standard output goes to, if it goes to one.
+pub fn terminal_width() -> Option<usize> {
+    // SAFETY: winsize is plain data that TIOCGWINSZ fills for a terminal.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0)
+            .then_some(usize::from(size.ws_col))
+    }
+}

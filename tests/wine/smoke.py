@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Windows smoke test: the Windows awsmfa.exe under Wine against the STS test bed.
+
+Run by scripts/cross (which builds the binary and the Wine prefix):
+    smoke.py AWSMFA_EXE WINEPREFIX
+
+Each check prints one line; the first failure ends the run with status 1. The files are
+the Wine user's own: %USERPROFILE%\\.aws\\… and %LOCALAPPDATA%\\awsmfa\\cache, found the
+way awsmfa finds them on Windows (nothing points it there).
+"""
+
+import glob
+import json
+import os
+import re
+import select
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WINE = os.environ.get("WINE", "/usr/lib/wine/wine64")
+
+
+def fail(what):
+    print(f"FAIL {what}")
+    sys.exit(1)
+
+
+def ok(what):
+    print(f"ok   {what}")
+
+
+class Bed:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="awsmfa-wine-bed-")
+        ready = os.path.join(self.dir, "ready.json")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests/bed/bed.py"), "serve",
+             "--exit-on-stdin-eof", "--ready-file", ready],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            if time.time() > deadline:
+                fail("the test bed did not start")
+            time.sleep(0.05)
+        time.sleep(0.05)
+        self.url = "http://127.0.0.1:%d" % json.load(open(ready))["port"]
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req) as resp:
+            return json.load(resp)
+
+    def users(self, *names):
+        spec = [{"name": n, "policy": "force-mfa", "mfa": True} for n in names]
+        return self.control("POST", "/_bed/seed", {"users": spec})["users"]
+
+    def code(self, serial, offset=0):
+        q = urllib.parse.quote(serial, safe="")
+        return self.control("GET", f"/_bed/totp?serial={q}&offset={offset}")["code"]
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    exe, prefix = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    users = [d for d in glob.glob(os.path.join(prefix, "drive_c/users/*"))
+             if os.path.basename(d) != "Public"]
+    if len(users) != 1:
+        fail(f"one Wine user profile expected in {prefix}, found {users}")
+    profile = users[0]
+    aws_dir = os.path.join(profile, ".aws")
+    cache_dir = os.path.join(profile, "AppData/Local/awsmfa/cache")
+    for d in (aws_dir, os.path.join(profile, "AppData/Local/awsmfa")):
+        shutil.rmtree(d, ignore_errors=True)
+
+    # What Windows would have: no Unix shell, no AWS_/XDG_ variables from this machine.
+    env = {k: v for k, v in os.environ.items()
+           if not re.match(r"^(AWS_|AWSMFA_|XDG_|SHELL$)", k)}
+    env.update(WINEPREFIX=prefix, WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
+
+    def run(*args, input=None, check=None, timeout=120, extra_env=None):
+        p = subprocess.run([WINE, exe, *args], env={**env, **(extra_env or {})}, input=input,
+                           capture_output=True, timeout=timeout)
+        out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        if check is not None and p.returncode != check:
+            fail(f"awsmfa {' '.join(args)}: exit {p.returncode}, wanted {check}\n"
+                 f"stdout: {out}\nstderr: {err}")
+        return p.returncode, out, err
+
+    bed = Bed()
+    try:
+        u = bed.users("winalice", "winbob", "wincarol", "windan", "winerin")
+        alice, bob, carol, dan = u["winalice"], u["winbob"], u["wincarol"], u["windan"]
+        erin = u["winerin"]
+
+        # Files as a Windows user has them: CRLF, comments, no final newline.
+        os.makedirs(aws_dir)
+        creds = (
+            "# my keys\r\n"
+            f"[winalice-long-term]\r\naws_access_key_id = {alice['access_key_id']}\r\n"
+            f"aws_secret_access_key = {alice['secret_access_key']}\r\n"
+            f"aws_mfa_device = {alice['mfa_serial']}\r\n\r\n"
+            f"[winbob-long-term]\r\naws_access_key_id = {bob['access_key_id']}\r\n"
+            f"aws_secret_access_key = {bob['secret_access_key']}\r\n"
+            f"aws_mfa_device = {bob['mfa_serial']}\r\n\r\n"
+            f"[wincarol-long-term]\r\naws_access_key_id = {carol['access_key_id']}\r\n"
+            f"aws_secret_access_key = {carol['secret_access_key']}\r\n"
+            f"aws_mfa_device = {carol['mfa_serial']}"
+        ).encode()
+        code_dir = os.path.join(profile, "my codes")
+        os.makedirs(code_dir, exist_ok=True)
+        # mfa_process through cmd /C: a batch file in a directory with a space, quoted,
+        # that uses cmd's own `type`.
+        extra = {"winbob": 'mfa_process = "C:\\users\\%s\\my codes\\code.cmd" x\r\n'
+                 % os.path.basename(profile)}
+        config = "".join(
+            f"[profile {n}]\r\nregion = us-east-1\r\nendpoint_url = {bed.url}\r\n"
+            + extra.get(n, "")
+            for n in ("winalice", "winbob", "wincarol", "windan"))
+        # Long-term keys from a source profile's credential_process, run as botocore
+        # runs it on Windows: no shell, a quoted program path with a space, arguments.
+        config += ('[profile erin-keys]\r\ncredential_process = "C:\\users\\%s\\my codes\\keys.cmd" erin\r\n'
+                   '[profile winerin]\r\nsource_profile = erin-keys\r\nmfa_serial = %s\r\n'
+                   'region = us-east-1\r\nendpoint_url = %s\r\n'
+                   % (os.path.basename(profile), erin["mfa_serial"], bed.url))
+        with open(os.path.join(aws_dir, "credentials"), "wb") as f:
+            f.write(creds)
+        with open(os.path.join(aws_dir, "config"), "wb") as f:
+            f.write(config.encode())
+        cred_path = os.path.join(aws_dir, "credentials")
+
+        # A wrong code: exit 3, nothing written.
+        run("-p", "wincarol", "login", "--token-code", "000000", check=3)
+        if open(cred_path, "rb").read() != creds:
+            fail("a rejected code changed the credentials file")
+        if glob.glob(os.path.join(cache_dir, "*.json")):
+            fail("a rejected code left a cached session")
+        ok("a wrong code exits 3 and writes nothing")
+
+        # login --token-code writes %USERPROFILE%\.aws\credentials, preserving every byte.
+        run("-p", "winalice", "login", "--token-code", bed.code(alice["mfa_serial"]), check=0)
+        after = open(cred_path, "rb").read()
+        if not after.startswith(creds):
+            fail("login did not preserve the credentials file byte for byte")
+        tail = after[len(creds):]
+        if b"[winalice]" not in tail or b"aws_session_token" not in tail:
+            fail(f"login wrote no session section: {tail!r}")
+        if b"\n" in tail.replace(b"\r\n", b""):
+            fail("login mixed line endings into a CRLF file")
+        ok("login --token-code writes %USERPROFILE%\\.aws\\credentials byte-preserving (CRLF)")
+        if not glob.glob(os.path.join(cache_dir, "*.json")):
+            fail(f"no cached session under {cache_dir}")
+        ok("the session cache is under %LOCALAPPDATA%\\awsmfa\\cache")
+
+        # process: credential_process JSON from the cached session.
+        _, out, _ = run("-p", "winalice", "process", check=0)
+        doc = json.loads(out)
+        if doc.get("Version") != 1 or not doc.get("SessionToken", "").strip():
+            fail(f"process printed {out!r}")
+        ok("process prints credential_process JSON")
+
+        # env: PowerShell and cmd syntax; cmd's evaluated by Wine's cmd.
+        _, out, _ = run("-p", "winalice", "env", "--format", "powershell", check=0)
+        if not re.search(r"^\$env:AWS_SESSION_TOKEN = '", out, re.M | re.I):
+            fail(f"env --format powershell printed {out!r}")
+        ok("env --format powershell")
+        _, out, _ = run("-p", "winalice", "env", "--format", "cmd", check=0)
+        if not re.search(r'^set "AWS_SESSION_TOKEN=', out, re.M):
+            fail(f"env --format cmd printed {out!r}")
+        _, default, _ = run("-p", "winalice", "env", check=0)
+        if default != out:
+            fail(f"env's default format is not cmd outside PowerShell: {default!r}")
+        script = os.path.join(profile, "env.cmd")
+        with open(script, "w", newline="\r\n") as f:
+            f.write("@echo off\n" + out + "echo KEY=%AWS_ACCESS_KEY_ID%\n")
+        p = subprocess.run([WINE, "cmd", "/C", "C:\\users\\%s\\env.cmd" % os.path.basename(profile)],
+                           env=env, capture_output=True, timeout=60)
+        if ("KEY=" + doc["AccessKeyId"]) not in p.stdout.decode(errors="replace"):
+            fail(f"cmd did not take env's output: {p.stdout!r} {p.stderr!r}")
+        ok("env --format cmd (the default outside PowerShell), evaluated by cmd")
+
+        # exec passes the child's exit status through, with the session in its environment.
+        status, _, err = run("-p", "winalice", "exec", "--", "cmd", "/C",
+                             'if defined AWS_SESSION_TOKEN (exit 7) else (exit 9)')
+        if status != 7:
+            fail(f"exec: exit {status}, wanted 7 (the child's); stderr: {err}")
+        status, _, _ = run("-p", "winalice", "exec", "--", "cmd", "/C", "exit 0")
+        if status != 0:
+            fail(f"exec of a succeeding child: exit {status}")
+        ok("exec passes the child's exit status through (7, 0)")
+
+        # mfa_process through cmd /C.
+        with open(os.path.join(code_dir, "code.cmd"), "w", newline="\r\n") as f:
+            f.write('@echo off\necho touch your key 1>&2\ntype "%~dp0code.txt"\n')
+        with open(os.path.join(code_dir, "code.txt"), "w") as f:
+            f.write(bed.code(bob["mfa_serial"]) + "\n")
+        _, out, err = run("-p", "winbob", "process", check=0)
+        if json.loads(out).get("Version") != 1:
+            fail(f"process with mfa_process printed {out!r}")
+        if "touch your key" not in err:
+            fail(f"mfa_process's stderr did not reach the person: {err!r}")
+        ok("mfa_process runs through cmd /C (quoted path with a space, cmd's `type`)")
+
+        # A source profile's credential_process, without a shell.
+        with open(os.path.join(code_dir, "keys.cmd"), "w", newline="\r\n") as f:
+            f.write('@echo off\ntype "%~dp0%1.json"\n')
+        with open(os.path.join(code_dir, "erin.json"), "w") as f:
+            json.dump({"Version": 1, "AccessKeyId": erin["access_key_id"],
+                       "SecretAccessKey": erin["secret_access_key"]}, f)
+        _, out, _ = run("-p", "winerin", "login", "--token-code", bed.code(erin["mfa_serial"]),
+                        check=0)
+        ok("a source profile's credential_process runs without a shell (quoted path, argument)")
+
+        # status lists the profiles and the cached sessions.
+        _, out, _ = run("status", check=0)
+        if "winalice" not in out or "winbob" not in out:
+            fail(f"status printed {out!r}")
+        ok("status")
+
+        # The keyring backend (the default on Windows) on the Credential Manager.
+        run("add", "windan", "--from-env", "--replace", "--mfa-serial", dan["mfa_serial"], check=0,
+            extra_env={"AWS_ACCESS_KEY_ID": dan["access_key_id"],
+                       "AWS_SECRET_ACCESS_KEY": dan["secret_access_key"]})
+        # Wine's Credential Manager lives in its registry, saved when wineserver exits.
+        subprocess.run([os.path.join(os.path.dirname(WINE), "wineserver"), "-w"], env=env)
+        registry = open(os.path.join(prefix, "user.reg"), "rb").read().decode(errors="replace")
+        if "keys:windan" not in registry:
+            fail("add did not store the keys in the Credential Manager (Wine's: user.reg)")
+        if dan["secret_access_key"] in open(cred_path, errors="replace").read():
+            fail("add wrote the secret key into the credentials file")
+        run("-p", "windan", "login", "--token-code", bed.code(dan["mfa_serial"]), check=0)
+        ok("the keyring backend keeps keys in the Credential Manager; login uses them")
+
+        # No code and no console: exit 4, not a hang.
+        run("-p", "wincarol", "process", input=b"", check=4, timeout=30)
+        ok("no way to ask for a code exits 4")
+
+        # The code prompt on the console (CONIN$/CONOUT$) while stdout is captured, as
+        # under credential_process; `script` gives Wine a terminal to make a console of.
+        if shutil.which("script"):
+            out_file = os.path.join(profile, "process.json")
+            line = "%s %s -p wincarol process > %s" % (
+                shlex.quote(WINE), shlex.quote(exe), shlex.quote(out_file))
+            p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            seen = b""
+            deadline = time.time() + 60
+            while b"MFA code for" not in seen:
+                if time.time() > deadline or p.poll() is not None:
+                    p.kill()
+                    fail(f"no prompt on the console: {seen!r}")
+                if select.select([p.stdout], [], [], 1)[0]:
+                    seen += os.read(p.stdout.fileno(), 4096)
+            time.sleep(0.5)
+            p.stdin.write((bed.code(carol["mfa_serial"]) + "\r").encode())
+            p.stdin.flush()
+            try:
+                rest, _ = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                fail("the prompt did not take the typed code")
+            doc = json.loads(open(out_file).read() or "{}")
+            if p.returncode != 0 or doc.get("Version") != 1:
+                fail(f"process after the console prompt: exit {p.returncode}, {seen + rest!r}")
+            if b"process.json" in seen + rest or b'"Version"' in seen + rest:
+                fail("the JSON reached the console")
+            ok("the code prompt on the console (CONIN$/CONOUT$) with stdout captured")
+    finally:
+        bed.stop()
+
+
+if __name__ == "__main__":
+    main()
