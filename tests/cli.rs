@@ -1,6 +1,8 @@
 //! The command line's own conventions: usage errors in the house style (one `awsmfa:`
 //! line, one `hint:` line, exit 2, no colour asked for), `--format json` everywhere JSON
 //! is offered (`--json` kept as an alias), help and version as clap prints them.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 

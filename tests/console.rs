@@ -3,6 +3,8 @@
 //! console and everything else, MFA sessions refused with a way out, federation tokens
 //! with their caveat, the browser given a private page instead of the URL, and nothing
 //! secret on stderr at -vvv.
+// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
+#![cfg(unix)]
 
 mod common;
 
