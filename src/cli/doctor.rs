@@ -353,7 +353,7 @@ fn check_file(report: &mut Report, name: &'static str, path: &Path, secret: bool
         report.add(
             name,
             Status::Pass,
-            format!("{shown} parses (private by your profile's access list)"),
+            format!("{shown} parses (its privacy is its folder's access list, not checked here)"),
             None,
         );
         return true;

@@ -16,7 +16,8 @@ use crate::output::formats::{self, EnvFormat};
 
 #[derive(Debug, Args)]
 pub struct EnvOpts {
-    /// Output format [default: for the shell that runs awsmfa, else $SHELL; sh]
+    /// Output format [default: the shell that runs awsmfa, else $SHELL: fish, powershell,
+    /// else sh; on Windows powershell when run from PowerShell, else cmd]
     #[arg(long, value_enum)]
     pub format: Option<EnvFormat>,
     /// Print the lines that clear the variables instead

@@ -215,7 +215,6 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
     match u8::try_from(code) {
         Ok(code) => Ok(code),
         // A Windows status beyond 255 (0xC000013A after Ctrl-C) is passed on whole.
-        Err(_) if cfg!(windows) => std::process::exit(code),
-        Err(_) => Ok(code as u8),
+        Err(_) => std::process::exit(code),
     }
 }

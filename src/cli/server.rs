@@ -40,7 +40,7 @@ pub struct ServerOpts {
     /// Port on 127.0.0.1 [default: any free port]
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub port: u16,
-    /// How to print the variables [default: for the shell that runs awsmfa, else $SHELL]
+    /// How to print the variables [default: as for `env`]
     #[arg(long, value_enum)]
     pub format: Option<EnvFormat>,
     /// Serve in the foreground until stopped, instead of in the background
@@ -293,13 +293,14 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         Error::new(Exit::Config, format!("{what} {}: {e}", dir.display()))
     };
     // Locked before it appears under its name, so `--list` never takes a starting
-    // server's record for a leftover.
+    // server's record for a leftover. A shared lock, taken once it is written: Windows
+    // locks are mandatory, and a shared one still lets `--list` read the record.
     let held = (|| -> std::io::Result<File> {
         let mut tmp = tempfile::Builder::new()
             .prefix(".record-")
             .tempfile_in(&dir)?;
-        tmp.as_file().lock()?;
         tmp.write_all(&serde_json::to_vec(&record).expect("serializable"))?;
+        tmp.as_file().lock_shared()?;
         tmp.persist(&record_path).map_err(|e| e.error)
     })()
     .map_err(|e| fail("cannot record the server in", &e))?;

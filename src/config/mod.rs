@@ -102,7 +102,7 @@ impl Env {
     /// Expands a leading `~` or `~/` (also `~\` on Windows) with the home directory, as
     /// the AWS CLI does for file paths.
     pub fn expand(&self, path: &str) -> PathBuf {
-        let sep = |c: char| c == '/' || (cfg!(windows) && c == '\\');
+        let sep = std::path::is_separator;
         match (path.strip_prefix('~'), self.home()) {
             (Some(""), Some(home)) => home,
             (Some(rest), Some(home)) if rest.starts_with(sep) => {
@@ -129,7 +129,7 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: IniError },
     #[error(
         "{} is not set, so ~/.aws cannot be found; set it, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE",
-        if cfg!(windows) { "USERPROFILE" } else { "HOME" }
+        crate::sys::HOME_VARIABLE
     )]
     NoHome,
 }

@@ -51,6 +51,16 @@ fn split_program(command: &str) -> (&str, &str) {
 // ---------------------------------------------------------------------------------------
 // Directories
 
+/// The variable that names the home directory: `HOME`, or `USERPROFILE` on Windows.
+pub const HOME_VARIABLE: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+
+/// Whether the OS credential store is the vault's default backend: where awsmfa has one
+/// that needs no daemon (the macOS Keychain, the Windows Credential Manager).
+pub const OS_STORE_IS_DEFAULT: bool = cfg!(all(
+    feature = "keyring",
+    any(target_os = "macos", target_os = "windows")
+));
+
 /// The user's home directory as the AWS CLI finds it: `HOME` on Unix; on Windows
 /// `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH` (Python's `expanduser`, which botocore
 /// uses for `~/.aws`).

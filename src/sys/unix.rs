@@ -270,15 +270,26 @@ pub fn parent_pid() -> Option<u32> {
     u32::try_from(ppid).ok()
 }
 
-/// The name of the program that started awsmfa (Linux: `/proc/PPID/comm`), to tell
-/// which shell evaluates its output.
+/// The name of the program that started awsmfa (Linux: `/proc/PPID/comm`; macOS:
+/// `proc_name`), to tell which shell evaluates its output.
 pub fn parent_name() -> Option<String> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
     let ppid = parent_pid()?;
-    let name = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
-    Some(name.trim_end().to_string())
+    #[cfg(target_os = "macos")]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: a buffer of the size given; proc_name writes at most that.
+        let n = unsafe { libc::proc_name(ppid as libc::c_int, buf.as_mut_ptr().cast(), 256) };
+        let len = usize::try_from(n).ok().filter(|&n| n > 0)?;
+        Some(String::from_utf8_lossy(&buf[..len.min(buf.len())]).into_owned())
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        let name = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+        Some(name.trim_end().to_string())
+    }
 }
 
 /// Whether process `pid` still exists.

@@ -20,14 +20,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, HANDLE, INVALID_HANDLE_VALUE,
-    WAIT_TIMEOUT,
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, HANDLE, HANDLE_FLAG_INHERIT,
+    INVALID_HANDLE_VALUE, SetHandleInformation, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT;
 use windows_sys::Win32::System::Console::{
     ENABLE_ECHO_INPUT, ENABLE_LINE_INPUT, GetConsoleMode, GetStdHandle, ReadConsoleW,
-    STD_ERROR_HANDLE, STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetConsoleMode, SetStdHandle,
-    WriteConsoleW,
+    STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetConsoleMode,
+    SetStdHandle, WriteConsoleW,
 };
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
@@ -229,8 +229,21 @@ impl Group {
 }
 
 /// Starts the command detached from this console, in a process group of its own, with
-/// no window (the background credentials server).
+/// no window (the background credentials server). awsmfa's own standard handles stop
+/// being inheritable first: `CreateProcess` would otherwise hand the server a copy of
+/// the pipe that `$(awsmfa server)` reads, which then never ends. (A child's inherited
+/// standard handles are duplicates std makes, so other children are unaffected.)
 pub fn new_session(cmd: &mut Command) {
+    for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+        // SAFETY: flags of this process's own standard handles; a null or invalid one
+        // is left alone.
+        unsafe {
+            let h = GetStdHandle(which);
+            if !h.is_null() && h != INVALID_HANDLE_VALUE {
+                SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
+            }
+        }
+    }
     cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
 }
 
@@ -295,11 +308,19 @@ pub fn wait_for_signal(_signals: &StopSignals) -> i32 {
     }
 }
 
-/// Points standard error at `file` (std looks the handle up on every write).
+/// Points standard error at `file` (std looks the handle up on every write) and closes
+/// the old one, so whoever reads it sees its end.
 pub fn redirect_stderr(file: &File) {
     if let Ok(copy) = file.try_clone() {
-        // SAFETY: a valid handle, kept open for the rest of the process.
-        unsafe { SetStdHandle(STD_ERROR_HANDLE, copy.into_raw_handle() as HANDLE) };
+        // SAFETY: the new handle stays open for the rest of the process; the old one is
+        // ours to close once replaced.
+        unsafe {
+            let old = GetStdHandle(STD_ERROR_HANDLE);
+            SetStdHandle(STD_ERROR_HANDLE, copy.into_raw_handle() as HANDLE);
+            if !old.is_null() && old != INVALID_HANDLE_VALUE {
+                CloseHandle(old);
+            }
+        }
     }
 }
 

@@ -71,10 +71,7 @@ impl Backend {
     /// The keyring on macOS and Windows (when built with it), the file vault elsewhere:
     /// it needs no daemon.
     pub fn platform_default() -> Backend {
-        if cfg!(all(
-            feature = "keyring",
-            any(target_os = "macos", target_os = "windows")
-        )) {
+        if crate::sys::OS_STORE_IS_DEFAULT {
             Backend::Keyring
         } else {
             Backend::File

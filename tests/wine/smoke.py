@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -90,14 +91,30 @@ def main():
     env.update(WINEPREFIX=prefix, WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
 
     def run(*args, input=None, check=None, timeout=120, extra_env=None):
-        p = subprocess.run([WINE, exe, *args], env={**env, **(extra_env or {})}, input=input,
-                           capture_output=True, timeout=timeout)
-        out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        # Standard error through a file: every Wine process keeps Unix fd 2 for Wine's
+        # own messages, whatever its handles say, so a background server started by the
+        # command would hold a pipe there open.
+        with tempfile.TemporaryFile() as errf:
+            p = subprocess.run([WINE, exe, *args], env={**env, **(extra_env or {})},
+                               input=input, stdout=subprocess.PIPE, stderr=errf,
+                               timeout=timeout)
+            errf.seek(0)
+            err = errf.read().decode(errors="replace")
+        out = p.stdout.decode(errors="replace")
         if check is not None and p.returncode != check:
             fail(f"awsmfa {' '.join(args)}: exit {p.returncode}, wanted {check}\n"
                  f"stdout: {out}\nstderr: {err}")
         return p.returncode, out, err
 
+    # Wine's own services (services.exe, explorer.exe, …) start with the first program
+    # and inherit its standard handles; they live as long as any Wine program does, the
+    # background server included. Started here, with none of our pipes, for the whole run.
+    wineserver = os.path.join(os.path.dirname(WINE), "wineserver")
+    subprocess.run([wineserver, "-k"], env=env, capture_output=True)
+    quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL)
+    subprocess.run([wineserver, "-p"], env=env, check=True, **quiet)
+    subprocess.run([WINE, "wineboot"], env=env, check=True, **quiet)
     bed = Bed()
     try:
         u = bed.users("winalice", "winbob", "wincarol", "windan", "winerin")
@@ -200,6 +217,30 @@ def main():
             fail(f"exec of a succeeding child: exit {status}")
         ok("exec passes the child's exit status through (7, 0)")
 
+        # The background server: started detached, listed, serving, stopped.
+        status, out, err = run("-p", "winalice", "server", "--format", "cmd", "--detach",
+                               timeout=60)
+        if status != 0:
+            fail(f"server: exit {status}: {err}")
+        found = dict(re.findall(r'^set "(AWS_CONTAINER_[A-Z_]+)=([^"]*)"', out, re.M))
+        url = found.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        token = found.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        if not url or not token:
+            fail(f"server printed {out!r}")
+        req = urllib.request.Request(url, headers={"Authorization": token})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            served = json.load(resp)
+        if not served.get("AccessKeyId", "").startswith("ASIA"):
+            fail(f"the server served {served!r}")
+        _, out, _ = run("server", "--list", check=0)
+        if "winalice" not in out:
+            fail(f"server --list printed {out!r}")
+        run("-p", "winalice", "server", "--stop", check=0)
+        _, out, _ = run("server", "--list", check=0)
+        if "winalice" in out:
+            fail(f"server --stop left it running: {out!r}")
+        ok("server: detached, listed, serves the container credentials protocol, stops")
+
         # mfa_process through cmd /C.
         with open(os.path.join(code_dir, "code.cmd"), "w", newline="\r\n") as f:
             f.write('@echo off\necho touch your key 1>&2\ntype "%~dp0code.txt"\n')
@@ -232,14 +273,21 @@ def main():
         run("add", "windan", "--from-env", "--replace", "--mfa-serial", dan["mfa_serial"], check=0,
             extra_env={"AWS_ACCESS_KEY_ID": dan["access_key_id"],
                        "AWS_SECRET_ACCESS_KEY": dan["secret_access_key"]})
-        # Wine's Credential Manager lives in its registry, saved when wineserver exits.
-        subprocess.run([os.path.join(os.path.dirname(WINE), "wineserver"), "-w"], env=env)
-        registry = open(os.path.join(prefix, "user.reg"), "rb").read().decode(errors="replace")
-        if "keys:windan" not in registry:
-            fail("add did not store the keys in the Credential Manager (Wine's: user.reg)")
+        # Not the file vault (no age file beside its index entry), not the credentials
+        # file: the Credential Manager.
+        vault = os.path.join(profile, "AppData/Roaming/awsmfa/vault")
+        if glob.glob(os.path.join(vault, "**/*.age"), recursive=True):
+            fail("add wrote to the file vault, not the Credential Manager")
+        meta = json.load(open(os.path.join(vault, "keys/windan.json")))
+        if meta.get("backend") != "keyring":
+            fail(f"the vault index says {meta!r}")
         if dan["secret_access_key"] in open(cred_path, errors="replace").read():
             fail("add wrote the secret key into the credentials file")
         run("-p", "windan", "login", "--token-code", bed.code(dan["mfa_serial"]), check=0)
+        _, out, _ = run("status", check=0)
+        line = next((l for l in out.splitlines() if l.startswith("windan ")), "")
+        if "keyring" not in line:
+            fail(f"status does not show windan's keys in the keyring: {out!r}")
         ok("the keyring backend keeps keys in the Credential Manager; login uses them")
 
         # No code and no console: exit 4, not a hang.
@@ -279,6 +327,7 @@ def main():
             ok("the code prompt on the console (CONIN$/CONOUT$) with stdout captured")
     finally:
         bed.stop()
+        subprocess.run([wineserver, "-k"], env=env, capture_output=True)
 
 
 if __name__ == "__main__":
