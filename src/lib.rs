@@ -19,6 +19,7 @@ pub mod policy;
 pub mod proc;
 pub mod server;
 pub mod session;
+pub mod slow;
 pub mod sts;
 pub mod sys;
 pub mod term;

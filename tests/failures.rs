@@ -248,6 +248,32 @@ fn garbage_empty_silent_and_dead_servers() {
 }
 
 #[test]
+fn a_silent_endpoint_is_named_while_awsmfa_waits_for_it() {
+    let env = TestEnv::new();
+    let url = fake_server(None);
+    setup(
+        &env,
+        "AKIAEXAMPLEEXAMPLE00",
+        "s",
+        "arn:aws:iam::1:mfa/x",
+        &url,
+    );
+    let mut cmd = env.awsmfa(&["-p", "w", "login", "--token-code", "123456"]);
+    cmd.env("AWSMFA_HTTP_TIMEOUT", "5");
+    let r = run(cmd);
+    assert_eq!(r.status, 1, "{r:?}");
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "awsmfa: waiting for {url} to answer GetSessionToken (at most 5 s"
+        )),
+        "said while waiting: {r:?}"
+    );
+    assert!(r.stderr.contains("no answer from"), "{r:?}");
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
 fn hostile_files_give_one_line_exit_5_and_stay_identical() {
     let bed = Bed::shared();
     let user = bed.user("files");

@@ -428,7 +428,8 @@ impl Effects for CliEffects<'_> {
     }
 
     fn code(&self, serial: &str) -> Result<Code, Error> {
-        let note = |m: &str| self.ctx.say(m);
+        // On the terminal under credential_process (stderr is captured there).
+        let note = |m: &str| Effects::notice(self, m);
         let mfa_process = self.setup.resolved.mfa_process.as_deref();
         let stored = match (&self.token_code, mfa_process) {
             (None, None) => stored_seed_code(self.ctx, serial)?,

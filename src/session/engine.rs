@@ -250,9 +250,11 @@ impl Engine<'_> {
             {
                 let key = parts("direct-mfa");
                 self.single_flight(&key, req, force, "role session", |engine| {
-                    engine.fx.log(&format!(
-                        "assuming {} with the MFA code directly, for {} s (more than the 1 h a role assumed from an MFA session may last)",
-                        role.role_arn,
+                    // Said to the person, not only at -v: this asks for a code even
+                    // while an MFA session is cached.
+                    engine.fx.notice(&format!(
+                        "profile {:?} asks for {} s, more than the 1 h a role assumed from an MFA session may last: AssumeRole takes an MFA code directly",
+                        role.profile,
                         requested.unwrap_or_default()
                     ));
                     let long_term = engine.load_keys(keys)?;

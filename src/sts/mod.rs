@@ -450,6 +450,15 @@ impl QueryClient {
             form.append_pair(k, v);
         }
         let body = Zeroizing::new(form.finish());
+        // A silent endpoint: say what is being waited for after a few seconds.
+        let _slow = crate::slow::Slow::after(
+            Duration::from_secs(3),
+            format!(
+                "waiting for {} to answer {action} (at most {} s; AWSMFA_HTTP_TIMEOUT sets it)",
+                self.endpoint.url,
+                self.settings.total_timeout.as_secs()
+            ),
+        );
         let mut attempt = 0;
         loop {
             attempt += 1;

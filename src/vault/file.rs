@@ -10,6 +10,7 @@
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use age::secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -128,7 +129,14 @@ impl<'a> FileStore<'a> {
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         for attempt in 1..=TRIES {
             let (pass, origin) = self.passphrase.get(false)?;
-            match decrypt_with(bytes, pass, path, what) {
+            // scrypt takes a second or two by design: say so when it does.
+            let slow = crate::slow::Slow::after(
+                Duration::from_millis(700),
+                "opening the vault (scrypt takes a second or two)".into(),
+            );
+            let result = decrypt_with(bytes, pass, path, what);
+            drop(slow);
+            match result {
                 Err(VaultError::WrongPassphrase { .. })
                     if origin == Origin::Person && attempt < TRIES =>
                 {
