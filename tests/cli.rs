@@ -54,3 +54,18 @@ fn json_is_format_json_everywhere() {
     assert_eq!(a.stdout, b.stdout);
     assert!(a.stdout.contains("\"findings\""), "{a:?}");
 }
+
+#[test]
+fn env_unset_passes_only_variable_names_from_its_marker() {
+    let mut env = TestEnv::new();
+    env.set(
+        "AWSMFA_ENV_VARS",
+        "AWS_REGION AWS_X;touch${IFS}pwned AWS_Y$(id) HOME AWSMFA_ENV_VARS",
+    );
+    let r = run(env.awsmfa(&["env", "--unset", "--format", "sh"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout, "unset AWS_REGION\nunset AWSMFA_ENV_VARS\n",
+        "{r:?}"
+    );
+}

@@ -9,26 +9,13 @@ use clap_complete::CompletionCandidate;
 
 use crate::config::{AwsFiles, Env, file_paths, load_document};
 
-/// Every profile name a command could be given: the config's `[default]`/`[profile X]`,
-/// the credentials file's sections (aws-mfa's `X-long-term` as `X`), the vault's entries.
+/// Every profile name a command could be given, as `status` lists them (aws-mfa's
+/// `X-long-term` folded into `X`, the vault's entries), without unprintable ones.
 pub fn profile_names(files: &AwsFiles) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for section in files.config.section_names() {
-        if section == "default" {
-            names.insert(section.to_string());
-        } else if let Some(name) = section.strip_prefix("profile ") {
-            names.insert(name.trim().to_string());
-        }
-    }
-    for section in files.credentials.section_names() {
-        let name = section.strip_suffix("-long-term").unwrap_or(section);
-        names.insert(name.trim().to_string());
-    }
-    for meta in files.vault.list(crate::vault::Kind::Keys) {
-        names.insert(meta.name);
-    }
-    names.retain(|n| !n.is_empty() && !n.chars().any(char::is_control));
-    names
+    super::status::profile_names(files)
+        .into_iter()
+        .filter(|n| !n.is_empty() && !n.chars().any(char::is_control))
+        .collect()
 }
 
 /// The profiles for completion, read from the files the environment names (errors in

@@ -159,11 +159,18 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
     };
     let partition = partition(role_arn.as_deref(), region.as_deref());
     let dest = destination(opts.destination.as_deref(), partition, region.as_deref())?;
-    let signin = ctx
-        .env
-        .get("AWSMFA_SIGNIN_URL")
-        .unwrap_or(partition.signin)
-        .to_string();
+    let signin = match ctx.env.get("AWSMFA_SIGNIN_URL") {
+        None => partition.signin.to_string(),
+        Some(url) => {
+            if let Some(problem) = crate::config::shape::endpoint_url_problem(url) {
+                return Err(Error::new(
+                    Exit::Config,
+                    format!("AWSMFA_SIGNIN_URL: {problem}"),
+                ));
+            }
+            url.to_string()
+        }
+    };
     let client = QueryClient::new(
         setup.sts_endpoint.clone(),
         http_settings(ctx, &setup.resolved)?,

@@ -186,7 +186,8 @@ pub fn unset_names(ctx: &Context) -> Vec<String> {
     if let Some(names) = ctx.env.get(MARKER) {
         let listed: Vec<String> = names
             .split_whitespace()
-            .filter(|n| n.starts_with("AWS_") || *n == MARKER)
+            // Names from the environment go into shell lines: only variable names pass.
+            .filter(|n| is_var_name(n) && (n.starts_with("AWS_") || *n == MARKER))
             .map(String::from)
             .collect();
         if !listed.is_empty() {
@@ -244,7 +245,9 @@ pub fn endpoint_vars(ctx: &Context, setup: &Setup) -> Vec<(String, String)> {
                 "AWS_ENDPOINT_URL_{}",
                 service.to_ascii_uppercase().replace(['-', ' '], "_")
             );
+            // A service name from the config becomes a variable name in shell lines.
             if let Some(url) = keys.get("endpoint_url")
+                && is_var_name(&var)
                 && !ctx.env.is_set(&var)
             {
                 out.push((var, url.clone()));

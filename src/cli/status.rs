@@ -237,7 +237,7 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
 }
 
 /// Profile names as the AWS CLI sees them, `-long-term` sections folded into their base.
-fn profile_names(files: &AwsFiles) -> Vec<String> {
+pub fn profile_names(files: &AwsFiles) -> Vec<String> {
     let mut names: BTreeSet<String> = files.profile_names().into_iter().collect();
     // aws-mfa's layout: [NAME-long-term] is NAME's keys, not a profile of its own.
     let folded: Vec<String> = names

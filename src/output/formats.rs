@@ -79,46 +79,6 @@ impl EnvFormat {
     }
 }
 
-/// The variables a set of credentials becomes, in a stable order.
-pub fn credential_vars<'a>(
-    creds: &'a Credentials,
-    region: Option<&'a str>,
-) -> Vec<(&'static str, Zeroizing<String>)> {
-    let mut vars = vec![
-        (
-            "AWS_ACCESS_KEY_ID",
-            Zeroizing::new(creds.access_key_id.clone()),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            Zeroizing::new(creds.secret().to_string()),
-        ),
-    ];
-    if let Some(t) = creds.token() {
-        vars.push(("AWS_SESSION_TOKEN", Zeroizing::new(t.to_string())));
-    }
-    if let Some(exp) = creds.expiration {
-        vars.push((
-            "AWS_CREDENTIAL_EXPIRATION",
-            Zeroizing::new(exp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        ));
-    }
-    if let Some(r) = region {
-        vars.push(("AWS_REGION", Zeroizing::new(r.to_string())));
-        vars.push(("AWS_DEFAULT_REGION", Zeroizing::new(r.to_string())));
-    }
-    vars
-}
-
-/// The variables `env --unset` clears.
-pub const UNSET_VARS: [&str; 5] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-];
-
 /// A value a format cannot carry. Names the variable and the character, never the value
 /// (it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -335,7 +295,13 @@ mod tests {
     #[test]
     fn exact_powershell_and_cmd_output() {
         let c = creds();
-        let vars = credential_vars(&c, Some("eu-west-1"));
+        let vars = [
+            ("AWS_ACCESS_KEY_ID", Zeroizing::new(c.access_key_id.clone())),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                Zeroizing::new(c.secret().to_string()),
+            ),
+        ];
         assert_eq!(
             env_assignments(EnvFormat::Powershell, &vars[1..2])
                 .unwrap()
@@ -353,7 +319,6 @@ mod tests {
             "Remove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n"
         );
         assert_eq!(env_unsets(EnvFormat::Cmd, &["X"]), "set X=\n");
-        assert_eq!(vars.last().unwrap().0, "AWS_DEFAULT_REGION");
     }
 
     #[test]
