@@ -43,13 +43,16 @@ fn seed_files_read_as_the_aws_cli_reads_them() {
     };
     let d = f("002-indented-credentials");
     assert_eq!(
-        d.get("coderazzi2", "aws_secret_access_key"),
+        d.get("coderazzi2", "aws_secret_access_key").as_deref(),
         Some("6APF9G+JTDyqw2Z3aeatXA3ibs5eHrT8ecNctiwf")
     );
-    assert_eq!(d.get("iamrole", "source_profile"), Some("coderazzi2"));
+    assert_eq!(
+        d.get("iamrole", "source_profile").as_deref(),
+        Some("coderazzi2")
+    );
     let d = f("003-aws-vault-config");
     assert_eq!(
-        d.get("profile caktus", "credential_process"),
+        d.get("profile caktus", "credential_process").as_deref(),
         Some("aws-vault exec --no-session --json caktus")
     );
     // The seed repeats a section, which the AWS CLI rejects: so does the check.
@@ -168,10 +171,15 @@ proptest! {
         prop_assume!(parsed.is_ok());
         let mut doc = parsed.unwrap();
         let existed = doc.has_section(section);
+        let original = doc.clone();
         doc.set(section, key, &new_value).unwrap();
+        // Read as configparser reads it, the file changed exactly as meant.
+        if original.check_duplicates().is_ok() {
+            prop_assert!(original.check_edit(&doc).is_ok(), "{:?}", original.check_edit(&doc));
+        }
         let after = doc.to_bytes();
         let reparsed = Document::parse(&after).expect("an edited file parses");
-        prop_assert_eq!(reparsed.get(section, key), Some(new_value.as_str()));
+        prop_assert_eq!(reparsed.get(section, key), Some(new_value.clone()));
         let old = split_lines(&bytes);
         let new = split_lines(&after);
         if existed {

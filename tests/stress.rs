@@ -60,7 +60,7 @@ fn check_edit(prev: &str, cur: &str, target: &str) -> bool {
         let Some(v) = cur_doc.get(target, key) else {
             return false;
         };
-        expected.set(target, key, v).unwrap();
+        expected.set(target, key, &v).unwrap();
     }
     expected.to_bytes() == cur.as_bytes()
 }
@@ -206,7 +206,7 @@ fn sixteen_concurrent_logins_lose_no_update() {
             let key = doc
                 .get(&format!("p{p}"), "aws_access_key_id")
                 .unwrap_or_else(|| panic!("round {round}: [p{p}] lost"));
-            let owner = bed.whois(key);
+            let owner = bed.whois(&key);
             assert_eq!(
                 owner["user"].as_str().unwrap(),
                 users[round * procs + p].name,

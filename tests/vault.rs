@@ -463,11 +463,11 @@ fn import_moves_the_seeds_keys_byte_preserving() {
         for (profile, section) in &moved {
             let (id, secret) = vault_keys(&env, profile);
             assert_eq!(
-                before_doc.get(section, "aws_access_key_id"),
+                before_doc.get(section, "aws_access_key_id").as_deref(),
                 Some(id.as_str())
             );
             assert_eq!(
-                before_doc.get(section, "aws_secret_access_key"),
+                before_doc.get(section, "aws_secret_access_key").as_deref(),
                 Some(secret.as_str())
             );
             assert_eq!(after_doc.get(section, "aws_access_key_id"), None, "{name}");

@@ -291,7 +291,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
                 Ok(())
             })?;
             let back = crate::config::load_document(&files.credentials_path)?;
-            if back.get(&section, "aws_secret_access_key") != Some(keys.secret()) {
+            if back.get(&section, "aws_secret_access_key").as_deref() != Some(keys.secret()) {
                 return Err(Error::new(
                     Exit::Config,
                     "the credentials file did not keep the keys as written",
@@ -446,10 +446,10 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
             (
                 format!(
                     "the long-term keys of profile {name:?} ({}) from [{section}] of {}",
-                    mask(id),
+                    mask(&id),
                     files.credentials_path.display()
                 ),
-                key_fingerprint(id),
+                key_fingerprint(&id),
             )
         }
         None => {
@@ -505,7 +505,7 @@ fn plaintext_keys(files: &AwsFiles, section: &str) -> Option<Credentials> {
     }
     let id = doc.get(section, "aws_access_key_id")?;
     let secret = doc.get(section, "aws_secret_access_key")?;
-    (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(id, secret))
+    (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(&id, &secret))
 }
 
 fn find_plain(files: &AwsFiles, name: &str) -> Option<Plain> {
@@ -608,8 +608,10 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     if !moved.is_empty() {
         output::edit_file(&files.credentials_path, |doc| {
             for p in &moved {
-                if doc.get(&p.section, "aws_access_key_id") != Some(p.keys.access_key_id.as_str())
-                    || doc.get(&p.section, "aws_secret_access_key") != Some(p.keys.secret())
+                if doc.get(&p.section, "aws_access_key_id").as_deref()
+                    != Some(p.keys.access_key_id.as_str())
+                    || doc.get(&p.section, "aws_secret_access_key").as_deref()
+                        != Some(p.keys.secret())
                 {
                     kept_back.push(p.section.clone());
                     continue;
@@ -823,7 +825,7 @@ fn replace_in_file(
 ) -> Result<(), Error> {
     let mut changed = false;
     output::edit_file(path, |doc| {
-        if doc.get(section, "aws_access_key_id") == Some(old.access_key_id.as_str()) {
+        if doc.get(section, "aws_access_key_id").as_deref() == Some(old.access_key_id.as_str()) {
             doc.set(section, "aws_access_key_id", &new.access_key_id)?;
             doc.set(section, "aws_secret_access_key", new.secret())?;
             changed = true;
@@ -837,7 +839,7 @@ fn replace_in_file(
         ));
     }
     let back = crate::config::load_document(path)?;
-    if back.get(section, "aws_secret_access_key") != Some(new.secret()) {
+    if back.get(section, "aws_secret_access_key").as_deref() != Some(new.secret()) {
         return Err(Error::new(
             Exit::Config,
             format!("[{section}] did not keep the new key as written"),

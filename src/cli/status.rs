@@ -310,7 +310,7 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                 let exp = files
                     .credentials
                     .get(&name, "expiration")
-                    .and_then(crate::sts::parse_expiration);
+                    .and_then(|e| crate::sts::parse_expiration(&e));
                 SessionStatus {
                     expiration: exp.map(|t| t.to_string()),
                     seconds_left: exp.map(|t| remaining(t, now)),

@@ -28,6 +28,9 @@ pub enum IniError {
     /// reads back as the same thing (a line break in a value would start a new section).
     /// Names the part, never the value.
     Unwritable { part: String, problem: &'static str },
+    /// An edit the AWS CLI would read otherwise than meant (a `[DEFAULT]` key showing
+    /// through a removed one, a profile read from another section): not written.
+    Misread { section: String, what: String },
 }
 
 impl fmt::Display for IniError {
@@ -51,6 +54,10 @@ impl fmt::Display for IniError {
             IniError::Unwritable { part, problem } => {
                 write!(f, "refused to write {part}: {problem}; nothing was written")
             }
+            IniError::Misread { section, what } => write!(
+                f,
+                "refused to change [{section}]: the AWS CLI would not read the result as meant ({what}); nothing was written"
+            ),
         }
     }
 }
@@ -95,13 +102,30 @@ pub struct Document {
     lines: Vec<Line>,
     /// Line index of every section header, in file order.
     headers: Vec<usize>,
-    /// Each section name's first header, as an index into `headers`: lookups by name
-    /// are O(1), so reading every profile of a 40,000-profile file is linear (issue 12).
-    first: std::collections::HashMap<String, usize>,
+    /// Each section name's headers, as indexes into `headers`: lookups by name are O(1),
+    /// so reading every profile of a 40,000-profile file is linear (issue 12). Only
+    /// `[DEFAULT]` may have more than one in a file the AWS CLI reads.
+    first: std::collections::HashMap<String, Vec<usize>>,
     /// Section names by the name botocore gives them (`profile` and `services` headers
     /// split as shlex splits them, later sections winning), for the config file.
     named: std::collections::HashMap<(&'static str, String), String>,
+    /// What the edits since parsing meant, for [`Document::check_reads_as_meant`].
+    edits: Vec<Edit>,
 }
+
+/// One intended change, as the AWS CLI should read it afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Edit {
+    /// `key = value` in the section (lowercase key).
+    Set(String, String, String),
+    /// The key (and its nested sub-keys) gone from the section.
+    Remove(String, String),
+    /// The section gone.
+    RemoveSection(String),
+}
+
+/// configparser's default section: its keys show in every section of the file.
+const DEFAULT: &str = "DEFAULT";
 
 /// One section's entries, in file order: `(key, value, line number)`. Sub-keys of a
 /// nested block are reported as `parent.sub`.
@@ -190,7 +214,8 @@ impl Document {
             if let Kind::Section { name } = &line.kind {
                 self.first
                     .entry(line.slice(*name).to_string())
-                    .or_insert(self.headers.len());
+                    .or_default()
+                    .push(self.headers.len());
                 self.headers.push(i);
                 let section = line.slice(*name);
                 for prefix in ["profile", "services"] {
@@ -227,6 +252,108 @@ impl Document {
             .map(|(_, n)| n.as_str())
     }
 
+    /// Every section as configparser reads it: section name → lowercase key → value,
+    /// with `[DEFAULT]`'s keys beneath (nested sub-keys as `parent.sub`).
+    fn reading(
+        &self,
+    ) -> std::collections::BTreeMap<&str, std::collections::BTreeMap<String, String>> {
+        let defaults = self.entries(DEFAULT).unwrap_or_default();
+        let lower = |key: &str| match key.split_once('.') {
+            Some((k, sub)) => format!("{}.{sub}", k.to_lowercase()),
+            None => key.to_lowercase(),
+        };
+        self.section_names()
+            .into_iter()
+            .filter(|s| *s != DEFAULT)
+            .map(|name| {
+                let values = defaults
+                    .iter()
+                    .cloned()
+                    .chain(self.entries(name).unwrap_or_default())
+                    .map(|(k, v, _)| (lower(&k), v))
+                    .collect();
+                (name, values)
+            })
+            .collect()
+    }
+
+    /// Checks that `edited` (this document after edits) reads, as the AWS CLI reads it,
+    /// exactly as the edits meant: the edited keys have their new values or are gone,
+    /// every other section and key reads as before, and every profile and services name
+    /// is still read from the same section. Run on the bytes that would be written.
+    pub fn check_edit(&self, edited: &Document) -> Result<(), IniError> {
+        let after = Document::parse(&edited.to_bytes())?;
+        after.check_duplicates()?;
+        let mut expected = self.reading();
+        let defaults = self.entries(DEFAULT).unwrap_or_default();
+        for edit in &edited.edits {
+            match edit {
+                Edit::Set(section, key, value) => {
+                    let values = expected.entry(section.as_str()).or_insert_with(|| {
+                        defaults
+                            .iter()
+                            .map(|(k, v, _)| (k.to_lowercase(), v.clone()))
+                            .collect()
+                    });
+                    values.retain(|k, _| !k.starts_with(&format!("{key}.")));
+                    values.insert(key.clone(), value.clone());
+                }
+                Edit::Remove(section, key) => {
+                    if let Some(values) = expected.get_mut(section.as_str()) {
+                        values.retain(|k, _| k != key && !k.starts_with(&format!("{key}.")));
+                    }
+                }
+                Edit::RemoveSection(section) => {
+                    expected.remove(section.as_str());
+                }
+            }
+        }
+        let actual = after.reading();
+        let misread = |section: &str, what: String| IniError::Misread {
+            section: section.to_string(),
+            what,
+        };
+        for (section, values) in &expected {
+            let Some(got) = actual.get(section) else {
+                return Err(misread(section, "the section would be gone".into()));
+            };
+            for key in values.keys().chain(got.keys()) {
+                if values.get(key) != got.get(key) {
+                    let what = match (values.get(key), got.get(key)) {
+                        (None, Some(_))
+                            if defaults.iter().any(|(k, ..)| k.eq_ignore_ascii_case(key)) =>
+                        {
+                            format!("[DEFAULT] would still supply {key}")
+                        }
+                        (None, Some(_)) => format!("{key} would still be there"),
+                        (Some(_), None) => format!("{key} would be missing"),
+                        _ => format!("{key} would read differently"),
+                    };
+                    return Err(misread(section, what));
+                }
+            }
+        }
+        if let Some(extra) = actual.keys().find(|s| !expected.contains_key(*s)) {
+            return Err(misread(
+                extra,
+                "a section nobody asked for would appear".into(),
+            ));
+        }
+        for ((prefix, name), section) in &self.named {
+            let removed = edited
+                .edits
+                .iter()
+                .any(|e| matches!(e, Edit::RemoveSection(s) if s == section));
+            if !removed && after.named.get(&(*prefix, name.clone())) != Some(section) {
+                return Err(misread(
+                    section,
+                    format!("{prefix} {name} would be read from another section"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The document's bytes: the input, byte for byte, plus whatever was edited.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.text.len() + 2).sum());
@@ -247,7 +374,7 @@ impl Document {
                 Kind::Section { name } => {
                     let name = line.slice(*name);
                     // configparser lets [DEFAULT] repeat (its keys still may not).
-                    if name == "DEFAULT" {
+                    if name == DEFAULT {
                         section = name.to_string();
                         continue;
                     }
@@ -292,12 +419,14 @@ impl Document {
         self.section_range(name).is_some()
     }
 
-    /// The entries of the first section called `name`, or `None` when there is none.
+    /// The entries of the section called `name`, or `None` when there is none. Sections
+    /// of one name are read as one, as configparser reads repeated `[DEFAULT]`s.
     pub fn entries(&self, name: &str) -> Option<Entries> {
-        let (start, end) = self.section_range(name)?;
+        let mut ranges = self.section_ranges(name).peekable();
+        ranges.peek()?;
         let mut out = Vec::new();
         let mut parent = String::new();
-        for i in start + 1..end {
+        for (i, end) in ranges.flat_map(|(start, end)| (start + 1..end).map(move |i| (i, end))) {
             let line = &self.lines[i];
             if let Kind::Entry {
                 key,
@@ -342,15 +471,21 @@ impl Document {
         out
     }
 
-    /// The value of a top-level `key` (case-insensitive) in section `name`.
-    pub fn get(&self, name: &str, key: &str) -> Option<&str> {
+    /// The value of a top-level `key` (case-insensitive) in section `name`, with its
+    /// continuation lines, as the AWS CLI reads it.
+    pub fn get(&self, name: &str, key: &str) -> Option<String> {
         let (start, end) = self.section_range(name)?;
         let idx = self.find_key(start, end, key)?;
-        let line = &self.lines[idx];
-        match &line.kind {
-            Kind::Entry { value, .. } => Some(line.slice(*value)),
-            _ => None,
-        }
+        Some(self.value_at(idx, end))
+    }
+
+    /// Like [`Document::get`], falling back to `[DEFAULT]`, whose keys configparser shows
+    /// in every section of the file.
+    pub fn get_inherited(&self, name: &str, key: &str) -> Option<String> {
+        self.get(name, key).or_else(|| {
+            self.section_ranges(DEFAULT)
+                .find_map(|(start, end)| Some(self.value_at(self.find_key(start, end, key)?, end)))
+        })
     }
 
     /// Sets `key = value` in section `name`, creating the key (after the section's last
@@ -366,6 +501,20 @@ impl Document {
             return self.append_section(name, &[(key, value)]);
         };
         if let Some(idx) = self.find_key(start, end, key) {
+            self.edits.push(Edit::Set(
+                name.to_string(),
+                key.to_lowercase(),
+                value.to_string(),
+            ));
+            // The whole old value goes: continuation lines left under the new first
+            // line would be read as part of it (a token read as "<token>\nold-rest").
+            let stop = self.value_end(idx, end);
+            if stop > idx + 1 {
+                let last_ending = self.lines[stop - 1].ending;
+                self.lines.drain(idx + 1..stop);
+                self.lines[idx].ending = last_ending;
+                self.reindex();
+            }
             let line = &mut self.lines[idx];
             if let Kind::Entry {
                 key: k,
@@ -402,11 +551,52 @@ impl Document {
             self.lines[insert_at - 1].ending = ending;
             new_ending = "";
         }
-        let text = format!("{key}{style}{value}");
-        let line = entry_line(text, key.len(), style.len(), new_ending);
+        // Indented as the section's keys (or, with none, as the next header): a line
+        // indented deeper than the new key would become part of its value (a file
+        // indented as a whole, `    [b]` after it).
+        let leading = |l: &Line| l.text[..l.text.len() - l.text.trim_start().len()].to_string();
+        let indent = (start + 1..end)
+            .rev()
+            .find(|&i| {
+                matches!(
+                    self.lines[i].kind,
+                    Kind::Entry {
+                        indented: false,
+                        ..
+                    }
+                )
+            })
+            .map(|i| leading(&self.lines[i]))
+            .or_else(|| self.lines.get(end).map(leading))
+            .unwrap_or_default();
+        let text = format!("{indent}{key}{style}{value}");
+        let mut line = entry_line(text, indent.len() + key.len(), style.len(), new_ending);
+        if let Kind::Entry { key: k, .. } = &mut line.kind {
+            k.0 = indent.len();
+        }
         self.lines.insert(insert_at, line);
         self.reindex();
+        self.edits.push(Edit::Set(
+            name.to_string(),
+            key.to_lowercase(),
+            value.to_string(),
+        ));
         Ok(())
+    }
+
+    /// One past the last line of the value that starts on line `idx`: its continuation
+    /// lines and nested entries, with the blank lines and comments between them (not
+    /// those after).
+    fn value_end(&self, idx: usize, end: usize) -> usize {
+        let mut stop = idx + 1;
+        for scan in idx + 1..end {
+            match self.lines[scan].kind {
+                Kind::Entry { indented: true, .. } | Kind::Continuation => stop = scan + 1,
+                Kind::Other => {}
+                _ => break,
+            }
+        }
+        stop
     }
 
     /// Removes a top-level key (and its nested sub-keys) from a section. Returns whether
@@ -418,18 +608,10 @@ impl Document {
         let Some(idx) = self.find_key(start, end, key) else {
             return false;
         };
-        // The key's line and every line of its value: continuation lines and nested
-        // entries, with the blank lines and comments between them (not those after).
-        let mut stop = idx + 1;
-        let mut scan = idx + 1;
-        while scan < end {
-            match self.lines[scan].kind {
-                Kind::Entry { indented: true, .. } | Kind::Continuation => stop = scan + 1,
-                Kind::Other => {}
-                _ => break,
-            }
-            scan += 1;
-        }
+        self.edits
+            .push(Edit::Remove(name.to_string(), key.to_lowercase()));
+        // The key's line and every line of its value.
+        let stop = self.value_end(idx, end);
         let last_ending = self.lines[stop - 1].ending;
         self.lines.drain(idx..stop);
         self.reindex();
@@ -452,6 +634,7 @@ impl Document {
         {
             return false;
         }
+        self.edits.push(Edit::RemoveSection(name.to_string()));
         let at_end = end == self.lines.len();
         let unterminated = self.lines[end - 1].ending.is_empty();
         let tail = self.lines.split_off(end);
@@ -500,6 +683,11 @@ impl Document {
         for (key, value) in entries {
             let text = format!("{key} = {value}");
             self.lines.push(entry_line(text, key.len(), 3, ending));
+            self.edits.push(Edit::Set(
+                name.to_string(),
+                key.to_lowercase(),
+                value.to_string(),
+            ));
         }
         self.reindex();
         Ok(())
@@ -516,10 +704,16 @@ impl Document {
 
     /// `(header index, end index exclusive)` of the first section called `name`.
     fn section_range(&self, name: &str) -> Option<(usize, usize)> {
-        let k = *self.first.get(name)?;
-        let start = self.headers[k];
-        let end = self.headers.get(k + 1).copied().unwrap_or(self.lines.len());
-        Some((start, end))
+        self.section_ranges(name).next()
+    }
+
+    /// `(header index, end index exclusive)` of every section called `name`.
+    fn section_ranges(&self, name: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.first.get(name).into_iter().flatten().map(|&k| {
+            let start = self.headers[k];
+            let end = self.headers.get(k + 1).copied().unwrap_or(self.lines.len());
+            (start, end)
+        })
     }
 
     fn find_key(&self, start: usize, end: usize, key: &str) -> Option<usize> {
@@ -721,13 +915,13 @@ mod tests {
     fn indentation_is_relative_to_the_entry_above() {
         // A blog-style file indented as a whole: keys, not sub-keys.
         let doc = Document::parse(b"    [a]\n    k1 = 1\n    k2 = 2\n").unwrap();
-        assert_eq!(doc.get("a", "k2"), Some("2"));
+        assert_eq!(doc.get("a", "k2").as_deref(), Some("2"));
         // Continuation lines of a multi-line value are kept and skipped.
         let input = b"[a]\nlong = first\n   second line\nk = v\n";
         let mut doc = Document::parse(input).unwrap();
         assert_eq!(doc.to_bytes(), input.to_vec());
-        assert_eq!(doc.get("a", "long"), Some("first"));
-        assert_eq!(doc.get("a", "k"), Some("v"));
+        assert_eq!(doc.get("a", "long").as_deref(), Some("first\nsecond line"));
+        assert_eq!(doc.get("a", "k").as_deref(), Some("v"));
         assert!(doc.remove_key("a", "long"));
         assert_eq!(doc.to_bytes(), b"[a]\nk = v\n".to_vec());
     }
@@ -739,7 +933,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.section_names(), vec!["services w", "profile a"]);
-        assert_eq!(doc.get("profile a", "region"), Some("eu-west-1"));
+        assert_eq!(doc.get("profile a", "region").as_deref(), Some("eu-west-1"));
         let e = doc.entries("services w").unwrap();
         assert_eq!(e[1].0, "sts.endpoint_url");
         assert_eq!(e[1].1, "https://sts.wasabisys.com");
@@ -835,5 +1029,97 @@ mod tests {
         );
         let doc = Document::parse(b"[A]\nk=1\n[a]\nk=1\n").unwrap();
         assert_eq!(doc.check_duplicates(), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    fn doc(text: &str) -> Document {
+        Document::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn repeated_default_sections_read_as_one() {
+        let d = doc("[DEFAULT]\na = 1\n[x]\nb = 2\n[DEFAULT]\nc = 3\n");
+        let keys: Vec<String> = d
+            .entries("DEFAULT")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(d.get_inherited("x", "c").as_deref(), Some("3"));
+        assert_eq!(d.get("x", "c"), None);
+    }
+
+    #[test]
+    fn get_reads_continuation_lines_as_the_cli_does() {
+        let d = doc("[x]\naws_access_key_id = AKIA\n  more\nk = v\n");
+        assert_eq!(
+            d.get("x", "aws_access_key_id").as_deref(),
+            Some("AKIA\nmore")
+        );
+    }
+
+    #[test]
+    fn set_replaces_the_whole_value_with_its_continuation_lines() {
+        let mut d = doc("[x]\naws_session_token = old\n  rest\n\n  more\nk = v\n");
+        let before = d.clone();
+        d.set("x", "aws_session_token", "new").unwrap();
+        assert_eq!(
+            String::from_utf8(d.to_bytes()).unwrap(),
+            "[x]\naws_session_token = new\nk = v\n"
+        );
+        before.check_edit(&d).unwrap();
+    }
+
+    #[test]
+    fn a_removal_that_default_would_undo_is_refused() {
+        let mut d = doc(
+            "[DEFAULT]\naws_access_key_id = AKIADEFAULT\n[x]\naws_access_key_id = AKIAX\nregion = r\n",
+        );
+        let before = d.clone();
+        assert!(d.remove_key("x", "aws_access_key_id"));
+        let err = before.check_edit(&d).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[DEFAULT] would still supply aws_access_key_id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_new_section_that_changes_which_section_a_profile_reads_is_refused() {
+        // botocore reads profile default from the later of [default] / [profile default].
+        let mut d = doc("[profile default]\nregion = r\n");
+        let before = d.clone();
+        d.append_section(
+            "default",
+            &[("mfa_serial", "arn:aws:iam::123456789012:mfa/u")],
+        )
+        .unwrap();
+        let err = before.check_edit(&d).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("profile default would be read from another section"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn edits_of_other_sections_leave_everything_else_reading_the_same() {
+        let text = "[DEFAULT]\nregion = r\n[a]\nk: v\n  cont\n[b]\nx = 1";
+        let mut d = doc(text);
+        let before = d.clone();
+        d.set("b", "y", "2").unwrap();
+        d.set("c", "z", "3").unwrap();
+        before.check_edit(&d).unwrap();
+        assert!(
+            String::from_utf8(d.to_bytes())
+                .unwrap()
+                .starts_with("[DEFAULT]\nregion = r\n[a]\nk: v\n  cont\n[b]\nx = 1\ny = 2\n")
+        );
     }
 }

@@ -458,12 +458,16 @@ pub fn check_target(files: &AwsFiles, target: &str) -> Result<(), ResolveError> 
 }
 
 pub fn check_target_doc(doc: &super::ini::Document, target: &str) -> Result<(), ResolveError> {
-    let holds_keys = doc.get(target, "aws_access_key_id").is_some()
-        && doc.get(target, "aws_session_token").is_none();
+    if !doc.has_section(target) {
+        return Ok(());
+    }
+    // As the AWS CLI reads the section: `[DEFAULT]`'s keys show in it too.
+    let holds_keys = doc.get_inherited(target, "aws_access_key_id").is_some()
+        && doc.get_inherited(target, "aws_session_token").is_none();
     if holds_keys {
         return Err(ResolveError::TargetHoldsKeys(target.to_string()));
     }
-    if doc.get(target, "role_arn").is_some() {
+    if doc.get_inherited(target, "role_arn").is_some() {
         return Err(ResolveError::TargetIsRole(target.to_string()));
     }
     Ok(())

@@ -47,19 +47,23 @@ pub fn edit_file(
 ) -> Result<bool, WriteError> {
     let real = fsx::resolve_target(path)?;
     let _lock = fsx::lock(&real)?;
-    let mut doc = config::load_document(&real)?;
+    let original = config::load_document(&real)?;
+    let mut doc = original.clone();
     let before = doc.to_bytes();
+    let refused = |source| WriteError::Refused {
+        path: path.to_path_buf(),
+        source,
+    };
     edit(&mut doc).map_err(|e| match e {
-        WriteError::Refused { source, .. } => WriteError::Refused {
-            path: path.to_path_buf(),
-            source,
-        },
+        WriteError::Refused { source, .. } => refused(source),
         other => other,
     })?;
     let after = doc.to_bytes();
     if after == before {
         return Ok(false);
     }
+    // What is written must read, for the AWS CLI, as the edit meant (issue 12).
+    original.check_edit(&doc).map_err(refused)?;
     fsx::write_atomic(&real, &after)?;
     Ok(true)
 }

@@ -621,10 +621,13 @@ mod tests {
         let p = keys_payload("work", &creds);
         let doc = crate::config::ini::Document::parse(p.as_bytes()).unwrap();
         assert_eq!(
-            doc.get("work", "aws_access_key_id"),
+            doc.get("work", "aws_access_key_id").as_deref(),
             Some("AKIAEXAMPLE000000001")
         );
-        assert_eq!(doc.get("work", "aws_secret_access_key"), Some("s3cr/t+key"));
+        assert_eq!(
+            doc.get("work", "aws_secret_access_key").as_deref(),
+            Some("s3cr/t+key")
+        );
         let back = parse_keys(p.as_bytes()).unwrap();
         assert_eq!(back.access_key_id, "AKIAEXAMPLE000000001");
         assert_eq!(back.secret(), "s3cr/t+key");

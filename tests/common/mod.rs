@@ -433,5 +433,5 @@ pub fn count_lines(path: &Path) -> usize {
 /// Every session key in `[section]` of a credentials text.
 pub fn section_value(text: &str, section: &str, key: &str) -> Option<String> {
     let doc = awsmfa::config::ini::Document::parse(text.as_bytes()).ok()?;
-    doc.get(section, key).map(String::from)
+    doc.get(section, key)
 }
