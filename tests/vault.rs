@@ -541,6 +541,98 @@ fn imported_profiles_log_in_into_their_own_section_and_serve_the_cli() {
     }
 }
 
+/// Issue 12: `import` moves keys out of the config file too, keeps the role that was
+/// assumed with them working for the real AWS CLI (credential_process in the emptied
+/// source profile), and says exactly what it did — once per profile, with no false
+/// "changed while importing" for aws-mfa's two sections far apart.
+#[test]
+fn import_from_the_config_keeps_roles_working_for_the_aws_cli() {
+    let bed = Bed::shared();
+    let user = bed.user_with("vcfg", json!("allow-all"), true);
+    let other = bed.user("vcfgo");
+    let role_arn = bed.role("vcfgrole", None, 3600);
+    let env = vault_env(bed, "unused");
+    let script = common::counting_code_command(&env, &user, &env.path("codes"));
+    let config = format!(
+        "# mine\n[profile base]\nregion = us-east-1\nendpoint_url = {url}\naws_access_key_id = {id}\naws_secret_access_key = {secret}\nmfa_serial = {serial}\nmfa_process = {script}\n\n[profile admin]\nrole_arn = {role_arn}\nsource_profile = base\nregion = us-east-1\nendpoint_url = {url}\n",
+        url = bed.url,
+        id = user.access_key_id,
+        secret = user.secret_access_key,
+        serial = user.mfa_serial,
+        script = script.display(),
+    );
+    env.write(".aws/config", &config);
+    let credentials = format!(
+        "[o-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n[unrelated]\nregion = eu-west-1\n\n[o]\naws_access_key_id = ASIAOLDSESSION000000\naws_secret_access_key = old\naws_session_token = old\n",
+        other.access_key_id, other.secret_access_key
+    );
+    env.write(".aws/credentials", &credentials);
+
+    let r = run(env.awsmfa(&["import"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let config_path = env.config().display().to_string();
+    assert!(
+        r.stderr.contains(&format!(
+            "moved the keys of profile \"base\" ({}…",
+            &user.access_key_id[..4]
+        )) && r
+            .stderr
+            .contains(&format!("from [profile base] of {config_path} into")),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.stderr.matches("moved the keys of profile \"o\"").count(),
+        1,
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("changed while importing"), "{r:?}");
+    assert!(
+        r.stderr.contains("so the AWS CLI still assumes \"admin\""),
+        "{r:?}"
+    );
+    // The keys are in the vault and nowhere in the files; everything else stays.
+    assert_eq!(vault_keys(&env, "base").0, user.access_key_id);
+    assert_eq!(vault_keys(&env, "o").0, other.access_key_id);
+    let config_after = env.read(".aws/config");
+    let exe = common::awsmfa_bin();
+    let expected = config
+        .replace(
+            &format!(
+                "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+                user.access_key_id, user.secret_access_key
+            ),
+            "",
+        )
+        .replace(
+            "\n\n[profile admin]",
+            &format!(
+                "\ncredential_process = {} process --profile base\n\n[profile admin]",
+                exe.display()
+            ),
+        );
+    assert_eq!(config_after, expected);
+    assert_eq!(
+        env.read(".aws/credentials"),
+        "[unrelated]\nregion = eu-west-1\n\n[o]\naws_access_key_id = ASIAOLDSESSION000000\naws_secret_access_key = old\naws_session_token = old\n"
+    );
+    // The real AWS CLI assumes the role with an MFA session from awsmfa.
+    let r = run(env.aws(&["--profile", "admin", "sts", "get-caller-identity"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "assumed-role/{}/",
+            role_arn.rsplit('/').next().unwrap()
+        )),
+        "{r:?}"
+    );
+    // And awsmfa serves both from the vault.
+    let r = run(env.awsmfa(&["-p", "admin", "process"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let again = run(env.awsmfa(&["import"]));
+    assert!(again.stderr.contains("nothing to import"), "{again:?}");
+    assert_nowhere_in(env.home.path(), &user.secret_access_key);
+}
+
 #[test]
 fn rotate_replaces_the_key_in_the_vault_and_in_the_credentials_file() {
     let bed = Bed::private();

@@ -493,13 +493,34 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
 
 /// A profile's plaintext long-term keys found for `import`.
 struct Plain {
+    /// The awsmfa profile the keys belong to (`work` for `[work-long-term]`).
     name: String,
+    /// The section holding them, in `which` file.
     section: String,
+    which: Which,
     keys: Credentials,
 }
 
-fn plaintext_keys(files: &AwsFiles, section: &str) -> Option<Credentials> {
-    let doc = &files.credentials;
+impl Plain {
+    /// The profile the AWS CLI reads these keys as (`work-long-term` is one too).
+    fn cli_profile(&self) -> &str {
+        match self.which {
+            Which::Credentials => &self.section,
+            Which::Config => &self.name,
+        }
+    }
+
+    fn place(&self, files: &AwsFiles) -> String {
+        let path = match self.which {
+            Which::Credentials => &files.credentials_path,
+            Which::Config => &files.config_path,
+        };
+        format!("[{}] of {}", self.section, path.display())
+    }
+}
+
+/// Whole long-term keys (no session token) in a section, as the AWS CLI reads them.
+fn plaintext_keys(doc: &crate::config::ini::Document, section: &str) -> Option<Credentials> {
     if doc.get(section, "aws_session_token").is_some() {
         return None;
     }
@@ -508,15 +529,81 @@ fn plaintext_keys(files: &AwsFiles, section: &str) -> Option<Credentials> {
     (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(&id, &secret))
 }
 
+/// Where `name`'s plaintext keys are, in the order awsmfa reads them: `[NAME-long-term]`
+/// and `[NAME]` of the credentials file, then the profile's config section.
 fn find_plain(files: &AwsFiles, name: &str) -> Option<Plain> {
-    let lt = format!("{name}-long-term");
-    [lt, name.to_string()].into_iter().find_map(|section| {
-        plaintext_keys(files, &section).map(|keys| Plain {
-            name: name.to_string(),
-            section,
-            keys,
+    let in_credentials = [format!("{name}-long-term"), name.to_string()]
+        .into_iter()
+        .map(|section| (Which::Credentials, section));
+    let in_config = files
+        .config
+        .named_section("profile", name)
+        .map(|section| (Which::Config, section.to_string()));
+    in_credentials
+        .chain(in_config)
+        .find_map(|(which, section)| {
+            let doc = match which {
+                Which::Credentials => &files.credentials,
+                Which::Config => &files.config,
+            };
+            plaintext_keys(doc, &section).map(|keys| Plain {
+                name: name.to_string(),
+                section,
+                which,
+                keys,
+            })
         })
-    })
+}
+
+/// Role profiles the AWS CLI assumes with `profile`'s credentials (`source_profile =
+/// PROFILE`), other than `profile` itself.
+fn roles_sourcing(files: &AwsFiles, profile: &str) -> Vec<String> {
+    files
+        .profile_names()
+        .into_iter()
+        .filter(|n| n != profile)
+        .filter(|n| {
+            files
+                .profile(n)
+                .is_some_and(|p| p.has("role_arn") && p.get("source_profile") == Some(profile))
+        })
+        .collect()
+}
+
+/// How the AWS CLI runs this awsmfa: `awsmfa` when that is what `PATH` finds, else its
+/// full path; quoted for botocore's word splitting (shlex on Unix, the Windows rules on
+/// Windows).
+fn self_command(ctx: &Context) -> String {
+    let exe = std::env::current_exe().ok();
+    let on_path = ctx
+        .env
+        .get("PATH")
+        .and_then(|p| crate::sys::find_on_path(p, crate::sys::EXE_NAME));
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+    };
+    match (exe, on_path) {
+        (Some(exe), Some(found)) if same(&exe, &found) => "awsmfa".into(),
+        (Some(exe), _) => quote_word(&exe.to_string_lossy()),
+        (None, _) => "awsmfa".into(),
+    }
+}
+
+/// One word as botocore splits a `credential_process` line back into it.
+fn quote_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@+=%".contains(c));
+    if plain {
+        word.to_string()
+    } else if cfg!(windows) {
+        format!("\"{}\"", word.replace('"', "\\\""))
+    } else {
+        format!("'{}'", word.replace('\'', r#"'"'"'"#))
+    }
 }
 
 pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
@@ -524,21 +611,24 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     if backend == Backend::Plaintext {
         return Err(Error::new(
             Exit::Usage,
-            "import moves keys out of the credentials file: choose --backend file or keyring",
+            "import moves keys out of the AWS files: choose --backend file or keyring",
         ));
     }
     let files = load_files(ctx)?;
     let mut found = Vec::new();
     if opts.names.is_empty() {
-        let mut names: Vec<String> = files
+        let mut seen = std::collections::HashSet::new();
+        let names = files
             .credentials
             .section_names()
             .into_iter()
             .map(|s| s.strip_suffix("-long-term").unwrap_or(s).to_string())
-            .collect();
-        names.dedup();
+            .chain(files.config.named_sections("profile").map(String::from))
+            .filter(|n| n != crate::config::DEFAULT_SECTION);
         for name in names {
-            if let Some(p) = find_plain(&files, &name) {
+            if seen.insert(name.clone())
+                && let Some(p) = find_plain(&files, &name)
+            {
                 found.push(p);
             }
         }
@@ -551,18 +641,35 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
                     return Err(Error::new(
                         Exit::Config,
                         format!(
-                            "no long-term keys for profile {name:?} in [{name}-long-term] or [{name}] of {}",
-                            files.credentials_path.display()
+                            "no long-term keys for profile {name:?} in [{name}-long-term] or [{name}] of {} or in its section of {}",
+                            files.credentials_path.display(),
+                            files.config_path.display()
                         ),
                     ));
                 }
             }
         }
     }
+    // A role that is its own source (keys and role_arn in one profile) cannot be kept
+    // working for the AWS CLI without its keys there: left as it is.
+    found.retain(|p| {
+        let self_sourced = files.profile(p.cli_profile()).is_some_and(|prof| {
+            prof.has("role_arn") && prof.get("source_profile") == Some(p.cli_profile())
+        });
+        if self_sourced {
+            ctx.warn(&format!(
+                "left the keys of profile {:?} in {}: it is a role whose source_profile is itself, which the AWS CLI cannot assume without them there",
+                p.name,
+                p.place(&files)
+            ));
+        }
+        !self_sourced
+    });
     if found.is_empty() {
         ctx.say(&format!(
-            "nothing to import: {} holds no long-term keys",
-            files.credentials_path.display()
+            "nothing to import: {} and {} hold no long-term keys",
+            files.credentials_path.display(),
+            files.config_path.display()
         ));
         return Ok(());
     }
@@ -603,16 +710,41 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             }
         }
     }
-    // One edit for all: only sections that still hold the same key lose it.
+    // Roles the AWS CLI assumes with keys about to leave the files get them from
+    // awsmfa instead: `credential_process` in the source profile, written before the
+    // keys go (while they are there, they win over it).
+    let command = self_command(ctx);
+    let mut served = Vec::new();
+    for p in &moved {
+        let cli = p.cli_profile();
+        let roles = roles_sourcing(&files, cli);
+        let has_process = files
+            .profile(cli)
+            .is_some_and(|prof| prof.has("credential_process"));
+        if roles.is_empty() || has_process {
+            continue;
+        }
+        let value = format!("{command} process --profile {}", quote_word(&p.name));
+        output::save_config_value(&files.config_path, cli, "credential_process", &value)?;
+        served.push((cli.to_string(), value, roles));
+    }
+    // One edit per file: only sections that still hold the same keys lose them.
     let mut kept_back = Vec::new();
-    if !moved.is_empty() {
-        output::edit_file(&files.credentials_path, |doc| {
-            for p in &moved {
-                if doc.get(&p.section, "aws_access_key_id").as_deref()
-                    != Some(p.keys.access_key_id.as_str())
-                    || doc.get(&p.section, "aws_secret_access_key").as_deref()
-                        != Some(p.keys.secret())
-                {
+    for (which, path) in [
+        (Which::Credentials, &files.credentials_path),
+        (Which::Config, &files.config_path),
+    ] {
+        let here: Vec<&&Plain> = moved.iter().filter(|p| p.which == which).collect();
+        if here.is_empty() {
+            continue;
+        }
+        output::edit_file(path, |doc| {
+            for p in &here {
+                let same = doc.get(&p.section, "aws_access_key_id").as_deref()
+                    == Some(p.keys.access_key_id.as_str())
+                    && doc.get(&p.section, "aws_secret_access_key").as_deref()
+                        == Some(p.keys.secret());
+                if !same {
                     kept_back.push(p.section.clone());
                     continue;
                 }
@@ -626,23 +758,53 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     for p in &moved {
         if kept_back.contains(&p.section) {
             ctx.warn(&format!(
-                "[{}] changed while importing; its keys were stored but left in the file",
-                p.section
+                "{} changed while importing; the keys were stored in {} but left in the file",
+                p.place(&files),
+                backend.describe()
             ));
             continue;
         }
         ctx.say(&format!(
-            "moved the keys of profile {:?} ({}) from [{}] into {}",
+            "moved the keys of profile {:?} ({}) from {} into {}",
             p.name,
             mask(&p.keys.access_key_id),
-            p.section,
+            p.place(&files),
             backend.describe()
+        ));
+        if p.which == Which::Credentials
+            && files
+                .config
+                .named_section("profile", &p.name)
+                .is_some_and(|s| plaintext_keys(&files.config, s).is_some())
+        {
+            ctx.warn(&format!(
+                "[{}] of {} holds keys for profile {:?} too; the AWS CLI uses those now (run awsmfa import {} again to move them)",
+                AwsFiles::config_section(&p.name),
+                files.config_path.display(),
+                p.name,
+                p.name
+            ));
+        }
+    }
+    for (cli, value, roles) in &served {
+        ctx.say(&format!(
+            "set credential_process = {value} in [{}] of {}, so the AWS CLI still assumes {} with {cli:?}'s credentials (an MFA session from awsmfa)",
+            files.config_section_of(cli),
+            files.config_path.display(),
+            roles
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if let Some(e) = failed {
         return Err(e);
     }
-    if let Some(p) = moved.iter().find(|p| p.section == p.name) {
+    if let Some(p) = moved
+        .iter()
+        .find(|p| p.which == Which::Credentials && p.section == p.name)
+    {
         ctx.hint(&format!(
             "awsmfa login -p {0} now writes the session into [{0}] (it went to [{0}-mfa] while the keys were there)",
             p.name

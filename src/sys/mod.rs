@@ -51,6 +51,13 @@ fn split_program(command: &str) -> (&str, &str) {
 // ---------------------------------------------------------------------------------------
 // Directories
 
+/// The program's file name, as `PATH` lookups find it.
+pub const EXE_NAME: &str = if cfg!(windows) {
+    "awsmfa.exe"
+} else {
+    "awsmfa"
+};
+
 /// The variable that names the home directory: `HOME`, or `USERPROFILE` on Windows.
 pub const HOME_VARIABLE: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
 
