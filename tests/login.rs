@@ -366,6 +366,34 @@ fn device_is_discovered_and_saved_byte_preserving() {
         )),
         "{after}"
     );
+    // Saved, but a credentials-file value of the same profile is what the AWS CLI reads:
+    // the person is told.
+    let env = TestEnv::new();
+    env.keys_in_profile("s", &user, bed);
+    let credentials = env.read(".aws/credentials");
+    env.write(
+        ".aws/credentials",
+        &format!("{credentials}mfa_serial = arn:aws:iam::123456789012:mfa/old\n"),
+    );
+    let r = run(env.awsmfa(&[
+        "-p",
+        "s",
+        "login",
+        "--save",
+        "--mfa-serial",
+        &user.mfa_serial,
+        "--token-code",
+        &bed.code(&user.mfa_serial, 1),
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("saved mfa_serial"), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: [s] of {} sets mfa_serial = arn:aws:iam::123456789012:mfa/old too",
+            env.credentials().display()
+        )),
+        "{r:?}"
+    );
     // A user without a device: a clear error.
     let bare = bed.user_with("nodevice", json!("allow-all"), false);
     let env = TestEnv::new();

@@ -385,6 +385,9 @@ fn save_serial(
         AwsFiles::config_section(name),
         files.config_path.display()
     ));
+    if let Some(why) = output::shadowed_by_credentials(files, name, "mfa_serial", &serial) {
+        ctx.warn(&why);
+    }
     Ok(())
 }
 

@@ -136,6 +136,11 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
                 setup.files.config_section_of(&ctx.profile),
                 setup.files.config_path.display()
             ));
+            if let Some(why) =
+                output::shadowed_by_credentials(&setup.files, &ctx.profile, "mfa_serial", serial)
+            {
+                ctx.warn(&why);
+            }
         } else if opts.mfa_serial.is_none() {
             ctx.say(&format!(
                 "found MFA device {serial} (run with --save to keep it in the config)"

@@ -606,5 +606,10 @@ fn create(
         crate::config::AwsFiles::config_section(&ctx.profile),
         acct.setup.files.config_path.display()
     ));
+    if let Some(why) =
+        output::shadowed_by_credentials(&acct.setup.files, &ctx.profile, "mfa_serial", &serial)
+    {
+        ctx.warn(&why);
+    }
     Ok(())
 }

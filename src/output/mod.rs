@@ -145,6 +145,28 @@ pub fn save_config_value(
     })
 }
 
+/// Why a value just saved in the config will not be used: the profile's section of the
+/// credentials file sets the same key (botocore lays that file over the config, and
+/// awsmfa reads it the same way). `None` when nothing shadows it.
+pub fn shadowed_by_credentials(
+    files: &config::AwsFiles,
+    profile: &str,
+    key: &str,
+    value: &str,
+) -> Option<String> {
+    if !files.credentials.has_section(profile) {
+        return None;
+    }
+    let there = files.credentials.get_inherited(profile, key)?;
+    (there != value).then(|| {
+        format!(
+            "[{profile}] of {} sets {key} = {} too, and the AWS CLI (and awsmfa) read that one; delete it there to use the saved value",
+            files.credentials_path.display(),
+            crate::term::clean(&there)
+        )
+    })
+}
+
 /// The config section botocore reads profile `profile` from (`[profile "a.b"]`, the later
 /// of `[default]` / `[profile default]`), else a new `[profile NAME]` — refused when
 /// botocore would not read that header back as this profile (a name with white space or
