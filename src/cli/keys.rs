@@ -668,6 +668,27 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         }
         !self_sourced
     });
+    // Only keys of the shape of keys go into the vault (a value with continuation
+    // lines, a stray character): the rest stay where they are, said.
+    found.retain(
+        |p| match crate::config::shape::credentials_problem(&p.keys) {
+            Some(problem) => {
+                ctx.warn(&format!(
+                    "left the keys of profile {:?} in {}: {problem}",
+                    p.name,
+                    p.place(&files)
+                ));
+                false
+            }
+            None => true,
+        },
+    );
+    if found.is_empty() && !opts.names.is_empty() {
+        return Err(Error::new(
+            Exit::Config,
+            "nothing imported: the keys were left where they are",
+        ));
+    }
     if found.is_empty() {
         ctx.say(&format!(
             "nothing to import: {} and {} hold no long-term keys",

@@ -288,14 +288,19 @@ fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
         .expiration
         .parse()
         .map_err(|_| Some("corrupt expiration".to_string()))?;
+    let creds = Credentials {
+        access_key_id: parsed.access_key_id,
+        secret_access_key: SecretString::from(parsed.secret_access_key),
+        session_token: Some(SecretString::from(parsed.session_token)),
+        expiration: Some(expiration),
+    };
+    // A session of another shape is no session STS issued (DESIGN §7).
+    if let Some(problem) = crate::config::shape::credentials_problem(&creds) {
+        return Err(Some(problem.to_string()));
+    }
     Ok(Some(Cached {
         meta: parsed.meta,
-        creds: Credentials {
-            access_key_id: parsed.access_key_id,
-            secret_access_key: SecretString::from(parsed.secret_access_key),
-            session_token: Some(SecretString::from(parsed.session_token)),
-            expiration: Some(expiration),
-        },
+        creds,
     }))
 }
 
@@ -363,9 +368,16 @@ mod tests {
             .unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(cache.load(key, &warn).is_none());
+        // A key id with a line break: no session STS issued, never handed out.
+        let mut odd = session("2030-01-01T00:00:00Z");
+        odd.access_key_id = "ASIAEXAMPLE0000000\n[evil]".into();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        cache.store(key, &meta(), &odd).unwrap();
+        assert!(cache.load(key, &warn).is_none());
         let w = warned.borrow();
         assert!(w[0].contains("corrupt or truncated"), "{w:?}");
         assert!(w[1].contains("readable by other users"), "{w:?}");
+        assert!(w[2].contains("the access key id is not"), "{w:?}");
     }
 
     #[test]

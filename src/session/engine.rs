@@ -618,7 +618,7 @@ mod tests {
         fn session(&self, label: &str, secs: i64) -> Credentials {
             let n = self.calls.borrow().len();
             Credentials {
-                access_key_id: format!("ASIA{label}{n:04}"),
+                access_key_id: format!("ASIA{label}{n:012}"),
                 secret_access_key: SecretString::from(format!("secret-{n}")),
                 session_token: Some(SecretString::from(format!("token-{n}"))),
                 expiration: Some(Timestamp::from_second(self.now.get() + secs).unwrap()),

@@ -564,8 +564,12 @@ fn parse_keys(bytes: &[u8]) -> Option<Credentials> {
             _ => {}
         }
     }
-    let (id, secret) = (id?, secret?);
-    (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(id, secret))
+    let creds = Credentials::long_term(id?, secret?);
+    // Keys of another shape (a keyring entry another program wrote, a damaged file)
+    // never reach a file, an environment or STS (DESIGN §7).
+    crate::config::shape::credentials_problem(&creds)
+        .is_none()
+        .then_some(creds)
 }
 
 /// A seed as an `otpauth://` URI, which any authenticator app imports.
@@ -597,6 +601,25 @@ fn parse_seed(bytes: &[u8]) -> Option<SecretString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_of_another_shape_are_not_keys() {
+        let good =
+            b"aws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = s3cr/t+key\n";
+        assert!(parse_keys(good).is_some());
+        for bad in [
+            &b"aws_access_key_id = AKIA\naws_secret_access_key = s\n"[..],
+            b"aws_access_key_id = AKIAEXAMPLE00000000[evil]\naws_secret_access_key = s\n",
+            b"aws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = s\x1b[31m\n",
+            b"aws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = a b\n",
+        ] {
+            assert!(
+                parse_keys(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn names_round_trip_as_file_names() {
