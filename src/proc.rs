@@ -52,7 +52,10 @@ pub fn run_credential_process(
     command: &str,
     timeout: Duration,
 ) -> Result<Zeroizing<Vec<u8>>, RunError> {
-    run(sys::credential_process_command(command), timeout)
+    run(
+        sys::credential_process_command(command).map_err(RunError::Spawn)?,
+        timeout,
+    )
 }
 
 /// Runs a program with arguments (no shell) and returns its standard output.

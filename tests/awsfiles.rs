@@ -178,3 +178,63 @@ fn a_target_the_config_makes_a_role_is_refused() {
         before
     );
 }
+
+/// Issue 12: a source profile's `credential_process` runs as botocore runs it on Unix —
+/// split into words as shlex splits them, no shell — so awsmfa and the real AWS CLI run
+/// the same program with the same arguments, and `;`, `$HOME` are plain words.
+#[test]
+fn credential_process_runs_as_the_aws_cli_runs_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let bed = common::Bed::shared();
+    let user = bed.user("cpwords");
+    let env = TestEnv::new();
+    let args = env.path("args");
+    let marker = env.path("marker");
+    let script = env.path("keys.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> '{}'\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"{}\", \"SecretAccessKey\": \"{}\"}}'\n",
+            args.display(),
+            user.access_key_id,
+            user.secret_access_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile k]\nregion = us-east-1\nendpoint_url = {}\nmfa_serial = {}\ncredential_process = {} 'two words' $HOME ; touch {}\n",
+            bed.url,
+            user.mfa_serial,
+            script.display(),
+            marker.display()
+        ),
+    );
+    let r = run(env.aws(&["--profile", "k", "sts", "get-caller-identity"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let cli = std::fs::read_to_string(&args).unwrap();
+    let expected = format!("two words\n$HOME\n;\ntouch\n{}\n", marker.display());
+    assert_eq!(cli, expected, "what botocore passes");
+    std::fs::remove_file(&args).unwrap();
+    let code = bed.code(&user.mfa_serial, 0);
+    let r = run(env.awsmfa(&["-p", "k", "login", "--token-code", &code]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(std::fs::read_to_string(&args).unwrap(), expected);
+    assert!(!marker.exists(), "no shell ran `touch`");
+    // An unclosed quote: botocore refuses to split it, and so does awsmfa.
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile k]\nregion = us-east-1\nendpoint_url = {}\nmfa_serial = {}\ncredential_process = {} 'open\n",
+            bed.url,
+            user.mfa_serial,
+            script.display()
+        ),
+    );
+    std::fs::remove_file(env.credentials()).ok();
+    let r = run(env.awsmfa(&["-p", "k", "login", "--token-code", &code]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(r.stderr.contains("unclosed quote"), "{r:?}");
+}

@@ -127,9 +127,15 @@ pub fn shell_command(command: &str) -> Command {
     cmd
 }
 
-/// A source profile's `credential_process`: through `sh -c` as well.
-pub fn credential_process_command(command: &str) -> Command {
-    shell_command(command)
+/// A source profile's `credential_process` as botocore runs it on Unix: split into words
+/// as `shlex.split` splits them and run with no shell (no `$VAR`, `~`, pipes or `;`).
+pub fn credential_process_command(command: &str) -> Result<Command, String> {
+    let words = crate::config::shlex_split(command)
+        .ok_or("its command line has an unclosed quote or a trailing backslash")?;
+    let (program, args) = words.split_first().ok_or("its command line is empty")?;
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    Ok(cmd)
 }
 
 /// A helper command and everything it started: its process group.

@@ -181,13 +181,16 @@ pub fn shell_command(command: &str) -> Command {
 /// A source profile's `credential_process` as botocore runs it on Windows: no shell; the
 /// first word (quoted if it has spaces) is the program, the rest of the line is passed
 /// to it as written.
-pub fn credential_process_command(command: &str) -> Command {
+pub fn credential_process_command(command: &str) -> Result<Command, String> {
     let (program, rest) = super::split_program(command);
+    if program.is_empty() {
+        return Err("its command line is empty".into());
+    }
     let mut cmd = Command::new(program);
     if !rest.is_empty() {
         cmd.raw_arg(rest);
     }
-    cmd
+    Ok(cmd)
 }
 
 /// A helper command and everything it started: a job object.
