@@ -291,8 +291,9 @@ fn endpoint_inputs(
         || ctx.env.is_set(env_service)
         || ctx.env.is_set("AWS_ENDPOINT_URL");
     let services_url = match settings.services.as_deref() {
-        Some(name) if !before_services => {
-            let Some(section) = files.services_section(name) else {
+        Some(name) if !before_services => match files.services_endpoint(name, service.name()) {
+            Ok(url) => url,
+            Err(what) => {
                 let place = files
                     .profile(&resolved.profile)
                     .and_then(|p| p.origin("services"))
@@ -306,19 +307,11 @@ fn endpoint_inputs(
                     .unwrap_or_else(|| format!("{}: ", files.config_path.display()));
                 return Err(Error::new(
                     Exit::Config,
-                    format!(
-                        "{place}services = {} names no [services {}] section; the AWS CLI refuses this profile too",
-                        crate::term::clean(name),
-                        crate::term::clean(name)
-                    ),
+                    format!("{place}{what}; the AWS CLI refuses this profile too"),
                 )
-                .with_hint("add the [services …] section, or remove services from the profile"));
-            };
-            section
-                .get(service.name())
-                .and_then(|s| s.get("endpoint_url").cloned())
-                .filter(|u| !u.is_empty())
-        }
+                .with_hint("fix the [services …] section, or remove services from the profile"));
+            }
+        },
         _ => None,
     };
     Ok(EndpointInputs {

@@ -280,14 +280,48 @@ impl AwsFiles {
         if entries.is_empty() {
             return None;
         }
+        let mut plain = Vec::new();
         for (key, value, _) in entries {
-            if let Some((service, sub)) = key.split_once('.') {
-                out.entry(service.to_lowercase())
-                    .or_default()
-                    .insert(sub.to_string(), value);
+            match key.split_once('.') {
+                Some((service, sub)) => {
+                    out.entry(service.to_lowercase())
+                        .or_default()
+                        .insert(sub.to_string(), value);
+                }
+                None => plain.push((key.to_lowercase(), value)),
             }
         }
+        // A service set to a plain value (`sts = x`, or `sts =` with nothing beneath)
+        // is kept under "", where botocore expects a block and fails.
+        for (service, value) in plain {
+            out.entry(service)
+                .or_insert_with(|| BTreeMap::from([(String::new(), value)]));
+        }
         Some(out)
+    }
+
+    /// The `endpoint_url` that `[services NAME]` sets for `service`, as botocore finds
+    /// it; `Err` (what is wrong) where botocore fails: no such section, or the service
+    /// set to a plain value instead of a block of settings.
+    pub fn services_endpoint(&self, name: &str, service: &str) -> Result<Option<String>, String> {
+        let clean = crate::term::clean;
+        let section = self.services_section(name).ok_or_else(|| {
+            format!(
+                "services = {} names no [services {}] section",
+                clean(name),
+                clean(name)
+            )
+        })?;
+        let Some(block) = section.get(service) else {
+            return Ok(None);
+        };
+        if block.contains_key("") {
+            return Err(format!(
+                "[services {}] sets {service} to a plain value, not a block (`{service} =` and an indented `endpoint_url = …` beneath it)",
+                clean(name)
+            ));
+        }
+        Ok(block.get("endpoint_url").filter(|u| !u.is_empty()).cloned())
     }
 
     /// Like [`AwsFiles::services_section`], empty when there is none.
@@ -438,6 +472,25 @@ mod tests {
             Some("us-east-1")
         );
         assert!(f.profile("nope").is_none());
+    }
+
+    /// botocore fails on a service set to a plain value (`'str' object has no
+    /// attribute 'get'`) and reads AWS's endpoint for a service the section leaves out.
+    #[test]
+    fn a_plain_services_value_is_refused_like_botocore() {
+        let f = files(
+            "[services w]\nsts = https://sts.example\niam =\ns3 =\n  endpoint_url = https://s3.example\n",
+            "",
+        );
+        let err = f.services_endpoint("w", "sts").unwrap_err();
+        assert!(err.contains("sets sts to a plain value"), "{err}");
+        assert!(f.services_endpoint("w", "iam").is_err(), "`iam =` alone");
+        assert_eq!(
+            f.services_endpoint("w", "s3").unwrap().as_deref(),
+            Some("https://s3.example")
+        );
+        assert_eq!(f.services_endpoint("w", "ec2").unwrap(), None);
+        assert!(f.services_endpoint("nowhere", "sts").is_err());
     }
 
     #[test]

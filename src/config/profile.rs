@@ -86,15 +86,10 @@ pub fn configured_endpoint(
     if ignore {
         return Ok(None);
     }
-    if let Some(name) = settings.services.as_deref() {
-        let section = files
-            .services_section(name)
-            .ok_or_else(|| format!("services = {name} names no [services {name}] section"))?;
-        if let Some(url) = section.get(service).and_then(|s| s.get("endpoint_url"))
-            && !url.is_empty()
-        {
-            return Ok(Some(url.clone()));
-        }
+    if let Some(name) = settings.services.as_deref()
+        && let Some(url) = files.services_endpoint(name, service)?
+    {
+        return Ok(Some(url));
     }
     Ok(settings.endpoint_url.clone().filter(|u| !u.is_empty()))
 }
