@@ -238,3 +238,127 @@ fn credential_process_runs_as_the_aws_cli_runs_it() {
     assert_eq!(r.status, 5, "{r:?}");
     assert!(r.stderr.contains("unclosed quote"), "{r:?}");
 }
+
+/// Issue 12, writes: a header the AWS CLI reads as the profile (`[profile<TAB>a]`) is
+/// written into as it is; a write that would change how the CLI reads the profile (a
+/// new credentials section under a `[DEFAULT]` with a region) is refused before any
+/// code is used, both files unchanged.
+#[test]
+fn login_writes_only_what_the_aws_cli_reads_as_meant() {
+    let bed = common::Bed::shared();
+    let user = bed.user("wmeant");
+    let env = TestEnv::new();
+    let config = format!(
+        "[profile\ta]\nregion = us-east-1\nendpoint_url = {}\n",
+        bed.url
+    );
+    env.write(".aws/config", &config);
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[a-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    let code = bed.code(&user.mfa_serial, 0);
+    let r = run(env.awsmfa(&[
+        "-p",
+        "a",
+        "login",
+        "--save",
+        "--mfa-serial",
+        &user.mfa_serial,
+        "--token-code",
+        &code,
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        env.read(".aws/config"),
+        format!("{config}mfa_serial = {}\n", user.mfa_serial)
+    );
+    let r = run(env.aws(&["--profile", "a", "sts", "get-caller-identity"]));
+    assert_eq!(r.status, 0, "{r:?}");
+
+    // [DEFAULT] in the credentials file would give a new [b] its region.
+    let user = bed.user("wmeant");
+    let env = TestEnv::new();
+    let config = format!(
+        "[profile b]\nregion = us-east-1\nendpoint_url = {}\n",
+        bed.url
+    );
+    let credentials = format!(
+        "[DEFAULT]\nregion = us-west-2\n\n[b-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        user.access_key_id, user.secret_access_key
+    );
+    env.write(".aws/config", &config);
+    env.write(".aws/credentials", &credentials);
+    let code = bed.code(&user.mfa_serial, 0);
+    let r = run(env.awsmfa(&["-p", "b", "login", "--token-code", &code]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("refused to change [b]")
+            && r.stderr
+                .contains("[DEFAULT] would give the new section region"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("awsmfa:"))
+            .count(),
+        1,
+        "{r:?}"
+    );
+    assert_eq!(env.read(".aws/config"), config);
+    assert_eq!(env.read(".aws/credentials"), credentials);
+    assert_eq!(
+        bed.user_calls(&user, "sts:GetSessionToken"),
+        0,
+        "no code used"
+    );
+}
+
+/// Issue 12, import: one key pair in the credentials file and the config (`[profile
+/// x]` with two spaces, read as x) leaves both; two different pairs are refused in one
+/// line, nothing changed.
+#[test]
+fn import_moves_every_copy_or_none() {
+    let mut env = TestEnv::new();
+    env.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+    env.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+    let config = "[profile  x]\nregion = us-east-1\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = same/secret\n";
+    let credentials = "[x]\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = same/secret\n[y]\nregion = eu-west-1\n";
+    env.write(".aws/config", config);
+    env.write(".aws/credentials", credentials);
+    let r = run(env.awsmfa(&["import", "x"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "from [x] of {} and [profile  x] of {} into",
+            env.credentials().display(),
+            env.config().display()
+        )),
+        "{r:?}"
+    );
+    assert_eq!(
+        env.read(".aws/config"),
+        "[profile  x]\nregion = us-east-1\n"
+    );
+    assert_eq!(env.read(".aws/credentials"), "[y]\nregion = eu-west-1\n");
+
+    let env2 = {
+        let mut e = TestEnv::new();
+        e.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+        e.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+        e
+    };
+    let config = config.replace("same/secret", "other/secret");
+    env2.write(".aws/config", &config);
+    env2.write(".aws/credentials", credentials);
+    let r = run(env2.awsmfa(&["import", "x"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("hold different keys"), "{r:?}");
+    assert_eq!(env2.read(".aws/config"), config);
+    assert_eq!(env2.read(".aws/credentials"), credentials);
+}

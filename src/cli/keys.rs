@@ -494,31 +494,46 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
     Ok(())
 }
 
-/// A profile's plaintext long-term keys found for `import`.
+/// A profile's plaintext long-term keys found for `import`: one key pair, in every
+/// section that holds it.
 struct Plain {
     /// The awsmfa profile the keys belong to (`work` for `[work-long-term]`).
     name: String,
-    /// The section holding them, in `which` file.
-    section: String,
-    which: Which,
+    places: Vec<Place>,
     keys: Credentials,
 }
 
+/// A section holding plaintext keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    which: Which,
+    section: String,
+}
+
 impl Plain {
-    /// The profile the AWS CLI reads these keys as (`work-long-term` is one too).
-    fn cli_profile(&self) -> &str {
-        match self.which {
-            Which::Credentials => &self.section,
-            Which::Config => &self.name,
-        }
+    /// The profiles the AWS CLI reads these keys as (`work-long-term` is one too).
+    fn cli_profiles(&self) -> Vec<&str> {
+        self.places
+            .iter()
+            .map(|p| match p.which {
+                Which::Credentials => p.section.as_str(),
+                Which::Config => self.name.as_str(),
+            })
+            .collect()
     }
 
-    fn place(&self, files: &AwsFiles) -> String {
-        let path = match self.which {
-            Which::Credentials => &files.credentials_path,
-            Which::Config => &files.config_path,
-        };
-        format!("[{}] of {}", self.section, path.display())
+    fn describe(&self, files: &AwsFiles) -> String {
+        self.places
+            .iter()
+            .map(|p| {
+                let path = match p.which {
+                    Which::Credentials => &files.credentials_path,
+                    Which::Config => &files.config_path,
+                };
+                format!("[{}] of {}", p.section, path.display())
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
     }
 }
 
@@ -532,30 +547,50 @@ fn plaintext_keys(doc: &crate::config::ini::Document, section: &str) -> Option<C
     (!id.is_empty() && !secret.is_empty()).then(|| Credentials::long_term(&id, &secret))
 }
 
-/// Where `name`'s plaintext keys are, in the order awsmfa reads them: `[NAME-long-term]`
-/// and `[NAME]` of the credentials file, then the profile's config section.
-fn find_plain(files: &AwsFiles, name: &str) -> Option<Plain> {
+/// `name`'s plaintext keys wherever they are: `[NAME-long-term]` and `[NAME]` of the
+/// credentials file, the profile's config section. `Err` when they hold different keys
+/// (which pair to keep is the person's choice).
+fn find_plain(files: &AwsFiles, name: &str) -> Option<Result<Plain, String>> {
     let in_credentials = [format!("{name}-long-term"), name.to_string()]
         .into_iter()
-        .map(|section| (Which::Credentials, section));
+        .map(|section| Place {
+            which: Which::Credentials,
+            section,
+        });
     let in_config = files
         .config
         .named_section("profile", name)
-        .map(|section| (Which::Config, section.to_string()));
-    in_credentials
+        .map(|section| Place {
+            which: Which::Config,
+            section: section.to_string(),
+        });
+    let found: Vec<(Place, Credentials)> = in_credentials
         .chain(in_config)
-        .find_map(|(which, section)| {
-            let doc = match which {
+        .filter_map(|place| {
+            let doc = match place.which {
                 Which::Credentials => &files.credentials,
                 Which::Config => &files.config,
             };
-            plaintext_keys(doc, &section).map(|keys| Plain {
-                name: name.to_string(),
-                section,
-                which,
-                keys,
-            })
+            plaintext_keys(doc, &place.section).map(|keys| (place, keys))
         })
+        .collect();
+    let (_, keys) = found.first()?.clone();
+    let plain = Plain {
+        name: name.to_string(),
+        places: found.iter().map(|(p, _)| p.clone()).collect(),
+        keys: keys.clone(),
+    };
+    let same = found
+        .iter()
+        .all(|(_, k)| k.access_key_id == keys.access_key_id && k.secret() == keys.secret());
+    Some(if same {
+        Ok(plain)
+    } else {
+        Err(format!(
+            "{} hold different keys; keep one pair and import again",
+            plain.describe(files)
+        ))
+    })
 }
 
 /// Role profiles the AWS CLI assumes with `profile`'s credentials (`source_profile =
@@ -618,7 +653,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         ));
     }
     let files = load_files(ctx)?;
-    let mut found = Vec::new();
+    let mut candidates = Vec::new();
     if opts.names.is_empty() {
         let mut seen = std::collections::HashSet::new();
         let names = files
@@ -632,14 +667,14 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             if seen.insert(name.clone())
                 && let Some(p) = find_plain(&files, &name)
             {
-                found.push(p);
+                candidates.push((name, p));
             }
         }
     } else {
         for name in &opts.names {
             check_section_name(name, "profile")?;
             match find_plain(&files, name) {
-                Some(p) => found.push(p),
+                Some(p) => candidates.push((name.clone(), p)),
                 None => {
                     return Err(Error::new(
                         Exit::Config,
@@ -653,45 +688,45 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             }
         }
     }
-    // A role that is its own source (keys and role_arn in one profile) cannot be kept
-    // working for the AWS CLI without its keys there: left as it is.
-    found.retain(|p| {
-        let self_sourced = files.profile(p.cli_profile()).is_some_and(|prof| {
-            prof.has("role_arn") && prof.get("source_profile") == Some(p.cli_profile())
-        });
-        if self_sourced {
-            ctx.warn(&format!(
-                "left the keys of profile {:?} in {}: it is a role whose source_profile is itself, which the AWS CLI cannot assume without them there",
-                p.name,
-                p.place(&files)
+    // What cannot be moved stays where it is: different keys in two places, keys not of
+    // the shape of keys (a value with continuation lines), a role that is its own
+    // source (the AWS CLI cannot assume it without its keys there). Named profiles fail
+    // whole, before anything changes; with no names the rest is imported.
+    let mut found = Vec::new();
+    for (name, candidate) in candidates {
+        let why = match candidate {
+            Err(why) => why,
+            Ok(p) => {
+                let self_sourced = p.cli_profiles().iter().any(|cli| {
+                    files.profile(cli).is_some_and(|prof| {
+                        prof.has("role_arn") && prof.get("source_profile") == Some(cli)
+                    })
+                });
+                match crate::config::shape::credentials_problem(&p.keys) {
+                    Some(problem) => format!("in {}, {problem}", p.describe(&files)),
+                    None if self_sourced => format!(
+                        "{} is a role whose source_profile is itself, which the AWS CLI cannot assume without its keys there",
+                        p.describe(&files)
+                    ),
+                    None => {
+                        found.push(p);
+                        continue;
+                    }
+                }
+            }
+        };
+        let message = format!("left the keys of profile {name:?} where they are: {why}");
+        if !opts.names.is_empty() {
+            return Err(Error::new(
+                Exit::Config,
+                format!("{message}; nothing imported"),
             ));
         }
-        !self_sourced
-    });
-    // Only keys of the shape of keys go into the vault (a value with continuation
-    // lines, a stray character): the rest stay where they are, said.
-    found.retain(
-        |p| match crate::config::shape::credentials_problem(&p.keys) {
-            Some(problem) => {
-                ctx.warn(&format!(
-                    "left the keys of profile {:?} in {}: {problem}",
-                    p.name,
-                    p.place(&files)
-                ));
-                false
-            }
-            None => true,
-        },
-    );
-    if found.is_empty() && !opts.names.is_empty() {
-        return Err(Error::new(
-            Exit::Config,
-            "nothing imported: the keys were left where they are",
-        ));
+        ctx.warn(&message);
     }
     if found.is_empty() {
         ctx.say(&format!(
-            "nothing to import: {} and {} hold no long-term keys",
+            "nothing to import: {} and {} hold no long-term keys to move",
             files.credentials_path.display(),
             files.config_path.display()
         ));
@@ -740,17 +775,18 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     let command = self_command(ctx);
     let mut served = Vec::new();
     for p in &moved {
-        let cli = p.cli_profile();
-        let roles = roles_sourcing(&files, cli);
-        let has_process = files
-            .profile(cli)
-            .is_some_and(|prof| prof.has("credential_process"));
-        if roles.is_empty() || has_process {
-            continue;
+        for cli in p.cli_profiles() {
+            let roles = roles_sourcing(&files, cli);
+            let has_process = files
+                .profile(cli)
+                .is_some_and(|prof| prof.has("credential_process"));
+            if roles.is_empty() || has_process || served.iter().any(|(c, _, _)| c == cli) {
+                continue;
+            }
+            let value = format!("{command} process --profile {}", quote_word(&p.name));
+            output::save_config_value(&files.config_path, cli, "credential_process", &value)?;
+            served.push((cli.to_string(), value, roles));
         }
-        let value = format!("{command} process --profile {}", quote_word(&p.name));
-        output::save_config_value(&files.config_path, cli, "credential_process", &value)?;
-        served.push((cli.to_string(), value, roles));
     }
     // One edit per file: only sections that still hold the same keys lose them.
     let mut kept_back = Vec::new();
@@ -758,55 +794,49 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         (Which::Credentials, &files.credentials_path),
         (Which::Config, &files.config_path),
     ] {
-        let here: Vec<&&Plain> = moved.iter().filter(|p| p.which == which).collect();
+        let here: Vec<(&Plain, &Place)> = moved
+            .iter()
+            .flat_map(|p| p.places.iter().map(move |place| (*p, place)))
+            .filter(|(_, place)| place.which == which)
+            .collect();
         if here.is_empty() {
             continue;
         }
         output::edit_file(path, |doc| {
-            for p in &here {
-                let same = doc.get(&p.section, "aws_access_key_id").as_deref()
+            for (p, place) in &here {
+                let section = &place.section;
+                let same = doc.get(section, "aws_access_key_id").as_deref()
                     == Some(p.keys.access_key_id.as_str())
-                    && doc.get(&p.section, "aws_secret_access_key").as_deref()
+                    && doc.get(section, "aws_secret_access_key").as_deref()
                         == Some(p.keys.secret());
                 if !same {
-                    kept_back.push(p.section.clone());
+                    kept_back.push((p.name.clone(), (*place).clone()));
                     continue;
                 }
-                doc.remove_key(&p.section, "aws_access_key_id");
-                doc.remove_key(&p.section, "aws_secret_access_key");
-                doc.remove_section_if_empty(&p.section);
+                doc.remove_key(section, "aws_access_key_id");
+                doc.remove_key(section, "aws_secret_access_key");
+                doc.remove_section_if_empty(section);
             }
             Ok::<(), WriteError>(())
         })?;
     }
     for p in &moved {
-        if kept_back.contains(&p.section) {
-            ctx.warn(&format!(
-                "{} changed while importing; the keys were stored in {} but left in the file",
-                p.place(&files),
-                backend.describe()
-            ));
-            continue;
-        }
+        let left: Vec<&Place> = kept_back
+            .iter()
+            .filter(|(n, _)| *n == p.name)
+            .map(|(_, place)| place)
+            .collect();
         ctx.say(&format!(
             "moved the keys of profile {:?} ({}) from {} into {}",
             p.name,
             mask(&p.keys.access_key_id),
-            p.place(&files),
+            p.describe(&files),
             backend.describe()
         ));
-        if p.which == Which::Credentials
-            && files
-                .config
-                .named_section("profile", &p.name)
-                .is_some_and(|s| plaintext_keys(&files.config, s).is_some())
-        {
+        for place in left {
             ctx.warn(&format!(
-                "[{}] of {} holds keys for profile {:?} too; the AWS CLI uses those now (run awsmfa import {} again to move them)",
-                AwsFiles::config_section(&p.name),
-                files.config_path.display(),
-                p.name,
-                p.name
+                "[{}] changed while importing and was left as it is now",
+                place.section
             ));
         }
     }
@@ -825,10 +855,12 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     if let Some(e) = failed {
         return Err(e);
     }
-    if let Some(p) = moved
-        .iter()
-        .find(|p| p.which == Which::Credentials && p.section == p.name)
-    {
+    let in_profile = moved.iter().find(|p| {
+        p.places
+            .iter()
+            .any(|pl| pl.which == Which::Credentials && pl.section == p.name)
+    });
+    if let Some(p) = in_profile {
         ctx.hint(&format!(
             "awsmfa login -p {0} now writes the session into [{0}] (it went to [{0}-mfa] while the keys were there)",
             p.name
@@ -888,6 +920,19 @@ pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
     };
     // The old keys first: a passphrase is asked before anything changes in AWS.
     let old = long_term_keys(ctx, &base)?;
+    // And the file's edit tried before a key is created that could not be written.
+    if let Home::File(path, section) = &home {
+        let doc = if path == &files.config_path {
+            &files.config
+        } else {
+            &files.credentials
+        };
+        let placeholder = Credentials::long_term("AKIAPLACEHOLDER00000", "placeholder");
+        output::try_edit(doc, |d| {
+            replace_edit(d, section, &old, &placeholder).map(|_| ())
+        })
+        .map_err(|e| output::with_path(e, path))?;
+    }
     let setup = Setup::with(ctx, files, resolved)?;
     let caller = if opts.no_mfa {
         old.clone()
@@ -1003,6 +1048,21 @@ fn wait_until_works(
 }
 
 /// Puts the new key where the old one was, if the section still holds the old one.
+/// Puts `new` in place of `old` in `[section]`; whether `old` was still there.
+fn replace_edit(
+    doc: &mut crate::config::ini::Document,
+    section: &str,
+    old: &Credentials,
+    new: &Credentials,
+) -> Result<bool, WriteError> {
+    if doc.get(section, "aws_access_key_id").as_deref() != Some(old.access_key_id.as_str()) {
+        return Ok(false);
+    }
+    doc.set(section, "aws_access_key_id", &new.access_key_id)?;
+    doc.set(section, "aws_secret_access_key", new.secret())?;
+    Ok(true)
+}
+
 fn replace_in_file(
     path: &std::path::Path,
     section: &str,
@@ -1011,11 +1071,7 @@ fn replace_in_file(
 ) -> Result<(), Error> {
     let mut changed = false;
     output::edit_file(path, |doc| {
-        if doc.get(section, "aws_access_key_id").as_deref() == Some(old.access_key_id.as_str()) {
-            doc.set(section, "aws_access_key_id", &new.access_key_id)?;
-            doc.set(section, "aws_secret_access_key", new.secret())?;
-            changed = true;
-        }
+        changed = replace_edit(doc, section, old, new)?;
         Ok(())
     })?;
     if !changed {

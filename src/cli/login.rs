@@ -97,6 +97,9 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
         return Ok(());
     }
 
+    let configured = setup.resolved.mfa_serial.is_some() && opts.mfa_serial.is_none();
+    preflight(&setup, &ctx.profile, &target, opts.save && !configured)?;
+
     let mut req = setup.request();
     req.min_remaining = min_remaining;
     req.exact_min_remaining = opts.min_remaining.is_some();
@@ -122,7 +125,6 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
             ),
         );
     }
-    let configured = setup.resolved.mfa_serial.is_some() && opts.mfa_serial.is_none();
     if let Some(serial) = served.mfa_serial.as_deref().filter(|_| !configured) {
         if opts.save {
             output::save_config_value(
@@ -156,6 +158,40 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
         now,
         first_time,
     );
+    Ok(())
+}
+
+/// Every write this login would make, tried on the files as read, before a code is used:
+/// a write that would be refused (a header the AWS CLI would not read back, a
+/// `[DEFAULT]` that would leak into a new section) fails now, with nothing written,
+/// rather than after the session went into one file and not the other.
+fn preflight(setup: &Setup, profile: &str, target: &str, save: bool) -> Result<(), Error> {
+    use crate::output::{ensure_edit, save_edit, session_edit, try_edit, with_path};
+    let files = &setup.files;
+    let placeholder = crate::creds::Credentials {
+        access_key_id: "ASIAPLACEHOLDER00000".into(),
+        secret_access_key: secrecy::SecretString::from("placeholder".to_string()),
+        session_token: Some(secrecy::SecretString::from("placeholder".to_string())),
+        expiration: Some(Timestamp::now()),
+    };
+    try_edit(&files.credentials, |d| {
+        session_edit(d, target, &placeholder)
+    })
+    .map_err(|e| with_path(e, &files.credentials_path))?;
+    let inherited = setup.resolved.settings.inheritable();
+    let config = try_edit(&files.config, |d| ensure_edit(d, target, &inherited))
+        .map_err(|e| with_path(e, &files.config_path))?;
+    if save {
+        try_edit(&config, |d| {
+            save_edit(
+                d,
+                profile,
+                "mfa_serial",
+                "arn:aws:iam::000000000000:mfa/placeholder",
+            )
+        })
+        .map_err(|e| with_path(e, &files.config_path))?;
+    }
     Ok(())
 }
 

@@ -495,7 +495,9 @@ impl Document {
     /// Refuses (and changes nothing) a key or value that would not read back as itself:
     /// one with a control character, a line break above all, or white space at an end.
     pub fn set(&mut self, name: &str, key: &str, value: &str) -> Result<(), IniError> {
-        check_writable(name, &[(key, value)])?;
+        // An existing header is kept as written (`[profile\tx]` is profile x for the
+        // AWS CLI); only a new one must be a plain name.
+        check_writable(name, &[(key, value)], !self.has_section(name))?;
         let ending = self.line_ending();
         let Some((start, end)) = self.section_range(name) else {
             return self.append_section(name, &[(key, value)]);
@@ -659,7 +661,7 @@ impl Document {
     /// Appends a new section with entries at the end of the file, separated from what
     /// precedes it by one blank line.
     pub fn append_section(&mut self, name: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
-        check_writable(name, entries)?;
+        check_writable(name, entries, true)?;
         let ending = self.line_ending();
         if let Some(last) = self.lines.last_mut()
             && last.ending.is_empty()
@@ -749,8 +751,9 @@ impl Document {
     }
 }
 
-/// Refuses a section name, key or value that one INI line cannot carry as itself.
-fn check_writable(section: &str, entries: &[(&str, &str)]) -> Result<(), IniError> {
+/// Refuses a section name (when `new`), key or value that one INI line cannot carry as
+/// itself.
+fn check_writable(section: &str, entries: &[(&str, &str)], new: bool) -> Result<(), IniError> {
     let refuse = |part: String, problem| Err(IniError::Unwritable { part, problem });
     let name_ok = |s: &str| {
         !s.is_empty()
@@ -758,7 +761,7 @@ fn check_writable(section: &str, entries: &[(&str, &str)]) -> Result<(), IniErro
             && !s.chars().any(char::is_control)
             && !s.contains(['[', ']'])
     };
-    if !name_ok(section) {
+    if new && !name_ok(section) {
         return refuse(
             "a section name".into(),
             "it is empty, has white space at an end, brackets or control characters",
@@ -767,12 +770,15 @@ fn check_writable(section: &str, entries: &[(&str, &str)]) -> Result<(), IniErro
     for (key, value) in entries {
         if !name_ok(key) || key.contains(['=', ':', '#', ';']) {
             return refuse(
-                format!("a key in [{section}]"),
+                format!("a key in [{}]", crate::term::clean(section)),
                 "it is not a plain key name",
             );
         }
         if let Some(problem) = super::shape::file_value_problem(value) {
-            return refuse(format!("{key} in [{section}]"), problem);
+            return refuse(
+                format!("{key} in [{}]", crate::term::clean(section)),
+                problem,
+            );
         }
     }
     Ok(())

@@ -581,7 +581,7 @@ fn resolve_node(
             return Err(ResolveError::SessionOnly(name.to_string()));
         }
         let (section, file, which) = match profile.origin("aws_access_key_id") {
-            Some((Which::Config, _)) => (AwsFiles::config_section(name), "config", Which::Config),
+            Some((Which::Config, _)) => (files.config_section_of(name), "config", Which::Config),
             _ => (name.to_string(), "credentials", Which::Credentials),
         };
         let keys = keys_from(&section, |k| profile.get(k).map(str::to_string))?

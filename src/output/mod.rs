@@ -48,24 +48,41 @@ pub fn edit_file(
     let real = fsx::resolve_target(path)?;
     let _lock = fsx::lock(&real)?;
     let original = config::load_document(&real)?;
-    let mut doc = original.clone();
-    let before = doc.to_bytes();
-    let refused = |source| WriteError::Refused {
-        path: path.to_path_buf(),
-        source,
-    };
-    edit(&mut doc).map_err(|e| match e {
-        WriteError::Refused { source, .. } => refused(source),
-        other => other,
-    })?;
+    let before = original.to_bytes();
+    let doc = try_edit(&original, edit).map_err(|e| with_path(e, path))?;
     let after = doc.to_bytes();
     if after == before {
         return Ok(false);
     }
-    // What is written must read, for the AWS CLI, as the edit meant (issue 12).
-    original.check_edit(&doc).map_err(refused)?;
     fsx::write_atomic(&real, &after)?;
     Ok(true)
+}
+
+/// Applies `edit` to a copy of `doc` and returns it, or why it must not be written: the
+/// edit refused, or the result would not read, for the AWS CLI, as the edit meant
+/// (issue 12). Also the dry run of a write that must not fail after something else
+/// changed (a session fetched, a key created).
+pub fn try_edit(
+    doc: &config::ini::Document,
+    edit: impl FnOnce(&mut config::ini::Document) -> Result<(), WriteError>,
+) -> Result<config::ini::Document, WriteError> {
+    let mut edited = doc.clone();
+    edit(&mut edited)?;
+    if edited.to_bytes() != doc.to_bytes() {
+        doc.check_edit(&edited)?;
+    }
+    Ok(edited)
+}
+
+/// Names `path` in a refusal from [`try_edit`].
+pub fn with_path(e: WriteError, path: &Path) -> WriteError {
+    match e {
+        WriteError::Refused { source, .. } => WriteError::Refused {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// The RFC 3339 UTC form awsmfa writes expirations in (`2026-11-22T16:55:00Z`).
@@ -83,33 +100,67 @@ pub fn write_session(
     target: &str,
     creds: &Credentials,
 ) -> Result<(), WriteError> {
-    let token = creds.token().unwrap_or_default();
-    edit_file(credentials_path, |doc| {
-        // The rule again, under the lock: the file may have changed since it was read.
-        profile::check_target_doc(doc, target)?;
-        doc.set(target, "aws_access_key_id", &creds.access_key_id)?;
-        doc.set(target, "aws_secret_access_key", creds.secret())?;
-        doc.set(target, "aws_session_token", token)?;
-        if doc.get(target, "aws_security_token").is_some() {
-            doc.set(target, "aws_security_token", token)?;
-        }
-        // A section aws-mfa wrote keeps aws-mfa's expiry form, which is all it can read
-        // (it fails on any other once `assumed_role` is there).
-        let aws_mfa = doc.get(target, "assumed_role").is_some()
-            || doc.get(target, "expiration").is_some_and(|e| {
-                jiff::civil::DateTime::strptime(crate::sts::AWS_MFA_EXPIRATION, e.trim()).is_ok()
-            });
-        let exp = match creds.expiration {
-            Some(t) if aws_mfa => Some(t.strftime(crate::sts::AWS_MFA_EXPIRATION).to_string()),
-            _ => format_expiration(creds),
-        };
-        if let Some(exp) = exp {
-            doc.set(target, "expiration", &exp)?;
-        }
-        Ok(())
-    })?;
+    edit_file(credentials_path, |doc| session_edit(doc, target, creds))?;
     Ok(())
 }
+
+/// The edit of [`write_session`], on a document.
+pub fn session_edit(
+    doc: &mut config::ini::Document,
+    target: &str,
+    creds: &Credentials,
+) -> Result<(), WriteError> {
+    let token = creds.token().unwrap_or_default();
+    // The rule again, under the lock: the file may have changed since it was read.
+    profile::check_target_doc(doc, target)?;
+    // A new section gets every key of the file's [DEFAULT] beneath it: the AWS CLI
+    // would read those for the profile too (a region, a device it did not have).
+    if !doc.has_section(target)
+        && let Some(extra) = doc
+            .entries(config::DEFAULT_SECTION)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, ..)| k.to_lowercase())
+            .find(|k| !SESSION_KEYS.contains(&k.as_str()))
+    {
+        return Err(config::ini::IniError::Misread {
+            section: target.to_string(),
+            what: format!(
+                "the file's [DEFAULT] would give the new section {extra} too; move it out of [DEFAULT] or choose another --target"
+            ),
+        }
+        .into());
+    }
+    doc.set(target, "aws_access_key_id", &creds.access_key_id)?;
+    doc.set(target, "aws_secret_access_key", creds.secret())?;
+    doc.set(target, "aws_session_token", token)?;
+    if doc.get(target, "aws_security_token").is_some() {
+        doc.set(target, "aws_security_token", token)?;
+    }
+    // A section aws-mfa wrote keeps aws-mfa's expiry form, which is all it can read
+    // (it fails on any other once `assumed_role` is there).
+    let aws_mfa = doc.get(target, "assumed_role").is_some()
+        || doc.get(target, "expiration").is_some_and(|e| {
+            jiff::civil::DateTime::strptime(crate::sts::AWS_MFA_EXPIRATION, e.trim()).is_ok()
+        });
+    let exp = match creds.expiration {
+        Some(t) if aws_mfa => Some(t.strftime(crate::sts::AWS_MFA_EXPIRATION).to_string()),
+        _ => format_expiration(creds),
+    };
+    if let Some(exp) = exp {
+        doc.set(target, "expiration", &exp)?;
+    }
+    Ok(())
+}
+
+/// What a session in the credentials file consists of.
+const SESSION_KEYS: [&str; 5] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "expiration",
+];
 
 /// Gives a profile that awsmfa created a config section with `settings` (region and
 /// endpoints of the profile it came from), unless it already has one. Returns whether
@@ -122,13 +173,20 @@ pub fn ensure_config_profile(
     if settings.is_empty() {
         return Ok(false);
     }
-    edit_file(config_path, |doc| {
-        if !config::has_profile_section(doc, profile) {
-            let section = readable_config_section(doc, profile)?;
-            doc.append_section(&section, settings)?;
-        }
-        Ok(())
-    })
+    edit_file(config_path, |doc| ensure_edit(doc, profile, settings))
+}
+
+/// The edit of [`ensure_config_profile`], on a document.
+pub fn ensure_edit(
+    doc: &mut config::ini::Document,
+    profile: &str,
+    settings: &[(&str, &str)],
+) -> Result<(), WriteError> {
+    if !settings.is_empty() && !config::has_profile_section(doc, profile) {
+        let section = readable_config_section(doc, profile)?;
+        doc.append_section(&section, settings)?;
+    }
+    Ok(())
 }
 
 /// Sets one key of a profile's config section (creating the section if needed).
@@ -138,11 +196,19 @@ pub fn save_config_value(
     key: &str,
     value: &str,
 ) -> Result<bool, WriteError> {
-    edit_file(config_path, |doc| {
-        let section = readable_config_section(doc, profile)?;
-        doc.set(&section, key, value)?;
-        Ok(())
-    })
+    edit_file(config_path, |doc| save_edit(doc, profile, key, value))
+}
+
+/// The edit of [`save_config_value`], on a document.
+pub fn save_edit(
+    doc: &mut config::ini::Document,
+    profile: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), WriteError> {
+    let section = readable_config_section(doc, profile)?;
+    doc.set(&section, key, value)?;
+    Ok(())
 }
 
 /// Why a value just saved in the config will not be used: the profile's section of the
