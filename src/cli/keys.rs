@@ -537,9 +537,10 @@ impl Plain {
     }
 }
 
-/// Whole long-term keys (no session token) in a section, as the AWS CLI reads them.
+/// Whole long-term keys of a section's own: no session token, as the AWS CLI reads the
+/// section (a `[DEFAULT]` token makes them a session).
 fn plaintext_keys(doc: &crate::config::ini::Document, section: &str) -> Option<Credentials> {
-    if doc.get(section, "aws_session_token").is_some() {
+    if !doc.has_section(section) || doc.get_inherited(section, "aws_session_token").is_some() {
         return None;
     }
     let id = doc.get(section, "aws_access_key_id")?;
@@ -564,6 +565,7 @@ fn find_plain(files: &AwsFiles, name: &str) -> Option<Result<Plain, String>> {
             which: Which::Config,
             section: section.to_string(),
         });
+    let mut half = None;
     let found: Vec<(Place, Credentials)> = in_credentials
         .chain(in_config)
         .filter_map(|place| {
@@ -571,10 +573,27 @@ fn find_plain(files: &AwsFiles, name: &str) -> Option<Result<Plain, String>> {
                 Which::Credentials => &files.credentials,
                 Which::Config => &files.config,
             };
+            let id = doc.get(&place.section, "aws_access_key_id").is_some();
+            let secret = doc.get(&place.section, "aws_secret_access_key").is_some();
+            if id != secret {
+                half = Some(place.clone());
+            }
             plaintext_keys(doc, &place.section).map(|keys| (place, keys))
         })
         .collect();
     let (_, keys) = found.first()?.clone();
+    if let Some(place) = half {
+        // The AWS CLI would read a pair made of this half and another section's.
+        return Some(Err(format!(
+            "[{}] of the {} file holds half a key pair",
+            place.section,
+            if place.which == Which::Config {
+                "config"
+            } else {
+                "credentials"
+            }
+        )));
+    }
     let plain = Plain {
         name: name.to_string(),
         places: found.iter().map(|(p, _)| p.clone()).collect(),
@@ -702,8 +721,26 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
                         prof.has("role_arn") && prof.get("source_profile") == Some(cli)
                     })
                 });
+                // A role sourcing a profile with no config section gets one for its
+                // credential_process; under a config [DEFAULT] with keys, that section
+                // would change how the CLI reads the profile.
+                let defaults = files
+                    .config
+                    .entries(crate::config::DEFAULT_SECTION)
+                    .is_some_and(|e| !e.is_empty());
+                let unservable = p.cli_profiles().into_iter().find(|cli| {
+                    defaults
+                        && !crate::config::has_profile_section(&files.config, cli)
+                        && !roles_sourcing(&files, cli).is_empty()
+                });
                 match crate::config::shape::credentials_problem(&p.keys) {
                     Some(problem) => format!("in {}, {problem}", p.describe(&files)),
+                    None if unservable.is_some() => format!(
+                        "roles use {:?} as source_profile, and the [profile] section that would keep them working would also get the config's [DEFAULT] keys; add [profile {}] with credential_process = awsmfa process --profile {} yourself",
+                        unservable.unwrap_or_default(),
+                        unservable.unwrap_or_default(),
+                        p.name
+                    ),
                     None if self_sourced => format!(
                         "{} is a role whose source_profile is itself, which the AWS CLI cannot assume without its keys there",
                         p.describe(&files)

@@ -127,6 +127,14 @@ enum Edit {
 /// configparser's default section: its keys show in every section of the file.
 const DEFAULT: &str = "DEFAULT";
 
+/// The keys that make a section credentials.
+const CREDENTIAL_KEYS: [&str; 4] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+];
+
 /// One section's entries, in file order: `(key, value, line number)`. Sub-keys of a
 /// nested block are reported as `parent.sub`.
 pub type Entries = Vec<(String, String, usize)>;
@@ -331,6 +339,30 @@ impl Document {
                     };
                     return Err(misread(section, what));
                 }
+            }
+        }
+        // A new section must not read credentials it was not given from `[DEFAULT]`
+        // (a token there would make new long-term keys a session).
+        let before = self.reading();
+        for edit in &edited.edits {
+            if let Edit::Set(section, ..) = edit
+                && !before.contains_key(section.as_str())
+                && let Some((key, ..)) = defaults.iter().find(|(k, ..)| {
+                    let k = k.to_lowercase();
+                    CREDENTIAL_KEYS.contains(&k.as_str())
+                        && !edited
+                            .edits
+                            .iter()
+                            .any(|e| matches!(e, Edit::Set(s, set, _) if s == section && *set == k))
+                })
+            {
+                return Err(misread(
+                    section,
+                    format!(
+                        "the file's [DEFAULT] would give the new section {} too",
+                        key.to_lowercase()
+                    ),
+                ));
             }
         }
         if let Some(extra) = actual.keys().find(|s| !expected.contains_key(*s)) {
@@ -630,6 +662,11 @@ impl Document {
         let Some((start, end)) = self.section_range(name) else {
             return false;
         };
+        // Under a `[DEFAULT]` with keys, an empty section still reads as those keys (a
+        // region, a device): the header stays, so the profile reads as before.
+        if self.entries(DEFAULT).is_some_and(|e| !e.is_empty()) {
+            return false;
+        }
         if self.lines[start..end]
             .iter()
             .any(|l| matches!(l.kind, Kind::Entry { .. } | Kind::Continuation))
@@ -1110,6 +1147,34 @@ mod edit_tests {
         assert!(
             err.to_string()
                 .contains("profile default would be read from another section"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_keys_are_part_of_what_a_section_reads() {
+        // An emptied section under a [DEFAULT] with keys keeps its header: it still
+        // reads the region it read before.
+        let mut d = doc("[DEFAULT]\nregion = r\n[x]\naws_access_key_id = AKIA\n");
+        let before = d.clone();
+        d.remove_key("x", "aws_access_key_id");
+        assert!(!d.remove_section_if_empty("x"));
+        before.check_edit(&d).unwrap();
+        // A new section would read [DEFAULT]'s token: new long-term keys made a session.
+        let mut d = doc("[DEFAULT]\naws_session_token = t\n");
+        let before = d.clone();
+        d.append_section(
+            "x-long-term",
+            &[
+                ("aws_access_key_id", "AKIA"),
+                ("aws_secret_access_key", "s"),
+            ],
+        )
+        .unwrap();
+        let err = before.check_edit(&d).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[DEFAULT] would give the new section aws_session_token too"),
             "{err}"
         );
     }

@@ -182,7 +182,14 @@ pub fn ensure_edit(
     profile: &str,
     settings: &[(&str, &str)],
 ) -> Result<(), WriteError> {
-    if !settings.is_empty() && !config::has_profile_section(doc, profile) {
+    // Under a `[DEFAULT]` that would give the new profile more than these settings, no
+    // section: the profile reads as the AWS CLI read it before.
+    let more = doc
+        .entries(config::DEFAULT_SECTION)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, ..)| !settings.iter().any(|(s, _)| s.eq_ignore_ascii_case(k)));
+    if !settings.is_empty() && !more && !config::has_profile_section(doc, profile) {
         let section = readable_config_section(doc, profile)?;
         doc.append_section(&section, settings)?;
     }
@@ -207,6 +214,24 @@ pub fn save_edit(
     value: &str,
 ) -> Result<(), WriteError> {
     let section = readable_config_section(doc, profile)?;
+    if !config::has_profile_section(doc, profile)
+        && let Some((other, ..)) = doc
+            .entries(config::DEFAULT_SECTION)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(k, ..)| !k.eq_ignore_ascii_case(key))
+    {
+        // A new section reads the file's [DEFAULT] too: the profile would change more
+        // than this one key.
+        return Err(config::ini::IniError::Misread {
+            section,
+            what: format!(
+                "the file's [DEFAULT] would give the new section {} too; add the section yourself",
+                other.to_lowercase()
+            ),
+        }
+        .into());
+    }
     doc.set(&section, key, value)?;
     Ok(())
 }
@@ -224,9 +249,14 @@ pub fn shadowed_by_credentials(
         return None;
     }
     let there = files.credentials.get_inherited(profile, key)?;
+    let section = if files.credentials.get(profile, key).is_some() {
+        profile
+    } else {
+        config::DEFAULT_SECTION
+    };
     (there != value).then(|| {
         format!(
-            "[{profile}] of {} sets {key} = {} too, and the AWS CLI (and awsmfa) read that one; delete it there to use the saved value",
+            "[{section}] of {} sets {key} = {} too, and the AWS CLI (and awsmfa) read that one for profile {profile}; delete it there to use the saved value",
             files.credentials_path.display(),
             crate::term::clean(&there)
         )
@@ -342,6 +372,25 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "[profile w]\nregion = us-east-2\n\n[profile w-mfa]\nregion = us-east-2\nservices = wasabi\n"
         );
+    }
+
+    /// A new config section reads the file's [DEFAULT] too: a profile that would gain
+    /// more than the settings given gets no section (ensure) or is refused (save).
+    #[test]
+    fn new_config_sections_under_a_default_with_keys() {
+        let mut doc =
+            config::ini::Document::parse(b"[DEFAULT]\noutput = json\n[profile a]\nregion = r\n")
+                .unwrap();
+        let original = doc.clone();
+        ensure_edit(&mut doc, "b", &[("region", "r")]).unwrap();
+        assert_eq!(doc.to_bytes(), original.to_bytes(), "no section for b");
+        let err = save_edit(&mut doc, "b", "mfa_serial", "arn:aws:iam::1:mfa/u").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[DEFAULT] would give the new section output too"),
+            "{err}"
+        );
+        save_edit(&mut doc, "a", "mfa_serial", "arn:aws:iam::1:mfa/u").unwrap();
     }
 
     /// Issue 12, item 2: writes go into the section the AWS CLI reads, after every line
