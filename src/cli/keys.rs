@@ -235,6 +235,21 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
         )
         .with_hint("pass --replace to replace them, or awsmfa rotate to make new ones"));
     }
+    // Writes made after the keys are stored, tried first: the plaintext section, and
+    // an mfa_serial given to be saved.
+    if backend == Backend::Plaintext {
+        let placeholder = Credentials::long_term("AKIAPLACEHOLDER00000", "placeholder");
+        output::try_edit(&files.credentials, |d| {
+            plaintext_edit(d, &format!("{name}-long-term"), &placeholder)
+        })
+        .map_err(|e| output::with_path(e, &files.credentials_path))?;
+    }
+    if let Some(serial) = &opts.mfa_serial {
+        output::try_edit(&files.config, |d| {
+            output::save_edit(d, name, "mfa_serial", serial)
+        })
+        .map_err(|e| output::with_path(e, &files.config_path))?;
+    }
     let keys = keys_to_add(ctx, opts)?;
     let source = KeysSource {
         profile: name.to_string(),
@@ -286,9 +301,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
         Backend::Plaintext => {
             let section = format!("{name}-long-term");
             output::edit_file(&files.credentials_path, |doc| {
-                doc.set(&section, "aws_access_key_id", &keys.access_key_id)?;
-                doc.set(&section, "aws_secret_access_key", keys.secret())?;
-                Ok(())
+                plaintext_edit(doc, &section, &keys)
             })?;
             let back = crate::config::load_document(&files.credentials_path)?;
             if back.get(&section, "aws_secret_access_key").as_deref() != Some(keys.secret()) {
@@ -341,6 +354,17 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     ctx.hint(&format!(
         "next: awsmfa login -p {name} (the session goes into [{name}] of the credentials file)"
     ));
+    Ok(())
+}
+
+/// Long-term keys into `[section]` of the credentials file (aws-mfa's layout).
+fn plaintext_edit(
+    doc: &mut crate::config::ini::Document,
+    section: &str,
+    keys: &Credentials,
+) -> Result<(), WriteError> {
+    doc.set(section, "aws_access_key_id", &keys.access_key_id)?;
+    doc.set(section, "aws_secret_access_key", keys.secret())?;
     Ok(())
 }
 

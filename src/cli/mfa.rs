@@ -486,6 +486,17 @@ fn create(
         .with_hint("use --store-seed, or --qr-png FILE, or --show-secret (prints the secret on stderr: unsafe where output is logged)"));
     }
     let acct = account(ctx)?;
+    // The config write comes last, after the device exists in AWS: tried first.
+    let files = &acct.setup.files;
+    output::try_edit(&files.config, |d| {
+        output::save_edit(
+            d,
+            &ctx.profile,
+            "mfa_serial",
+            "arn:aws:iam::000000000000:mfa/placeholder",
+        )
+    })
+    .map_err(|e| output::with_path(e, &files.config_path))?;
     let user = acct.user()?.to_string();
     let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
     let serial = device.serial_number.clone();
