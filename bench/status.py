@@ -7,6 +7,9 @@ resolved, awsmfa beside botocore (the AWS CLI's parser).
 - botocore: `Session().full_config` (the config file, parsed and split into profiles)
   plus `raw_config_parse` of the credentials file: what the AWS CLI reads before it can
   pick a profile's credentials; it resolves none of them.
+- A write into those files (`awsmfa add NAME --backend plaintext`: a new section in the
+  credentials file), which re-reads the result as botocore would and checks it before
+  replacing the file; with its peak memory.
 - A `source_profile` chain 6,000 long: what `awsmfa process` and botocore's
   `get_credentials()` do with it.
 
@@ -98,6 +101,25 @@ def median_of(cmd, env):
     return statistics.median(times), p
 
 
+def write_cost(env):
+    """Median time of ROUNDS writes (each a new [NAME-long-term] section) and the peak
+    resident memory of the last, from /usr/bin/time when there is one."""
+    env = dict(env, AWS_ACCESS_KEY_ID="AKIAEXAMPLE000000009", AWS_SECRET_ACCESS_KEY="secret")
+    gnu_time = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+    times, rss = [], None
+    for i in range(ROUNDS):
+        cmd = [AWSMFA, "add", f"bench{i}", "--backend", "plaintext", "--from-env", "--no-verify"]
+        if gnu_time:
+            cmd = [gnu_time, "-f", "maxrss=%M"] + cmd
+        t, p = timed(cmd, env)
+        if p.returncode != 0:
+            raise SystemExit(f"failed: {cmd}: {p.stderr}")
+        times.append(t)
+        found = [l for l in p.stderr.splitlines() if l.startswith("maxrss=")]
+        rss = int(found[-1].split("=")[1]) if found else None
+    return statistics.median(times), rss
+
+
 def main():
     rows = []
     for n in (10_000, 40_000):
@@ -109,7 +131,8 @@ def main():
         count = p.stdout.count('"name"')
         b, p = median_of([os.path.join(VENV, "python"), "-c", BOTOCORE_READ,
                           env["AWS_SHARED_CREDENTIALS_FILE"]], env)
-        rows.append((n, size, a, count, b, int(p.stdout.strip())))
+        w, rss = write_cost(env)
+        rows.append((n, size, a, count, b, int(p.stdout.strip()), w, rss))
     d = tempfile.mkdtemp()
     write_chain(d, 6000)
     env = env_for(d)
@@ -124,14 +147,17 @@ def main():
         "",
         f"Median of {ROUNDS}, wall-clock of whole commands. Machine: {machine()}.",
         "",
-        "| profiles | size | `awsmfa status --json` | profiles shown | botocore reads both files | profiles read | botocore / awsmfa |",
-        "|---|---|---|---|---|---|---|",
+        "| profiles | size | `awsmfa status --json` | profiles shown | botocore reads both files | profiles read | botocore / awsmfa | a write (`add --backend plaintext`) | its peak memory |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, size, a, count, b, bcount in rows:
-        lines.append(f"| {n:,} | {size / 1e6:.1f} MB | {a * 1000:.0f} ms | {count:,} | {b * 1000:.0f} ms | {bcount:,} | {b / a:.1f}× |")
+    for n, size, a, count, b, bcount, w, rss in rows:
+        mem = f"{rss / 1024:.0f} MB" if rss else "n/a"
+        lines.append(f"| {n:,} | {size / 1e6:.1f} MB | {a * 1000:.0f} ms | {count:,} | {b * 1000:.0f} ms | {bcount:,} | {b / a:.1f}× | {w * 1000:.0f} ms | {mem} |")
     lines += [
         "",
         "awsmfa resolves every profile (kind, keys' place, MFA device); botocore only parses the two files.",
+        "A write parses the file, edits it, parses the result again and compares both readings",
+        "section by section (issue 12: a write the AWS CLI would read otherwise is not made).",
         "",
         "A `source_profile` chain 6,000 profiles long:",
         "",

@@ -260,74 +260,47 @@ impl Document {
             .map(|(_, n)| n.as_str())
     }
 
-    /// Every section as configparser reads it: section name → lowercase key → value,
-    /// with `[DEFAULT]`'s keys beneath (nested sub-keys as `parent.sub`).
-    fn reading(
+    /// One section as configparser reads it: lowercase key → value, with `[DEFAULT]`'s
+    /// keys (`defaults`) beneath (nested sub-keys as `parent.sub`).
+    fn section_reading(
         &self,
-    ) -> std::collections::BTreeMap<&str, std::collections::BTreeMap<String, String>> {
-        let defaults = self.entries(DEFAULT).unwrap_or_default();
+        name: &str,
+        defaults: &Entries,
+    ) -> std::collections::BTreeMap<String, String> {
         let lower = |key: &str| match key.split_once('.') {
             Some((k, sub)) => format!("{}.{sub}", k.to_lowercase()),
             None => key.to_lowercase(),
         };
-        self.section_names()
-            .into_iter()
-            .filter(|s| *s != DEFAULT)
-            .map(|name| {
-                let values = defaults
-                    .iter()
-                    .cloned()
-                    .chain(self.entries(name).unwrap_or_default())
-                    .map(|(k, v, _)| (lower(&k), v))
-                    .collect();
-                (name, values)
-            })
+        defaults
+            .iter()
+            .cloned()
+            .chain(self.entries(name).unwrap_or_default())
+            .map(|(k, v, _)| (lower(&k), v))
             .collect()
     }
 
     /// Checks that `edited` (this document after edits) reads, as the AWS CLI reads it,
     /// exactly as the edits meant: the edited keys have their new values or are gone,
     /// every other section and key reads as before, and every profile and services name
-    /// is still read from the same section. Run on the bytes that would be written.
+    /// is still read from the same section. Run on the bytes that would be written; one
+    /// section is read at a time, so a 40,000-profile file costs little more than parsing.
     pub fn check_edit(&self, edited: &Document) -> Result<(), IniError> {
+        use std::collections::{BTreeMap, HashSet};
         let after = Document::parse(&edited.to_bytes())?;
         after.check_duplicates()?;
-        let mut expected = self.reading();
         let defaults = self.entries(DEFAULT).unwrap_or_default();
-        for edit in &edited.edits {
-            match edit {
-                Edit::Set(section, key, value) => {
-                    let values = expected.entry(section.as_str()).or_insert_with(|| {
-                        defaults
-                            .iter()
-                            .map(|(k, v, _)| (k.to_lowercase(), v.clone()))
-                            .collect()
-                    });
-                    values.retain(|k, _| !k.starts_with(&format!("{key}.")));
-                    values.insert(key.clone(), value.clone());
-                }
-                Edit::Remove(section, key) => {
-                    if let Some(values) = expected.get_mut(section.as_str()) {
-                        values.retain(|k, _| k != key && !k.starts_with(&format!("{key}.")));
-                    }
-                }
-                Edit::RemoveSection(section) => {
-                    expected.remove(section.as_str());
-                }
-            }
-        }
-        let actual = after.reading();
+        let after_defaults = after.entries(DEFAULT).unwrap_or_default();
         let misread = |section: &str, what: String| IniError::Misread {
             section: section.to_string(),
             what,
         };
-        for (section, values) in &expected {
-            let Some(got) = actual.get(section) else {
-                return Err(misread(section, "the section would be gone".into()));
-            };
-            for key in values.keys().chain(got.keys()) {
-                if values.get(key) != got.get(key) {
-                    let what = match (values.get(key), got.get(key)) {
+        let compare = |section: &str,
+                       want: &BTreeMap<String, String>,
+                       got: &BTreeMap<String, String>|
+         -> Result<(), IniError> {
+            for key in want.keys().chain(got.keys()) {
+                if want.get(key) != got.get(key) {
+                    let what = match (want.get(key), got.get(key)) {
                         (None, Some(_))
                             if defaults.iter().any(|(k, ..)| k.eq_ignore_ascii_case(key)) =>
                         {
@@ -340,42 +313,98 @@ impl Document {
                     return Err(misread(section, what));
                 }
             }
+            Ok(())
+        };
+        let before_names: HashSet<&str> = self
+            .section_names()
+            .into_iter()
+            .filter(|s| *s != DEFAULT)
+            .collect();
+        // The edited sections: what they read before, with the edits applied.
+        let mut expected: BTreeMap<&str, Option<BTreeMap<String, String>>> = BTreeMap::new();
+        for edit in &edited.edits {
+            let section = match edit {
+                Edit::Set(s, ..) | Edit::Remove(s, _) | Edit::RemoveSection(s) => s.as_str(),
+            };
+            let values = expected
+                .entry(section)
+                .or_insert_with(|| Some(self.section_reading(section, &defaults)));
+            match edit {
+                Edit::Set(_, key, value) => {
+                    let values =
+                        values.get_or_insert_with(|| self.section_reading(section, &defaults));
+                    values.retain(|k, _| !k.starts_with(&format!("{key}.")));
+                    values.insert(key.clone(), value.clone());
+                }
+                Edit::Remove(_, key) => {
+                    if let Some(values) = values {
+                        values.retain(|k, _| k != key && !k.starts_with(&format!("{key}.")));
+                    }
+                }
+                Edit::RemoveSection(_) => *values = None,
+            }
+        }
+        let after_names: HashSet<&str> = after
+            .section_names()
+            .into_iter()
+            .filter(|s| *s != DEFAULT)
+            .collect();
+        for section in &after_names {
+            match expected.get(section) {
+                Some(Some(want)) => {
+                    compare(
+                        section,
+                        want,
+                        &after.section_reading(section, &after_defaults),
+                    )?;
+                }
+                Some(None) => {
+                    return Err(misread(section, "the section would still be there".into()));
+                }
+                None if before_names.contains(section) => compare(
+                    section,
+                    &self.section_reading(section, &defaults),
+                    &after.section_reading(section, &after_defaults),
+                )?,
+                None => {
+                    return Err(misread(
+                        section,
+                        "a section nobody asked for would appear".into(),
+                    ));
+                }
+            }
+        }
+        for section in before_names.iter().chain(expected.keys()) {
+            let gone_as_meant = matches!(expected.get(section), Some(None));
+            if !after_names.contains(section) && !gone_as_meant {
+                return Err(misread(section, "the section would be gone".into()));
+            }
         }
         // A new section must not read credentials it was not given from `[DEFAULT]`
         // (a token there would make new long-term keys a session).
-        let before = self.reading();
-        for edit in &edited.edits {
-            if let Edit::Set(section, ..) = edit
-                && !before.contains_key(section.as_str())
-                && let Some((key, ..)) = defaults.iter().find(|(k, ..)| {
-                    let k = k.to_lowercase();
-                    CREDENTIAL_KEYS.contains(&k.as_str())
-                        && !edited
-                            .edits
-                            .iter()
-                            .any(|e| matches!(e, Edit::Set(s, set, _) if s == section && *set == k))
-                })
+        for (section, values) in &expected {
+            if before_names.contains(section) {
+                continue;
+            }
+            let Some(values) = values else { continue };
+            let given = |k: &str| {
+                edited
+                    .edits
+                    .iter()
+                    .any(|e| matches!(e, Edit::Set(s, set, _) if s == section && set == k))
+            };
+            if let Some(key) = values
+                .keys()
+                .find(|k| CREDENTIAL_KEYS.contains(&k.as_str()) && !given(k))
             {
                 return Err(misread(
                     section,
-                    format!(
-                        "the file's [DEFAULT] would give the new section {} too",
-                        key.to_lowercase()
-                    ),
+                    format!("the file's [DEFAULT] would give the new section {key} too"),
                 ));
             }
         }
-        if let Some(extra) = actual.keys().find(|s| !expected.contains_key(*s)) {
-            return Err(misread(
-                extra,
-                "a section nobody asked for would appear".into(),
-            ));
-        }
         for ((prefix, name), section) in &self.named {
-            let removed = edited
-                .edits
-                .iter()
-                .any(|e| matches!(e, Edit::RemoveSection(s) if s == section));
+            let removed = matches!(expected.get(section.as_str()), Some(None));
             if !removed && after.named.get(&(*prefix, name.clone())) != Some(section) {
                 return Err(misread(
                     section,
