@@ -242,8 +242,9 @@ impl Cache {
                 }),
             };
             if matches {
+                // The lock file stays: a process renewing this session holds it, and a
+                // new file under the same name would let a second one in beside it.
                 let _ = fs::remove_file(e.path());
-                let _ = fs::remove_file(self.path(key, "lock"));
                 n += 1;
             }
         }
@@ -378,6 +379,26 @@ mod tests {
         assert!(w[0].contains("corrupt or truncated"), "{w:?}");
         assert!(w[1].contains("readable by other users"), "{w:?}");
         assert!(w[2].contains("the access key id is not"), "{w:?}");
+    }
+
+    #[test]
+    fn clearing_keeps_the_lock_a_renewal_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        cache
+            .store("k", &meta(), &session("2030-01-01T00:00:00Z"))
+            .unwrap();
+        let held = cache.lock("k", &|_| panic!("free")).unwrap();
+        assert_eq!(cache.remove_where(|_| true).unwrap(), 1);
+        // Another process still finds the lock taken.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let c2 = cache.clone();
+        let t = std::thread::spawn(move || {
+            let _l = c2.lock("k", &|pid| tx.send(pid).unwrap()).unwrap();
+        });
+        assert_eq!(rx.recv().unwrap(), Some(std::process::id()));
+        drop(held);
+        t.join().unwrap();
     }
 
     #[test]
