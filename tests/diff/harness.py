@@ -17,7 +17,7 @@ that differ on purpose, each with its reason. Exit status 1 when any case differ
 reason not listed.
 
 With --writes N, N generated pairs also get one write each (login, login --target,
-login --save, add --backend plaintext, import, rotate) against the STS bed (tests/bed),
+login --save, add --backend plaintext, import, rotate, mfa create) against the STS bed (tests/bed),
 checked against botocore's reading before and after and the files' bytes (see "writes"
 below); exit status 1 also when any write is wrong.
 
@@ -317,6 +317,7 @@ def normalized(problem):
     """An awsmfa error without the names in it: a category."""
     import re
     problem = re.sub(r'"[^"]*"', '"…"', problem)
+    problem = re.sub(r"(?<![\w.])(/[^\s/:]+)+/?", "PATH", problem)
     problem = re.sub(r"\[[^\]]*\]", "[…]", problem)
     return re.sub(r"profile \"…\" (→ \"…\" )*", "", problem)[:90]
 
@@ -703,6 +704,14 @@ def expect_write(op, case, B, A, d):
                 if held and r != S and rp.get("source_profile") == S and "role_arn" in rp and not any(k in ap.get(S, {}) for k in ("credential_process",) + KEY_PAIR):
                     problems.append(f"role [{r}] left without a source the CLI can use ([{S}] emptied)")
                     break
+    elif op == "mfa create":
+        said = case["stderr"]
+        m = re.search(r"enabled (arn:\S+) for ", said)
+        e = dict(bp.get(P, {}))
+        e["mfa_serial"] = m.group(1) if m else "(no serial said)"
+        if re.search(r"^warning: .* sets mfa_serial = .* too, and the AWS CLI", said, re.M):
+            e["mfa_serial"] = ap.get(P, {}).get("mfa_serial")
+        intended[P] = (e, {"mfa_serial"})
     elif op == "rotate":
         n = case["name"]
         srcs = [s for s in (n + "-long-term", n) if s in changed]
@@ -766,7 +775,8 @@ def shown_w(k, v):
     return repr(v)
 
 
-WRITE_OPS = ["login", "login", "login --target", "login --save", "add plaintext", "import", "rotate"]
+WRITE_OPS = ["login", "login", "login --target", "login --save", "add plaintext", "import", "rotate",
+             "mfa create"]
 
 
 def write_case(awsmfa, bed, i, rng, user, root):
@@ -831,6 +841,10 @@ def write_case(awsmfa, bed, i, rng, user, root):
     elif op == "import":
         case["name"] = P
         args = ["import", P, "--backend", "file"]
+    elif op == "mfa create":
+        # A second virtual device for the user, its seed in the vault, enabled with two
+        # codes awsmfa computes; mfa_serial saved in the profile's config section.
+        args = ["-p", P, "mfa", "create", f"d{os.getpid()}-{i}", "--store-seed", "--backend", "file"]
     else:
         case["name"] = P
         args = ["-p", P, "rotate", P, "--token-code", code(), "--wait", "20s"]
