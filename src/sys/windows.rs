@@ -500,17 +500,85 @@ pub fn replace_file(
     }
 }
 
-/// Runs `work`. On Windows a console Ctrl-C still ends the process at once (the failure
-/// paths of `work` clean up after themselves); a console control handler that cleans up
-/// first is not built yet.
-pub fn cleanup_on_interrupt<R>(
-    _cleanup: impl Fn(i32) -> bool + Sync,
-    work: impl FnOnce() -> R,
-) -> R {
-    work()
+/// The console event [`cleanup_on_interrupt`]'s handler saw, and a way to wake its
+/// waiting thread.
+static INTERRUPT: (Mutex<Option<u32>>, std::sync::Condvar) =
+    (Mutex::new(None), std::sync::Condvar::new());
+
+unsafe extern "system" fn note_interrupt(ctrl: u32) -> windows_sys::core::BOOL {
+    *INTERRUPT.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctrl);
+    INTERRUPT.1.notify_all();
+    if ctrl >= 2 {
+        // The console closing, a log-off, a shutdown: Windows ends the process when the
+        // handler returns, so the cleanup gets a few seconds first.
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    1
 }
 
-/// The console's width is not asked for on Windows yet (`COLUMNS` is used when set).
+/// Runs `work` with console events (Ctrl-C, Ctrl-Break, the window closing) turned into
+/// a call of `cleanup` on another thread, as SIGINT/SIGBREAK/SIGHUP are on Unix; when
+/// `cleanup` did the cleaning (`true`), the process exits with 128+N (130 for Ctrl-C).
+pub fn cleanup_on_interrupt<R>(
+    cleanup: impl Fn(i32) -> bool + Sync,
+    work: impl FnOnce() -> R,
+) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    *INTERRUPT.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    // SAFETY: installs a handler that only touches its own statics.
+    unsafe { SetConsoleCtrlHandler(Some(note_interrupt), 1) };
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            loop {
+                let mut event = INTERRUPT.0.lock().unwrap_or_else(|e| e.into_inner());
+                while event.is_none() && !done.load(Ordering::SeqCst) {
+                    event = INTERRUPT.1.wait(event).unwrap_or_else(|e| e.into_inner());
+                }
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
+                let ctrl = event.take().unwrap_or_default();
+                drop(event);
+                // CTRL_C_EVENT → SIGINT, CTRL_BREAK_EVENT → SIGBREAK, the rest → SIGHUP.
+                let sig = match ctrl {
+                    0 => 2,
+                    1 => 21,
+                    _ => 1,
+                };
+                if cleanup(sig) {
+                    std::process::exit(128 + sig);
+                }
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        let _guard = INTERRUPT.0.lock().unwrap_or_else(|e| e.into_inner());
+        INTERRUPT.1.notify_all();
+        result
+    });
+    // SAFETY: removes the handler installed above.
+    unsafe { SetConsoleCtrlHandler(Some(note_interrupt), 0) };
+    result
+}
+
+/// The width of the console standard output goes to, if it goes to one.
 pub fn terminal_width() -> Option<usize> {
-    None
+    use windows_sys::Win32::System::Console::{
+        CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
+    };
+    // SAFETY: the info struct is plain data the call fills for a console handle; any
+    // other handle makes the call fail.
+    unsafe {
+        let handle = GetStdHandle(STD_OUTPUT_HANDLE);
+        if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+            return None;
+        }
+        let mut info: CONSOLE_SCREEN_BUFFER_INFO = std::mem::zeroed();
+        if GetConsoleScreenBufferInfo(handle, &mut info) == 0 {
+            return None;
+        }
+        let width = i32::from(info.srWindow.Right) - i32::from(info.srWindow.Left) + 1;
+        usize::try_from(width).ok().filter(|w| *w > 0)
+    }
 }

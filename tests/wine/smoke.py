@@ -325,6 +325,21 @@ def main():
             if b"process.json" in seen + rest or b'"Version"' in seen + rest:
                 fail("the JSON reached the console")
             ok("the code prompt on the console (CONIN$/CONOUT$) with stdout captured")
+
+            # status fits the console's width, asked of the console (no COLUMNS).
+            def status_lines(cols):
+                line = "stty cols %d; %s %s status" % (cols, shlex.quote(WINE), shlex.quote(exe))
+                e = {k: v for k, v in env.items() if k != "COLUMNS"}
+                p = subprocess.run(["script", "-qfec", line, "/dev/null"], env=e,
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+                text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", p.stdout.decode("utf-8", "replace"))
+                return [l.rstrip() for l in text.replace("\r", "").splitlines() if l.strip()]
+            narrow, wide = status_lines(60), status_lines(150)
+            if not any("winalice" in l for l in narrow) or max(len(l) for l in narrow) > 60:
+                fail(f"status in a 60-column console: {narrow!r}")
+            if max(len(l) for l in wide) <= 60:
+                fail(f"status in a 150-column console kept to 60: {wide!r}")
+            ok("status fits the console's width (GetConsoleScreenBufferInfo)")
     finally:
         bed.stop()
         subprocess.run([wineserver, "-k"], env=env, capture_output=True)
