@@ -340,6 +340,48 @@ def main():
             if max(len(l) for l in wide) <= 60:
                 fail(f"status in a 150-column console kept to 60: {wide!r}")
             ok("status fits the console's width (GetConsoleScreenBufferInfo)")
+
+            # Ctrl-C while mfa create waits for the person: the console control handler
+            # deletes the half-made device and the exit status is 130, as SIGINT on Unix.
+            frank = bed.control("POST", "/_bed/seed", {"users": [
+                {"name": "winfrank", "policy": "allow-all", "mfa": False}]})["users"]["winfrank"]
+            d = tempfile.mkdtemp(dir=profile)
+            with open(os.path.join(d, "config"), "w") as f:
+                f.write(f"[profile f]\nregion = us-east-1\nendpoint_url = {bed.url}\n")
+            with open(os.path.join(d, "credentials"), "w") as f:
+                f.write(f"[f]\naws_access_key_id = {frank['access_key_id']}\n"
+                        f"aws_secret_access_key = {frank['secret_access_key']}\n")
+            line = "exec %s %s -p f mfa create frankdev" % (shlex.quote(WINE), shlex.quote(exe))
+            e = dict(env, AWS_CONFIG_FILE="Z:" + d + "/config",
+                     AWS_SHARED_CREDENTIALS_FILE="Z:" + d + "/credentials")
+            p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=e,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            seen = b""
+            deadline = time.time() + 60
+            while b"then press Enter" not in seen:
+                if time.time() > deadline or p.poll() is not None:
+                    p.kill()
+                    fail(f"mfa create did not show its QR code: {seen[-300:]!r}")
+                if select.select([p.stdout], [], [], 1)[0]:
+                    seen += os.read(p.stdout.fileno(), 65536)
+            time.sleep(0.5)
+            p.stdin.write(b"\x03")
+            p.stdin.flush()
+            try:
+                rest, _ = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                fail("Ctrl-C did not end mfa create")
+            text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|[\r\n]", b"", rest).decode(errors="replace")
+            calls = bed.control("GET", "/_bed/calls")
+            # `script -e` exits with the program's status.
+            if p.returncode != 130 or "deleted the unfinished device" not in text \
+                    or calls.get("winfrank/iam:DeleteVirtualMFADevice") != 1:
+                fail(f"Ctrl-C during mfa create: exit {p.returncode}, {text[-300:]!r}, calls {calls!r}")
+            if "mfa_serial" in open(os.path.join(d, "config")).read():
+                fail("Ctrl-C during mfa create saved mfa_serial")
+            ok("Ctrl-C during mfa create deletes the unfinished device, exit 130")
     finally:
         bed.stop()
         subprocess.run([wineserver, "-k"], env=env, capture_output=True)
