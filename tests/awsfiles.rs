@@ -362,3 +362,25 @@ fn import_moves_every_copy_or_none() {
     assert_eq!(env2.read(".aws/config"), config);
     assert_eq!(env2.read(".aws/credentials"), credentials);
 }
+
+/// `credential_process = awsmfa process …` (what `import` writes) in a source profile
+/// whose keys are not in the vault would make awsmfa call itself: a clear error instead.
+#[test]
+fn awsmfa_as_its_own_credential_process_is_a_clear_error() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        "[profile base]\nregion = us-east-1\ncredential_process = awsmfa process --profile base\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = base\n",
+    );
+    let r = run(env.awsmfa(&["-p", "admin", "process"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("gets its keys from `awsmfa process`, that is from awsmfa itself"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("hint: store them: awsmfa add base"),
+        "{r:?}"
+    );
+}

@@ -259,6 +259,19 @@ pub fn long_term_keys(ctx: &Context, keys: &KeysSource) -> Result<Credentials, E
                     ),
                 )
             };
+            // awsmfa's own `credential_process = awsmfa process …` (which `import` writes)
+            // serves the CLI from the vault; without a vault entry it would call itself.
+            let program = crate::config::profile::program_name(command);
+            if program == "awsmfa" || program.eq_ignore_ascii_case("awsmfa.exe") {
+                return Err(Error::new(
+                    Exit::Config,
+                    format!(
+                        "profile {:?} gets its keys from `awsmfa process`, that is from awsmfa itself, and the vault holds none for it",
+                        keys.profile
+                    ),
+                )
+                .with_hint(format!("store them: awsmfa add {}", keys.profile)));
+            }
             let out = crate::proc::run_credential_process(command, Duration::from_secs(120))
                 .map_err(|e| fail(e.to_string()))?;
             crate::creds::from_credential_process_json(&out).map_err(fail)

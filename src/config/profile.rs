@@ -596,17 +596,8 @@ fn resolve_node(
             true,
         ));
     }
-    if let Some(source) = profile.get("source_profile") {
-        if source == name {
-            // Its own source, with a session and no keys of its own to start one from.
-            return Err(ResolveError::SessionOnly(name.to_string()));
-        }
-        check_source_exists(files, name, source)?;
-        return match resolve_node(files, source, chain)? {
-            Node::Keys(k, _) => Ok(Node::Keys(k, false)),
-            role => Ok(role),
-        };
-    }
+    // botocore's order for a profile without role_arn: static keys, then its
+    // credential_process (a source_profile there is ignored by the CLI).
     if let Some(command) = profile.get("credential_process") {
         return Ok(Node::Keys(
             KeysSource {
@@ -617,6 +608,19 @@ fn resolve_node(
             },
             false,
         ));
+    }
+    // awsmfa reads more: a profile that only names a source_profile (aws-vault's
+    // `caktus-mfa`) is an MFA session of that profile's keys.
+    if let Some(source) = profile.get("source_profile") {
+        if source == name {
+            // Its own source, with a session and no keys of its own to start one from.
+            return Err(ResolveError::SessionOnly(name.to_string()));
+        }
+        check_source_exists(files, name, source)?;
+        return match resolve_node(files, source, chain)? {
+            Node::Keys(k, _) => Ok(Node::Keys(k, false)),
+            role => Ok(role),
+        };
     }
     Err(ResolveError::NoKeys(name.to_string()))
 }
@@ -891,6 +895,23 @@ mod tests {
             r.base_keys().identity(),
             "credential_process `aws-vault` (arguments not shown)"
         );
+    }
+
+    /// botocore's order in a profile without role_arn: its credential_process wins over
+    /// a source_profile (which the CLI ignores there); with neither keys nor process,
+    /// awsmfa follows the source_profile (an MFA session of its keys).
+    #[test]
+    fn credential_process_wins_over_a_source_profile_without_role_arn() {
+        let f = files(
+            "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = mid\n[profile mid]\nsource_profile = base\ncredential_process = helper --json\n[profile only]\nsource_profile = base\n",
+            "[base]\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = s\n",
+        );
+        let r = resolve(&f, "r").unwrap();
+        assert_eq!(key_id(r.base_keys()), "helper --json");
+        let m = resolve(&f, "mid").unwrap();
+        assert_eq!(key_id(m.base_keys()), "helper --json");
+        let o = resolve(&f, "only").unwrap();
+        assert_eq!(key_id(o.base_keys()), "AKIAEXAMPLE000000001");
     }
 
     #[test]

@@ -156,12 +156,19 @@ def gen_pair(rng):
         services_names.append(sname)
         hdr = rng.choice([f"[services {sname}]", f"[services  {sname}]", f"[services\t{sname}]", f"[services {sname}x]"])
         block = [hdr, "sts =", f"  endpoint_url = https://sts.{sname}.example"]
+        if rng.random() < 0.08:
+            # A plain value where botocore expects a block: it fails on it.
+            block = [hdr, f"sts = https://sts.{sname}.example"]
         if rng.random() < 0.3:
             block.append("")
         block += [rng.choice(["iam =", "s3 ="]), f"  endpoint_url = https://other.{sname}.example"]
         config.append("\n".join(block))
     if rng.random() < 0.1:
         config.append("[DEFAULT]\n" + entry("region", "region"))
+        if rng.random() < 0.3:
+            # configparser reads several [DEFAULT] sections as one (a key repeated
+            # across them is refused).
+            config.append("[DEFAULT]\n" + entry(rng.choice(["mfa_serial", "region"]), "mfa"))
     for n in names:
         lines = [header(n, True)]
         if rng.random() < 0.6:
@@ -254,7 +261,11 @@ def botocore_chain(profiles, name):
             base = "keys" if keys else ("error" if static(sp) else
                                         "process" if "credential_process" in sp else "error")
             if base == "error":
-                return "error (source holds a session)" if "aws_session_token" in sp else "error"
+                if "aws_session_token" in sp:
+                    return "error (source holds a session)"
+                if not static(sp) and "source_profile" in sp:
+                    return "error (source names only a source_profile)"
+                return "error"
             return {"chain": chain, "base": base, "session": "aws_session_token" in sp}
         cur = src
 
@@ -345,8 +356,12 @@ def compare(b, a):
         if x["endpoints"] != y["endpoints"]:
             diffs.append("endpoint (inherited by awsmfa)" if y["inherited"] else "endpoint")
         xr = {k: v for k, v in x["role"].items() if k != "session"} if isinstance(x["role"], dict) else x["role"]
-        if xr == "error (source holds a session)" and y["role"] == "error":
+        if xr in ("error (source holds a session)", "error (source names only a source_profile)") \
+                and y["role"] == "error":
             xr = "error"
+        if x["role"] == "error (source names only a source_profile)" and isinstance(y["role"], dict):
+            diffs.append("role through a source that names only its own source_profile")
+            continue
         if xr != y["role"]:
             if (isinstance(x["role"], dict) and x["role"]["session"]) or x["role"] == "error (source holds a session)":
                 diffs.append("role whose source holds a session")
