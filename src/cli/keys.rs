@@ -406,7 +406,7 @@ fn save_serial(
     output::save_config_value(&files.config_path, name, "mfa_serial", &serial)?;
     ctx.say(&format!(
         "saved mfa_serial = {serial} in [{}] of {}",
-        AwsFiles::config_section(name),
+        files.config_section_of(name),
         files.config_path.display()
     ));
     if let Some(why) = output::shadowed_by_credentials(files, name, "mfa_serial", &serial) {

@@ -614,7 +614,7 @@ fn create(
     )?;
     ctx.say(&format!(
         "enabled {serial} for {user}; mfa_serial saved in [{}] of {}",
-        crate::config::AwsFiles::config_section(&ctx.profile),
+        acct.setup.files.config_section_of(&ctx.profile),
         acct.setup.files.config_path.display()
     ));
     if let Some(why) =
