@@ -36,6 +36,31 @@ def ok(what):
     print(f"ok   {what}")
 
 
+def on_console(line, env, prompt, keys, what):
+    """Runs the shell `line` in a terminal (`script`: Wine makes a console of it), waits
+    for `prompt` in its output, types `keys`, and returns (exit status, all output)."""
+    p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    deadline = time.time() + 60
+    while prompt not in seen:
+        if time.time() > deadline or p.poll() is not None:
+            p.kill()
+            fail(f"{what}: no {prompt!r} on the console: {seen[-300:]!r}")
+        if select.select([p.stdout], [], [], 1)[0]:
+            seen += os.read(p.stdout.fileno(), 65536)
+    time.sleep(0.5)
+    p.stdin.write(keys)
+    p.stdin.flush()
+    try:
+        rest, _ = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail(f"{what}: {keys!r} did not end it")
+    # `script -e` exits with the program's status.
+    return p.returncode, seen + rest
+
+
 class Bed:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="awsmfa-wine-bed-")
@@ -300,29 +325,13 @@ def main():
             out_file = os.path.join(profile, "process.json")
             line = "%s %s -p wincarol process > %s" % (
                 shlex.quote(WINE), shlex.quote(exe), shlex.quote(out_file))
-            p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=env,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
-            seen = b""
-            deadline = time.time() + 60
-            while b"MFA code for" not in seen:
-                if time.time() > deadline or p.poll() is not None:
-                    p.kill()
-                    fail(f"no prompt on the console: {seen!r}")
-                if select.select([p.stdout], [], [], 1)[0]:
-                    seen += os.read(p.stdout.fileno(), 4096)
-            time.sleep(0.5)
-            p.stdin.write((bed.code(carol["mfa_serial"]) + "\r").encode())
-            p.stdin.flush()
-            try:
-                rest, _ = p.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                fail("the prompt did not take the typed code")
+            code, out = on_console(line, env, b"MFA code for",
+                                   (bed.code(carol["mfa_serial"]) + "\r").encode(),
+                                   "the console prompt")
             doc = json.loads(open(out_file).read() or "{}")
-            if p.returncode != 0 or doc.get("Version") != 1:
-                fail(f"process after the console prompt: exit {p.returncode}, {seen + rest!r}")
-            if b"process.json" in seen + rest or b'"Version"' in seen + rest:
+            if code != 0 or doc.get("Version") != 1:
+                fail(f"process after the console prompt: exit {code}, {out!r}")
+            if b"process.json" in out or b'"Version"' in out:
                 fail("the JSON reached the console")
             ok("the code prompt on the console (CONIN$/CONOUT$) with stdout captured")
 
@@ -354,31 +363,13 @@ def main():
             line = "exec %s %s -p f mfa create frankdev" % (shlex.quote(WINE), shlex.quote(exe))
             e = dict(env, AWS_CONFIG_FILE="Z:" + d + "/config",
                      AWS_SHARED_CREDENTIALS_FILE="Z:" + d + "/credentials")
-            p = subprocess.Popen(["script", "-qfec", line, "/dev/null"], env=e,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
-            seen = b""
-            deadline = time.time() + 60
-            while b"then press Enter" not in seen:
-                if time.time() > deadline or p.poll() is not None:
-                    p.kill()
-                    fail(f"mfa create did not show its QR code: {seen[-300:]!r}")
-                if select.select([p.stdout], [], [], 1)[0]:
-                    seen += os.read(p.stdout.fileno(), 65536)
-            time.sleep(0.5)
-            p.stdin.write(b"\x03")
-            p.stdin.flush()
-            try:
-                rest, _ = p.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                fail("Ctrl-C did not end mfa create")
-            text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|[\r\n]", b"", rest).decode(errors="replace")
+            code, out = on_console(line, e, b"then press Enter", b"\x03",
+                                   "Ctrl-C during mfa create")
+            text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|[\r\n]", b"", out).decode(errors="replace")
             calls = bed.control("GET", "/_bed/calls")
-            # `script -e` exits with the program's status.
-            if p.returncode != 130 or "deleted the unfinished device" not in text \
+            if code != 130 or "deleted the unfinished device" not in text \
                     or calls.get("winfrank/iam:DeleteVirtualMFADevice") != 1:
-                fail(f"Ctrl-C during mfa create: exit {p.returncode}, {text[-300:]!r}, calls {calls!r}")
+                fail(f"Ctrl-C during mfa create: exit {code}, {text[-300:]!r}, calls {calls!r}")
             if "mfa_serial" in open(os.path.join(d, "config")).read():
                 fail("Ctrl-C during mfa create saved mfa_serial")
             ok("Ctrl-C during mfa create deletes the unfinished device, exit 130")
