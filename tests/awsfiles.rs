@@ -323,9 +323,7 @@ fn login_writes_only_what_the_aws_cli_reads_as_meant() {
 /// line, nothing changed.
 #[test]
 fn import_moves_every_copy_or_none() {
-    let mut env = TestEnv::new();
-    env.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
-    env.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+    let env = vault_env();
     let config = "[profile  x]\nregion = us-east-1\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = same/secret\n";
     let credentials = "[x]\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = same/secret\n[y]\nregion = eu-west-1\n";
     env.write(".aws/config", config);
@@ -346,12 +344,7 @@ fn import_moves_every_copy_or_none() {
     );
     assert_eq!(env.read(".aws/credentials"), "[y]\nregion = eu-west-1\n");
 
-    let env2 = {
-        let mut e = TestEnv::new();
-        e.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
-        e.set("AWSMFA_VAULT_WORK_FACTOR", "10");
-        e
-    };
+    let env2 = vault_env();
     let config = config.replace("same/secret", "other/secret");
     env2.write(".aws/config", &config);
     env2.write(".aws/credentials", credentials);
@@ -383,4 +376,96 @@ fn awsmfa_as_its_own_credential_process_is_a_clear_error() {
         r.stderr.contains("hint: store them: awsmfa add base"),
         "{r:?}"
     );
+}
+
+/// Issue 12, writes made after something else changed are tried first: `add` before the
+/// keys are stored, `mfa create` before the device exists. Here the config's
+/// `[DEFAULT]` would give a new `[profile w]` more than `mfa_serial`.
+#[test]
+fn add_and_mfa_create_refuse_their_config_write_before_anything_changes() {
+    let bed = common::Bed::shared();
+    let user = bed.user_with("wfirst", serde_json::json!("allow-all"), false);
+    let mut env = vault_env();
+    env.set("AWS_ACCESS_KEY_ID", &user.access_key_id);
+    env.set("AWS_SECRET_ACCESS_KEY", &user.secret_access_key);
+    let config = "[DEFAULT]\noutput = json\n";
+    env.write(".aws/config", config);
+    let r = run(env.awsmfa(&[
+        "add",
+        "w",
+        "--from-env",
+        "--no-verify",
+        "--mfa-serial",
+        "arn:aws:iam::123456789012:mfa/w",
+    ]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("[DEFAULT] would give the new section output too"),
+        "{r:?}"
+    );
+    assert!(
+        !env.path(".local/share/awsmfa/vault/keys").exists(),
+        "no keys stored"
+    );
+    assert_eq!(env.read(".aws/config"), config);
+
+    let credentials = format!(
+        "[w]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        user.access_key_id, user.secret_access_key
+    );
+    env.write(".aws/credentials", &credentials);
+    let r = run(env.awsmfa(&[
+        "-p",
+        "w",
+        "mfa",
+        "create",
+        "wdev",
+        "--store-seed",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &bed.url,
+    ]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("[DEFAULT] would give the new section output too"),
+        "{r:?}"
+    );
+    assert_eq!(bed.user_calls(&user, "iam:CreateVirtualMFADevice"), 0);
+    assert_eq!(env.read(".aws/config"), config);
+    assert_eq!(env.read(".aws/credentials"), credentials);
+}
+
+/// Issue 12, import: a role assumed with keys in `[w]` needs `credential_process` in a
+/// new `[profile w]`; under a config `[DEFAULT]` with keys that would change how the CLI
+/// reads w, so the keys stay, said in one line, nothing changed.
+#[test]
+fn import_keeps_keys_whose_roles_it_could_not_keep_working() {
+    let env = vault_env();
+    let config = "[DEFAULT]\noutput = json\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = w\n";
+    let credentials =
+        "[w]\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = s/ecret\n";
+    env.write(".aws/config", config);
+    env.write(".aws/credentials", credentials);
+    let r = run(env.awsmfa(&["import", "w"]));
+    assert_eq!(r.status, 5, "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(
+        r.stderr.contains("roles use \"w\" as source_profile")
+            && r.stderr
+                .contains("[DEFAULT] would give the new section output too"),
+        "{r:?}"
+    );
+    assert_eq!(env.read(".aws/config"), config);
+    assert_eq!(env.read(".aws/credentials"), credentials);
+}
+
+/// A test HOME whose vault opens with a passphrase from the environment, cheaply.
+fn vault_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("AWSMFA_VAULT_PASSPHRASE", "correct horse battery staple");
+    env.set("AWSMFA_VAULT_WORK_FACTOR", "10");
+    env
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -152,30 +152,6 @@ fn clock_skew_is_named_with_its_size() {
     assert_eq!(snapshot(&env), before);
 }
 
-fn read_request(stream: &mut std::net::TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = vec![0u8; 65536];
-    let mut seen = Vec::new();
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        seen.extend_from_slice(&buf[..n]);
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if seen.len() >= end + 4 + len {
-                return Ok(());
-            }
-        }
-    }
-}
-
 /// A server on loopback that answers every request with `reply` (or never answers).
 fn fake_server(reply: Option<&'static [u8]>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -184,7 +160,7 @@ fn fake_server(reply: Option<&'static [u8]>) -> String {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
             let mut stream = stream;
-            let _ = read_request(&mut stream);
+            common::read_http_request(&mut stream);
             match reply {
                 Some(bytes) => {
                     let _ = stream.write_all(bytes);

@@ -9,38 +9,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
-use std::time::Duration;
 
 use common::{TestEnv, run};
 
 const EVIL: &str = "\n[evil]\ncredential_process = sh -c 'touch /tmp/awsmfa-smuggled'\n";
-
-/// Reads one HTTP request and returns its body.
-fn read_body(stream: &mut std::net::TcpStream) -> String {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = vec![0u8; 65536];
-    let mut seen = Vec::new();
-    loop {
-        let n = stream.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            return String::new();
-        }
-        seen.extend_from_slice(&buf[..n]);
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if seen.len() >= end + 4 + len {
-                return String::from_utf8_lossy(&seen[end + 4..]).into_owned();
-            }
-        }
-    }
-}
 
 /// A loopback STS/IAM that answers each action with `answer(action)` (XML, 200).
 fn hostile_endpoint(answer: fn(&str) -> String) -> String {
@@ -48,7 +22,7 @@ fn hostile_endpoint(answer: fn(&str) -> String) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
-            let body = read_body(&mut stream);
+            let body = common::read_http_request(&mut stream);
             let action = body
                 .split('&')
                 .find_map(|p| p.strip_prefix("Action="))

@@ -636,19 +636,25 @@ fn find_plain(files: &AwsFiles, name: &str) -> Option<Result<Plain, String>> {
     })
 }
 
-/// Role profiles the AWS CLI assumes with `profile`'s credentials (`source_profile =
-/// PROFILE`), other than `profile` itself.
-fn roles_sourcing(files: &AwsFiles, profile: &str) -> Vec<String> {
-    files
-        .profile_names()
-        .into_iter()
-        .filter(|n| n != profile)
-        .filter(|n| {
-            files
-                .profile(n)
-                .is_some_and(|p| p.has("role_arn") && p.get("source_profile") == Some(profile))
-        })
-        .collect()
+/// Role profiles the AWS CLI assumes with each profile's credentials (`source_profile =
+/// PROFILE`, not the role itself), found in one pass over the files.
+fn roles_by_source(files: &AwsFiles) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for name in files.profile_names() {
+        if let Some(p) = files.profile(&name)
+            && p.has("role_arn")
+            && let Some(source) = p.get("source_profile")
+            && source != name
+        {
+            out.entry(source.to_string()).or_default().push(name);
+        }
+    }
+    out
+}
+
+/// The `credential_process` line that serves profile `name` from awsmfa.
+fn process_line(command: &str, name: &str) -> String {
+    format!("{command} process --profile {}", quote_word(name))
 }
 
 /// How the AWS CLI runs this awsmfa: `awsmfa` when that is what `PATH` finds, else its
@@ -735,6 +741,14 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     // the shape of keys (a value with continuation lines), a role that is its own
     // source (the AWS CLI cannot assume it without its keys there). Named profiles fail
     // whole, before anything changes; with no names the rest is imported.
+    let roles = roles_by_source(&files);
+    let command = self_command(ctx);
+    let needs_process = |cli: &str| {
+        roles.contains_key(cli)
+            && !files
+                .profile(cli)
+                .is_some_and(|prof| prof.has("credential_process"))
+    };
     let mut found = Vec::new();
     for (name, candidate) in candidates {
         let why = match candidate {
@@ -745,25 +759,23 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
                         prof.has("role_arn") && prof.get("source_profile") == Some(cli)
                     })
                 });
-                // A role sourcing a profile with no config section gets one for its
-                // credential_process; under a config [DEFAULT] with keys, that section
-                // would change how the CLI reads the profile.
-                let defaults = files
-                    .config
-                    .entries(crate::config::DEFAULT_SECTION)
-                    .is_some_and(|e| !e.is_empty());
-                let unservable = p.cli_profiles().into_iter().find(|cli| {
-                    defaults
-                        && !crate::config::has_profile_section(&files.config, cli)
-                        && !roles_sourcing(&files, cli).is_empty()
+                // Roles assumed with these keys will get them from awsmfa: the
+                // credential_process line is tried on the config as read.
+                let unservable = p.cli_profiles().into_iter().find_map(|cli| {
+                    if !needs_process(cli) {
+                        return None;
+                    }
+                    let line = process_line(&command, &p.name);
+                    output::try_edit(&files.config, |d| {
+                        output::save_edit(d, cli, "credential_process", &line)
+                    })
+                    .err()
+                    .map(|e| (cli, e))
                 });
                 match crate::config::shape::credentials_problem(&p.keys) {
                     Some(problem) => format!("in {}, {problem}", p.describe(&files)),
-                    None if unservable.is_some() => format!(
-                        "roles use {:?} as source_profile, and the [profile] section that would keep them working would also get the config's [DEFAULT] keys; add [profile {}] with credential_process = awsmfa process --profile {} yourself",
-                        unservable.unwrap_or_default(),
-                        unservable.unwrap_or_default(),
-                        p.name
+                    None if let Some((cli, e)) = &unservable => format!(
+                        "roles use {cli:?} as source_profile, and the credential_process that would keep them working cannot be written: {e}"
                     ),
                     None if self_sourced => format!(
                         "{} is a role whose source_profile is itself, which the AWS CLI cannot assume without its keys there",
@@ -831,23 +843,23 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         }
     }
     // Roles the AWS CLI assumes with keys about to leave the files get them from
-    // awsmfa instead: `credential_process` in the source profile, written before the
-    // keys go (while they are there, they win over it).
-    let command = self_command(ctx);
-    let mut served = Vec::new();
+    // awsmfa instead: `credential_process` in the source profile, written (in one edit)
+    // before the keys go (while they are there, they win over it).
+    let mut served: Vec<(&str, String)> = Vec::new();
     for p in &moved {
         for cli in p.cli_profiles() {
-            let roles = roles_sourcing(&files, cli);
-            let has_process = files
-                .profile(cli)
-                .is_some_and(|prof| prof.has("credential_process"));
-            if roles.is_empty() || has_process || served.iter().any(|(c, _, _)| c == cli) {
-                continue;
+            if needs_process(cli) && !served.iter().any(|(c, _)| *c == cli) {
+                served.push((cli, process_line(&command, &p.name)));
             }
-            let value = format!("{command} process --profile {}", quote_word(&p.name));
-            output::save_config_value(&files.config_path, cli, "credential_process", &value)?;
-            served.push((cli.to_string(), value, roles));
         }
+    }
+    if !served.is_empty() {
+        output::edit_file(&files.config_path, |doc| {
+            for (cli, line) in &served {
+                output::save_edit(doc, cli, "credential_process", line)?;
+            }
+            Ok(())
+        })?;
     }
     // One edit per file: only sections that still hold the same keys lose them.
     let mut kept_back = Vec::new();
@@ -901,12 +913,12 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             ));
         }
     }
-    for (cli, value, roles) in &served {
+    for (cli, value) in &served {
         ctx.say(&format!(
             "set credential_process = {value} in [{}] of {}, so the AWS CLI still assumes {} with {cli:?}'s credentials (an MFA session from awsmfa)",
             files.config_section_of(cli),
             files.config_path.display(),
-            roles
+            roles[*cli]
                 .iter()
                 .map(|r| format!("{r:?}"))
                 .collect::<Vec<_>>()

@@ -540,6 +540,15 @@ impl Document {
         Some(self.value_at(idx, end))
     }
 
+    /// A key of the file's `[DEFAULT]` (lowercase) other than `keys`: what a new section
+    /// would read beyond what it is given. `None` when there is none.
+    pub fn default_key_besides(&self, keys: &[&str]) -> Option<String> {
+        self.entries(DEFAULT)?
+            .into_iter()
+            .map(|(k, ..)| k.to_lowercase())
+            .find(|k| !keys.iter().any(|given| given.eq_ignore_ascii_case(k)))
+    }
+
     /// Like [`Document::get`], falling back to `[DEFAULT]`, whose keys configparser shows
     /// in every section of the file.
     pub fn get_inherited(&self, name: &str, key: &str) -> Option<String> {

@@ -116,12 +116,7 @@ pub fn session_edit(
     // A new section gets every key of the file's [DEFAULT] beneath it: the AWS CLI
     // would read those for the profile too (a region, a device it did not have).
     if !doc.has_section(target)
-        && let Some(extra) = doc
-            .entries(config::DEFAULT_SECTION)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, ..)| k.to_lowercase())
-            .find(|k| !SESSION_KEYS.contains(&k.as_str()))
+        && let Some(extra) = doc.default_key_besides(&SESSION_KEYS)
     {
         return Err(config::ini::IniError::Misread {
             section: target.to_string(),
@@ -184,11 +179,8 @@ pub fn ensure_edit(
 ) -> Result<(), WriteError> {
     // Under a `[DEFAULT]` that would give the new profile more than these settings, no
     // section: the profile reads as the AWS CLI read it before.
-    let more = doc
-        .entries(config::DEFAULT_SECTION)
-        .unwrap_or_default()
-        .iter()
-        .any(|(k, ..)| !settings.iter().any(|(s, _)| s.eq_ignore_ascii_case(k)));
+    let given: Vec<&str> = settings.iter().map(|(k, _)| *k).collect();
+    let more = doc.default_key_besides(&given).is_some();
     if !settings.is_empty() && !more && !config::has_profile_section(doc, profile) {
         let section = readable_config_section(doc, profile)?;
         doc.append_section(&section, settings)?;
@@ -215,19 +207,14 @@ pub fn save_edit(
 ) -> Result<(), WriteError> {
     let section = readable_config_section(doc, profile)?;
     if !config::has_profile_section(doc, profile)
-        && let Some((other, ..)) = doc
-            .entries(config::DEFAULT_SECTION)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(k, ..)| !k.eq_ignore_ascii_case(key))
+        && let Some(other) = doc.default_key_besides(&[key])
     {
         // A new section reads the file's [DEFAULT] too: the profile would change more
         // than this one key.
         return Err(config::ini::IniError::Misread {
             section,
             what: format!(
-                "the file's [DEFAULT] would give the new section {} too; add the section yourself",
-                other.to_lowercase()
+                "the file's [DEFAULT] would give the new section {other} too; add the section yourself"
             ),
         }
         .into());

@@ -435,3 +435,30 @@ pub fn section_value(text: &str, section: &str, key: &str) -> Option<String> {
     let doc = awsmfa::config::ini::Document::parse(text.as_bytes()).ok()?;
     doc.get(section, key)
 }
+
+/// Reads one HTTP request (its head, then as many bytes as `Content-Length` says) from a
+/// test server's connection and returns the body; empty when the client goes away or
+/// stays silent for 2 s.
+pub fn read_http_request(stream: &mut std::net::TcpStream) -> String {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = vec![0u8; 65536];
+    let mut seen = Vec::new();
+    loop {
+        let n = stream.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            return String::new();
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + len {
+                return String::from_utf8_lossy(&seen[end + 4..]).into_owned();
+            }
+        }
+    }
+}
