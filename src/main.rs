@@ -5,23 +5,33 @@
 
 #[cfg(not(test))]
 mod binary {
+    use std::ffi::OsString;
+
     use clap::Parser;
     use clap::error::ErrorKind;
 
     use awsmfa::cli::{self, Cli};
     use awsmfa::config::Env;
 
-    /// Runs the command line and returns the exit status.
-    pub fn run() -> i32 {
+    /// Runs the command line `args` (the program's name first) and returns the exit
+    /// status. The arguments are handed in, never read from `std::env::args`: without
+    /// std's runtime start (below) only glibc fills that list, musl leaves it empty.
+    pub fn run(args: Vec<OsString>) -> i32 {
         awsmfa::proc::harden();
         // A shell asking what to complete (`COMPLETE=bash awsmfa -- awsmfa -p …`).
         if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty()) {
             use clap::CommandFactory;
-            clap_complete::CompleteEnv::with_factory(Cli::command)
+            let dir = std::env::current_dir().ok();
+            match clap_complete::CompleteEnv::with_factory(Cli::command)
                 .completer("awsmfa")
-                .complete();
+                .try_complete(args.iter().cloned(), dir.as_deref())
+            {
+                Ok(true) => return 0,
+                Ok(false) => {}
+                Err(e) => return usage_error(e),
+            }
         }
-        let cli = match Cli::try_parse() {
+        let cli = match Cli::try_parse_from(args) {
             Ok(cli) => cli,
             Err(e) => return usage_error(e),
         };
@@ -82,19 +92,30 @@ mod binary {
     }
 
     // No `fn main` on Unix: std's runtime start-up (stack-guard discovery through
-    // /proc/self/maps, the SIGSEGV handler, SIGPIPE ignored) costs about 0.45 ms here, a
-    // third of a cached `credential_process` call. Arguments and the environment work as
-    // usual; SIGPIPE keeps its default, as in other Unix tools and in the children `exec`
-    // starts.
+    // /proc/self/maps, the SIGSEGV handler, SIGPIPE ignored) costs about 0.45 ms on glibc,
+    // a third of a cached `credential_process` call. The arguments are the ones the C
+    // runtime hands to `main` (std's own list is empty on musl without its start-up); the
+    // environment is libc's as usual. SIGPIPE keeps its default, as in other Unix tools
+    // and in the children `exec` starts.
     #[cfg(unix)]
     #[unsafe(no_mangle)]
-    extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-        run()
+    extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+        use std::os::unix::ffi::OsStrExt;
+        let count = usize::try_from(argc).unwrap_or(0);
+        let args = (0..count)
+            .map(|i| {
+                // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in
+                // `argv`, which live as long as the process.
+                let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+                std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+            })
+            .collect();
+        run(args)
     }
 }
 
 // Windows has no such start-up cost to skip: an ordinary `main`.
 #[cfg(all(windows, not(test)))]
 fn main() {
-    std::process::exit(binary::run())
+    std::process::exit(binary::run(std::env::args_os().collect()))
 }

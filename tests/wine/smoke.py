@@ -24,6 +24,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "bed"))
+from client import Bed, BedError  # noqa: E402
 WINE = os.environ.get("WINE", "/usr/lib/wine/wine64")
 
 
@@ -59,43 +61,6 @@ def on_console(line, env, prompt, keys, what):
         fail(f"{what}: {keys!r} did not end it")
     # `script -e` exits with the program's status.
     return p.returncode, seen + rest
-
-
-class Bed:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="awsmfa-wine-bed-")
-        ready = os.path.join(self.dir, "ready.json")
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests/bed/bed.py"), "serve",
-             "--exit-on-stdin-eof", "--ready-file", ready],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not os.path.exists(ready):
-            if time.time() > deadline:
-                fail("the test bed did not start")
-            time.sleep(0.05)
-        time.sleep(0.05)
-        self.url = "http://127.0.0.1:%d" % json.load(open(ready))["port"]
-
-    def control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req) as resp:
-            return json.load(resp)
-
-    def users(self, *names):
-        spec = [{"name": n, "policy": "force-mfa", "mfa": True} for n in names]
-        return self.control("POST", "/_bed/seed", {"users": spec})["users"]
-
-    def code(self, serial, offset=0):
-        q = urllib.parse.quote(serial, safe="")
-        return self.control("GET", f"/_bed/totp?serial={q}&offset={offset}")["code"]
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
@@ -140,7 +105,10 @@ def main():
                  stderr=subprocess.DEVNULL)
     subprocess.run([wineserver, "-p"], env=env, check=True, **quiet)
     subprocess.run([WINE, "wineboot"], env=env, check=True, **quiet)
-    bed = Bed()
+    try:
+        bed = Bed()
+    except BedError as e:
+        fail(str(e))
     try:
         u = bed.users("winalice", "winbob", "wincarol", "windan", "winerin")
         alice, bob, carol, dan = u["winalice"], u["winbob"], u["wincarol"], u["windan"]
