@@ -111,7 +111,7 @@ fn aws_view(
     let mut values = std::collections::BTreeMap::new();
     if let Some(p) = files.profile(name) {
         for key in VIEW_KEYS {
-            let nested = p.nested(key);
+            let nested = files.nested(&p, key);
             let shown = if !nested.is_empty() {
                 let inner: Vec<String> = nested.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("{{{}}}", inner.join(", "))

@@ -90,6 +90,14 @@ struct Line {
     kind: Kind,
 }
 
+/// A line may hold a key (the credentials file): wiped wherever it is dropped, an edit
+/// that removes it included.
+impl Drop for Line {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+    }
+}
+
 impl Line {
     fn slice(&self, range: (usize, usize)) -> &str {
         &self.text[range.0..range.1]
@@ -481,8 +489,20 @@ impl Document {
     }
 
     /// The entries of the section called `name`, or `None` when there is none. Sections
-    /// of one name are read as one, as configparser reads repeated `[DEFAULT]`s.
+    /// of one name are read as one, as configparser reads repeated `[DEFAULT]`s. The
+    /// sub-keys of a nested block come as `parent.sub`.
     pub fn entries(&self, name: &str) -> Option<Entries> {
+        self.entries_with(name, true)
+    }
+
+    /// [`Document::entries`] without the sub-keys of nested blocks: what a profile's
+    /// settings are made of (a block's own value reads empty; [`Document::nested_at`]
+    /// reads its sub-keys when asked). A block of a million lines costs nothing here.
+    pub fn top_entries(&self, name: &str) -> Option<Entries> {
+        self.entries_with(name, false)
+    }
+
+    fn entries_with(&self, name: &str, nested: bool) -> Option<Entries> {
         let mut ranges = self.section_ranges(name).peekable();
         ranges.peek()?;
         let mut out = Vec::new();
@@ -495,17 +515,55 @@ impl Document {
                 indented,
             } = &line.kind
             {
-                let k = line.slice(*key).to_string();
+                let k = line.slice(*key);
                 if *indented {
-                    let full = format!("{parent}.{k}");
-                    out.push((full, line.slice(*value).to_string(), i + 1));
+                    if nested {
+                        out.push((
+                            format!("{parent}.{k}"),
+                            line.slice(*value).to_string(),
+                            i + 1,
+                        ));
+                    }
                 } else {
-                    parent = k.clone();
-                    out.push((k, self.value_at(i, end), i + 1));
+                    if nested {
+                        parent = k.to_string();
+                    }
+                    out.push((k.to_string(), self.value_at(i, end), i + 1));
                 }
             }
         }
         Some(out)
+    }
+
+    /// The `sub = value` lines of the nested block whose key is on line `number`
+    /// (1-based, as [`Document::entries`] gives it), in file order; empty when that
+    /// line starts no block.
+    pub fn nested_at(&self, number: usize) -> Vec<(String, String)> {
+        let Some(idx) = number.checked_sub(1).filter(|&i| i < self.lines.len()) else {
+            return Vec::new();
+        };
+        if !matches!(
+            self.lines[idx].kind,
+            Kind::Entry {
+                indented: false,
+                ..
+            }
+        ) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for line in &self.lines[idx + 1..] {
+            match &line.kind {
+                Kind::Entry {
+                    key,
+                    value,
+                    indented: true,
+                } => out.push((line.slice(*key).to_string(), line.slice(*value).to_string())),
+                Kind::Continuation | Kind::Other => {}
+                _ => break,
+            }
+        }
+        out
     }
 
     /// The value of the option on line `i` as configparser joins it: the first line's

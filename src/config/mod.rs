@@ -172,7 +172,8 @@ pub fn file_paths(
 
 /// Reads and parses one AWS file; a missing file is an empty document.
 pub fn load_document(path: &Path) -> Result<Document, ConfigError> {
-    let bytes = fsx::read_optional(path)?.unwrap_or_default();
+    // The credentials file's text holds keys: wiped once parsed.
+    let bytes = zeroize::Zeroizing::new(fsx::read_optional(path)?.unwrap_or_default());
     let parse_err = |source| ConfigError::Parse {
         path: path.to_path_buf(),
         source,
@@ -220,16 +221,13 @@ impl AwsFiles {
         let mut values = BTreeMap::new();
         let mut found = false;
         let mut add = |doc: &Document, section: &str, which: Which| {
-            if let Some(entries) = doc.entries(section) {
+            if let Some(entries) = doc.top_entries(section) {
                 found = true;
-                let defaults = doc.entries(DEFAULT_SECTION).unwrap_or_default();
+                let defaults = doc.top_entries(DEFAULT_SECTION).unwrap_or_default();
                 for (key, value, line) in defaults.into_iter().chain(entries) {
-                    // configparser lowercases keys, not the keys of a nested block.
-                    let key = match key.split_once('.') {
-                        Some((k, sub)) => format!("{}.{sub}", k.to_lowercase()),
-                        None => key.to_lowercase(),
-                    };
-                    values.insert(key, (value, which, line));
+                    // configparser lowercases keys (not the keys of a nested block,
+                    // which are read from the file when asked: `AwsFiles::nested`).
+                    values.insert(key.to_lowercase(), (value, which, line));
                 }
             }
         };
@@ -243,6 +241,22 @@ impl AwsFiles {
             name: name.to_string(),
             values,
         })
+    }
+
+    /// The `sub = value` lines of the nested block `key` of profile `p`, in key order
+    /// (a later one of the same name wins, as in configparser's dict): read from the
+    /// file that gave the profile its `key`, as botocore reads the block whole from
+    /// there.
+    pub fn nested(&self, p: &Profile, key: &str) -> Vec<(String, String)> {
+        let Some((which, line)) = p.origin(key) else {
+            return Vec::new();
+        };
+        let doc = match which {
+            Which::Config => &self.config,
+            Which::Credentials => &self.credentials,
+        };
+        let block: BTreeMap<String, String> = doc.nested_at(line).into_iter().collect();
+        block.into_iter().collect()
     }
 
     /// Every profile name the AWS CLI sees, in no particular order.
@@ -432,15 +446,6 @@ impl Profile {
     pub fn raw(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(|(v, _, _)| v.as_str())
     }
-
-    /// The `sub = value` lines of a nested block under `key`, in key order.
-    pub fn nested(&self, key: &str) -> Vec<(&str, &str)> {
-        let prefix = format!("{key}.");
-        self.values
-            .iter()
-            .filter_map(|(k, (v, _, _))| Some((k.strip_prefix(&prefix)?, v.as_str())))
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -455,6 +460,30 @@ mod tests {
             credentials: Document::parse(credentials.as_bytes()).unwrap(),
             vault: Default::default(),
         }
+    }
+
+    // Issue 21, 7: a block of a million nested lines was copied into every profile
+    // lookup (3.6 s and 231 MB for `status`); a profile holds top-level keys only and a
+    // block is read from its file when asked, whole from the file that set it.
+    #[test]
+    fn nested_blocks_are_read_from_the_file_that_set_them() {
+        let f = files(
+            "[profile w]\nregion = r\ns3 =\n  addressing_style = path\n  b = 2\n[profile v]\ns3 =\n  z = 1\n",
+            "[w]\ns3 =\n  only = this\n",
+        );
+        let w = f.profile("w").unwrap();
+        assert_eq!(w.get("region"), Some("r"));
+        assert_eq!(w.raw("s3"), Some(""));
+        assert_eq!(w.raw("s3.addressing_style"), None);
+        assert_eq!(
+            f.nested(&w, "s3"),
+            vec![("only".to_string(), "this".to_string())],
+            "the credentials file's block replaces the config's whole, as in botocore"
+        );
+        let v = f.profile("v").unwrap();
+        assert_eq!(f.nested(&v, "s3"), vec![("z".to_string(), "1".to_string())]);
+        assert!(f.nested(&v, "region").is_empty());
+        assert!(f.nested(&w, "region").is_empty());
     }
 
     #[test]
