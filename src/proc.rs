@@ -40,6 +40,15 @@ pub fn end_helpers() {
 
 pub use sys::{harden, restore_limits};
 
+/// Makes `cmd` start as every program awsmfa runs for the person does: with the user's
+/// own core-dump limit back, and without awsmfa's own secrets in its environment.
+pub fn as_helper(cmd: &mut Command) {
+    sys::restore_limits(cmd);
+    for name in PRIVATE_VARS {
+        cmd.env_remove(name);
+    }
+}
+
 /// Runs `command` through the shell (`sh -c`; `cmd /C` on Windows) and returns its
 /// standard output (at most 64 KiB).
 pub fn run_capture(command: &str, timeout: Duration) -> Result<Zeroizing<Vec<u8>>, RunError> {
@@ -67,11 +76,10 @@ pub fn run_argv(argv: &[&str], timeout: Duration) -> Result<Zeroizing<Vec<u8>>, 
 }
 
 fn run(mut cmd: Command, timeout: Duration) -> Result<Zeroizing<Vec<u8>>, RunError> {
-    sys::restore_limits(&mut cmd);
+    as_helper(&mut cmd);
     // Its own process group, so a timeout ends the whole command, not just `sh`.
     sys::Group::prepare(&mut cmd);
     let mut child = cmd
-        .env_remove(PRIVATE_VARS[0])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -179,6 +179,11 @@ fn bad_flags_change_nothing_and_the_browser_gets_a_private_page() {
         &["--duration", "10m"][..],
         &["--duration", "13h"],
         &["--destination", "https://evil.example/"],
+        // Browsers read `\` as `/`: this is evil.example (issue 21, 6).
+        &[
+            "--destination",
+            "https://evil.example\\.console.aws.amazon.com/",
+        ],
     ] {
         let mut all = vec!["-p", "r", "console", "--url"];
         all.extend_from_slice(args);
@@ -194,7 +199,7 @@ fn bad_flags_change_nothing_and_the_browser_gets_a_private_page() {
     std::fs::write(
         &browser,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen}.args'\nstat -c %a \"$1\" > '{seen}.mode'\ncat \"$1\" > '{seen}.html'\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen}.args'\nstat -c %a \"$1\" > '{seen}.mode'\ncat \"$1\" > '{seen}.html'\nenv > '{seen}.env'\nulimit -c > '{seen}.core'\n",
             seen = seen.display()
         ),
     )
@@ -202,9 +207,14 @@ fn bad_flags_change_nothing_and_the_browser_gets_a_private_page() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
     s.env.set("AWSMFA_BROWSER", browser.to_str().unwrap());
-    let r = run(s
+    // awsmfa's own secret and core limit stay with awsmfa (issue 21, 6).
+    s.env
+        .set("AWSMFA_VAULT_PASSPHRASE", "browser must not see this");
+    let mut console = s
         .env
-        .awsmfa(&["-p", "r", "console", "--destination", "iam"]));
+        .awsmfa(&["-p", "r", "console", "--destination", "iam"]);
+    common::with_core_limit(&mut console, 1 << 20);
+    let r = run(console);
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stdout.is_empty(), "{r:?}");
     assert!(r.stderr.contains("opening the AWS console"), "{r:?}");
@@ -221,6 +231,22 @@ fn bad_flags_change_nothing_and_the_browser_gets_a_private_page() {
     );
     let html = std::fs::read_to_string(seen.with_extension("html")).unwrap();
     assert!(html.contains("Action=login&amp;Issuer=awsmfa"), "{html}");
+    let browser_env = std::fs::read_to_string(seen.with_extension("env")).unwrap();
+    assert!(
+        !browser_env.contains("AWSMFA_VAULT_PASSPHRASE"),
+        "the browser got the vault passphrase"
+    );
+    let ours = common::with_core_limit(
+        std::process::Command::new("sh").args(["-c", "ulimit -c"]),
+        1 << 20,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(seen.with_extension("core")).unwrap(),
+        String::from_utf8_lossy(&ours.stdout),
+        "the browser keeps the user's core limit"
+    );
     let token = html
         .split("SigninToken=")
         .nth(1)

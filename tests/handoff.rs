@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bed, TestEnv, User, count_lines, run, venv_bin};
+use common::{Bed, TestEnv, User, count_lines, port_closed, run, shell, venv_bin, wait_gone};
 use serde_json::json;
 
 /// A code command that always prints the current code and counts its calls; it hangs
@@ -277,30 +277,6 @@ fn a_stuck_renewal_never_outlives_the_child_nor_ignores_signals() {
     std::fs::remove_file(&hang).unwrap();
 }
 
-/// A shell (bash, fish) seeing what a person's shell sees: HOME, PATH with awsmfa and
-/// the AWS CLI, the test's variables.
-fn shell(env: &TestEnv, program: &str, script: &str) -> Command {
-    let mut cmd = Command::new(program);
-    let bin = common::awsmfa_bin();
-    let path = format!(
-        "{}:{}:{}",
-        bin.parent().unwrap().display(),
-        venv_bin("aws").parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    cmd.env_clear()
-        .env("PATH", path)
-        .env("HOME", env.home.path())
-        .env("LANG", "C.UTF-8")
-        .args(["-c", script])
-        .stdin(Stdio::null());
-    for (k, v) in &env.vars {
-        cmd.env(k, v);
-    }
-    common::no_tty(&mut cmd);
-    cmd
-}
-
 /// `[default]` with another user's working keys in the credentials file, and
 /// web-identity variables and `AWS_PROFILE` in the parent environment.
 fn hostile_defaults(bed: &Bed, s: &mut Setup) -> User {
@@ -393,29 +369,6 @@ fn served_children_use_the_served_session_whatever_default_offers() {
         &format!("eval \"$(awsmfa -p r server)\" || exit 99\n{show}"),
     ));
     check(&r, "eval \"$(awsmfa server)\" in bash");
-}
-
-fn wait_gone(env: &TestEnv, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = run(env.awsmfa(&["server", "--list"]));
-        assert_eq!(r.status, 0, "{r:?}");
-        if r.stdout.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: still running: {r:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn port_closed(url: &str) -> bool {
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err()
 }
 
 #[test]
@@ -656,10 +609,317 @@ fn exec_status_for_missing_programs_and_a_word_before_a_shell_and_core_limits() 
 
     // The child gets the limits this test runs with, not awsmfa's own.
     let limits = "echo $(ulimit -Hc) $(ulimit -Sc)";
-    let want = Command::new("sh").args(["-c", limits]).output().unwrap();
-    let r = run(s
+    let want = common::with_core_limit(Command::new("sh").args(["-c", limits]), 1 << 20)
+        .output()
+        .unwrap();
+    let mut exec = s
         .env
-        .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", limits]));
+        .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", limits]);
+    common::with_core_limit(&mut exec, 1 << 20);
+    let r = run(exec);
     assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(r.stdout, String::from_utf8_lossy(&want.stdout));
+}
+
+/// The pid a line `until pid N exits` of `server --list` names.
+fn watched_pids(list: &str) -> Vec<String> {
+    list.lines()
+        .filter_map(|l| l.split("until pid ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(String::from)
+        .collect()
+}
+
+// Issue 21, 1: with a redirection inside `$(…)` bash runs awsmfa from a short-lived
+// subshell; the server watched that subshell and died at once, leaving the shell
+// pointing at a dead port.
+#[test]
+fn the_server_lives_as_long_as_the_shell_that_holds_its_variables_in_every_eval_form() {
+    let bed = Bed::shared();
+    let s = setup(bed, "ev");
+    let forms = [
+        (
+            "bash",
+            "eval \"$(awsmfa -p r server 2>/dev/null)\" || exit 99",
+        ),
+        ("bash", "eval \"$(true; awsmfa -p r server)\" || exit 99"),
+        (
+            "bash",
+            "x=$( (awsmfa -p r server) ) && eval \"$x\" || exit 99",
+        ),
+        (
+            "dash",
+            "eval \"$(awsmfa -p r server 2>/dev/null)\" || exit 99",
+        ),
+        (
+            "zsh",
+            "eval \"$(awsmfa -p r server 2>/dev/null)\" || exit 99",
+        ),
+        (
+            "fish",
+            "awsmfa -p r server 2>/dev/null | source; or exit 99",
+        ),
+    ];
+    for (program, line) in forms {
+        let pid_of_shell = if program == "fish" { "$fish_pid" } else { "$$" };
+        let r = run(shell(
+            &s.env,
+            program,
+            &format!(
+                "{line}\necho \"shell={pid_of_shell}\"\nsleep 1\nawsmfa server --list\n\
+                 aws sts get-caller-identity --query Arn --output text"
+            ),
+        ));
+        let what = format!("{program}: {line}");
+        assert_eq!(r.status, 0, "{what}: {r:?}");
+        let shell_pid = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("shell="))
+            .unwrap_or_else(|| panic!("{what}: {r:?}"))
+            .to_string();
+        assert_eq!(
+            watched_pids(&r.stdout),
+            vec![shell_pid],
+            "{what}: the server watches the shell itself: {r:?}"
+        );
+        assert!(
+            r.stdout
+                .contains(&format!("assumed-role/{}/", role_name(&s.role_arn))),
+            "{what}: {r:?}"
+        );
+        wait_gone(&s.env, &format!("{what}, after the shell exited"));
+    }
+    assert_eq!(count_lines(&s.counter), 1, "one code for everything");
+}
+
+// Issue 21, 2: a stopped server left the shell holding its URL and token, and another
+// local user could take the freed port.
+#[test]
+fn stop_without_a_profile_stops_this_shells_server_and_clears_its_variables() {
+    let bed = Bed::shared();
+    let s = setup(bed, "st");
+    let show = "echo \"uri=[${AWS_CONTAINER_CREDENTIALS_FULL_URI-}] token=[${AWS_CONTAINER_AUTHORIZATION_TOKEN:+set}] marker=[${AWSMFA_ENV_VARS-}]\"";
+    // Another shell's server, which this shell's --stop must leave alone.
+    let other = run(shell(
+        &s.env,
+        "bash",
+        "eval \"$(awsmfa -p base server --detach)\" || exit 99\necho \"url=$AWS_CONTAINER_CREDENTIALS_FULL_URI\"",
+    ));
+    assert_eq!(other.status, 0, "{other:?}");
+    let other_url = other
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("url="))
+        .unwrap()
+        .to_string();
+    for program in ["bash", "zsh"] {
+        let r = run(shell(
+            &s.env,
+            program,
+            &format!(
+                "eval \"$(awsmfa -p r server)\" || exit 99\necho \"url=$AWS_CONTAINER_CREDENTIALS_FULL_URI\"\n\
+                 eval \"$(awsmfa server --stop)\" || exit 98\n{show}\n\
+                 aws sts get-caller-identity --query Arn --output text 2>&1; true"
+            ),
+        ));
+        assert_eq!(r.status, 0, "{program}: {r:?}");
+        assert!(
+            r.stderr.contains("stopped the server of profile \"r\""),
+            "{program}: {r:?}"
+        );
+        assert!(
+            r.stdout.contains("uri=[] token=[] marker=[]"),
+            "{program}: every variable server set is cleared: {r:?}"
+        );
+        assert!(
+            !r.stdout.contains("assumed-role/"),
+            "{program}: nothing is served to the shell after --stop: {r:?}"
+        );
+        let url = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("url="))
+            .unwrap()
+            .to_string();
+        assert!(port_closed(&url), "{program}");
+    }
+    let r = run(s.env.awsmfa(&["server", "--list"]));
+    assert!(
+        r.stdout.contains(&other_url),
+        "the other shell's server runs on: {r:?}"
+    );
+    // On a terminal --stop says how to clear the variables instead of printing them;
+    // with no server of this shell's it says so and changes nothing.
+    let r = run(s.env.awsmfa(&["server", "--stop"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("no server was started from this shell"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty(), "{r:?}");
+    let r = run(s.env.awsmfa(&["server", "--stop", "--all"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    wait_gone(&s.env, "after --stop --all");
+    assert!(port_closed(&other_url));
+}
+
+// Issue 21, 1: a pid alone is not a process: once the watched shell is gone its pid
+// can go to another process, which must not keep the server alive.
+#[test]
+fn a_process_that_took_the_shells_pid_does_not_keep_the_server_alive() {
+    let bed = Bed::shared();
+    let s = setup(bed, "pr");
+    let r = run(s.env.awsmfa(&["-p", "r", "process"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    let mut stranger = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = stranger.id().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    for (watch_start, lives) in [(start + 1, false), (start, true)] {
+        let mut daemon = s.env.awsmfa(&[
+            "-p",
+            "r",
+            "server",
+            "--daemon",
+            "--watch-pid",
+            &pid,
+            "--watch-start",
+            &watch_start.to_string(),
+        ]);
+        daemon.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut daemon = daemon.spawn().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        let running = daemon.try_wait().unwrap().is_none();
+        assert_eq!(
+            running, lives,
+            "watching pid {pid} started at {watch_start}"
+        );
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+    }
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+}
+
+// Issue 21, 3: the config copy for the child was made in /tmp with the umask's mode;
+// under `umask 000` another user swapped it and ran their credential_process.
+#[test]
+fn exec_server_makes_the_childs_config_copy_private_whatever_the_umask() {
+    let bed = Bed::shared();
+    let s = setup(bed, "um");
+    let config = s.env.read(".aws/config");
+    s.env.write(
+        ".aws/config",
+        &format!("[default]\nregion = us-east-1\ncredential_process = false\n\n{config}"),
+    );
+    let r = run(shell(
+        &s.env,
+        "sh",
+        "umask 000; exec awsmfa -p r exec --server -- sh -c 'd=$(dirname \"$AWS_CONFIG_FILE\"); echo \"dir=$d\"; stat -c \"mode=%a parent=%a\" \"$d\" \"$(dirname \"$d\")\" | tr \"\\n\" \" \"; stat -c \"file=%a\" \"$AWS_CONFIG_FILE\"'",
+    ));
+    assert_eq!(r.status, 0, "{r:?}");
+    let cache = s.env.path(".cache/awsmfa/scratch");
+    let dir = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dir="))
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert!(
+        Path::new(dir).starts_with(&cache),
+        "the copy is in the private cache, not /tmp: {r:?}"
+    );
+    assert!(r.stdout.contains("mode=700 parent=700"), "{r:?}");
+    assert!(r.stdout.contains("file=600"), "{r:?}");
+    assert!(
+        std::fs::read_dir(&cache).unwrap().next().is_none(),
+        "the copy is gone with the child"
+    );
+}
+
+// Issue 21, 4: --list and --stop read records without the checks every other command
+// makes: a planted record got an unrelated process killed and its fields put escape
+// sequences on the terminal.
+#[test]
+fn list_and_stop_trust_no_record_they_cannot_verify() {
+    let env = TestEnv::new();
+    let servers = env.path(".cache/awsmfa/servers");
+    std::fs::create_dir_all(&servers).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for d in [env.path(".cache/awsmfa"), servers.clone()] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let mut victim = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = victim.id();
+    // A record that names the victim by pid and start time but not by executable, held
+    // locked as a running server's is, with terminal escapes in its fields.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let record = servers.join(format!("{pid}.json"));
+    std::fs::write(
+        &record,
+        json!({
+            "pid": pid, "start": start, "exe": "/usr/local/bin/awsmfa",
+            "profile": "x\u{1b}]0;pwned\u{7}", "url": "http://127.0.0.1:1/awsmfa/credentials\u{1b}[2J",
+            "started": "2026-01-01T00:00:00Z", "watch_pid": null
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let held = std::fs::File::open(&record).unwrap();
+    held.lock_shared().unwrap();
+    // A link among the records is never followed.
+    std::os::unix::fs::symlink(&record, servers.join("link.json")).unwrap();
+
+    let r = run(env.awsmfa(&["server", "--list"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'),
+        "{r:?}"
+    );
+    assert_eq!(r.stdout.lines().count(), 1, "the link is not read: {r:?}");
+    let r = run(env.awsmfa(&["server", "--stop", "--all"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("not signalling pid {pid}")),
+        "{r:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the victim was signalled"
+    );
+
+    // A servers directory others can write to is refused, as every private directory.
+    std::fs::set_permissions(&servers, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [&["server", "--list"][..], &["server", "--stop", "--all"]] {
+        let r = run(env.awsmfa(args));
+        assert_eq!(r.status, 5, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("session cache"), "{r:?}");
+        assert!(r.stderr.contains("hint: chmod 700"), "{r:?}");
+    }
+    std::fs::set_permissions(&servers, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // …and one that belongs to another user (root can make one to try).
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&servers, Some(65534), Some(65534)).unwrap();
+        let r = run(env.awsmfa(&["server", "--stop", "--all"]));
+        assert_eq!(r.status, 5, "{r:?}");
+        assert!(r.stderr.contains("hint:"), "{r:?}");
+    }
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the victim was signalled"
+    );
+    victim.kill().unwrap();
+    victim.wait().unwrap();
 }

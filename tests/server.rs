@@ -376,3 +376,95 @@ fn idle_and_slow_connections_never_delay_a_good_request() {
         "threads are released"
     );
 }
+
+// Issue 21, 5: 256 slots, each held up to 2 s by a client that sent nothing: another
+// local user with 300 idle connections made 9 of 20 authorized requests fail.
+#[test]
+fn a_thousand_idle_and_dripping_connections_from_another_user_fail_no_request() {
+    let bed = Bed::shared();
+    let (env, _user, _counter) = role_setup(bed);
+    let served = start_server(&env);
+    let path = {
+        let rest = served.url.split_once("127.0.0.1").unwrap().1;
+        rest[rest.find('/').unwrap()..].to_string()
+    };
+    let ok = || raw_get(&served.url, &path, Some(&served.token)).starts_with("HTTP/1.1 200");
+    assert!(ok(), "the session is cached from here on");
+    let port = served
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // The attacker: 1,000 connections that send nothing, 200 that drip a byte every
+    // 100 ms, each reopened as soon as the server closes it; as another uid when the
+    // tests run as root.
+    let attacker = r#"
+import resource, socket, sys, threading, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+port = int(sys.argv[1])
+def idle():
+    while True:
+        s = socket.create_connection(("127.0.0.1", port))
+        try:
+            while s.recv(64):
+                pass
+        except OSError:
+            pass
+        s.close()
+def drip():
+    while True:
+        s = socket.create_connection(("127.0.0.1", port))
+        try:
+            for b in b"GET /awsmfa/credentials HTTP/1.1\r\nX: " + b"y" * 8000:
+                s.send(bytes([b]))
+                time.sleep(0.1)
+        except OSError:
+            pass
+        s.close()
+for _ in range(1000):
+    threading.Thread(target=idle, daemon=True).start()
+for _ in range(200):
+    threading.Thread(target=drip, daemon=True).start()
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(common::venv_bin("python"));
+        c
+    } else {
+        Command::new(common::venv_bin("python"))
+    };
+    let mut attack = cmd
+        .args(["-c", attacker, &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(attack.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    // Let the connections pile up past the server's old limit, and past a head deadline.
+    std::thread::sleep(Duration::from_secs(3));
+    let open = std::fs::read_dir(format!("/proc/{}/fd", served.child.id()))
+        .unwrap()
+        .count();
+    let t = Instant::now();
+    let results: Vec<bool> = (0..20).map(|_| ok()).collect();
+    let took = t.elapsed();
+    drop(attack.stdin.take());
+    let _ = attack.kill();
+    let _ = attack.wait();
+    eprintln!("20 requests among {open} open connections: {took:?}");
+    assert!(
+        open > 1000,
+        "the attack was not under way: {open} descriptors"
+    );
+    assert!(results.iter().all(|&r| r), "{results:?}");
+}

@@ -102,7 +102,15 @@ pub fn destination(
         .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
         .unwrap_or("");
     let same = host == domain || host.ends_with(&format!(".{domain}"));
-    if !same || page.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // Only host name characters: browsers read `\` as `/`, so
+    // `https://evil.example\.console.aws.amazon.com/` would open evil.example.
+    let host_name = host.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if !same || !host_name || page.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::new(
             Exit::Usage,
             format!(
@@ -270,9 +278,10 @@ fn open_in_browser(ctx: &Context, setup: &Setup, url: &str) -> Result<(), Error>
         )
         .with_hint("pass --url and open the printed URL in a browser yourself"));
     };
-    let dir = setup.cache.dir().join("console");
-    crate::fsx::create_private_dir(&dir)
-        .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
+    let dir = setup
+        .cache
+        .private_subdir("console", &|m| ctx.warn(m))
+        .map_err(crate::session::engine::cache_error)?;
     let page = tempfile::Builder::new()
         .prefix("signin-")
         .suffix(".html")
@@ -292,7 +301,11 @@ fn open_in_browser(ctx: &Context, setup: &Setup, url: &str) -> Result<(), Error>
     let written = std::fs::metadata(page.path())
         .and_then(|m| m.accessed())
         .ok();
-    let status = std::process::Command::new(&opener[0])
+    let mut browser = std::process::Command::new(&opener[0]);
+    // Started like every helper: the browser gets neither awsmfa's secrets nor its
+    // core-dump limit.
+    crate::proc::as_helper(&mut browser);
+    let status = browser
         .args(&opener[1..])
         .arg(page.path())
         .stdin(std::process::Stdio::null())
@@ -391,6 +404,11 @@ mod tests {
         for bad in [
             "https://evil.example/console.aws.amazon.com",
             "https://console.aws.amazon.com.evil.example/",
+            "https://evil.example\\.console.aws.amazon.com/",
+            "https://evil.example%5C.console.aws.amazon.com/",
+            "https://user@console.aws.amazon.com/",
+            "https://console.aws.amazon.com:8443/",
+            "https://a..console.aws.amazon.com/",
             "http://console.aws.amazon.com/",
             "S3 home",
         ] {

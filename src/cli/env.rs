@@ -42,8 +42,7 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
             let fx = CliEffects::new(ctx, &setup, None);
             setup.serve(&fx, &setup.request())?
         };
-        let handoff =
-            handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds), None)?.with_marker();
+        let handoff = handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds))?.with_marker();
         formats::env_script(format, &handoff.unset, &handoff.set)?
     };
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
     };
     let mut cmd = child_command(ctx, opts);
     if !opts.server {
-        let handoff = handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds), None)?;
+        let handoff = handoff::handoff(ctx, &setup, Creds::Fixed(&served.creds))?;
         apply(&mut cmd, &handoff);
         if opts.command.is_empty() {
             let until = served
@@ -91,7 +91,6 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
             url: &url,
             token: &token,
         },
-        None,
     )?;
     apply(&mut cmd, &handoff);
     if opts.command.is_empty() {
@@ -157,10 +156,7 @@ fn child_command(ctx: &Context, opts: &ExecOpts) -> Command {
     };
     let mut cmd = Command::new(&program);
     cmd.args(&args);
-    for v in crate::proc::PRIVATE_VARS {
-        cmd.env_remove(v);
-    }
-    crate::proc::restore_limits(&mut cmd);
+    crate::proc::as_helper(&mut cmd);
     cmd.env("AWSMFA_PROFILE", &ctx.profile);
     cmd
 }

@@ -12,8 +12,6 @@
 //! empty one, the config file by a copy without the `default` profile's credential
 //! settings (regions, endpoints and every other profile stay).
 
-use std::path::Path;
-
 use zeroize::Zeroizing;
 
 use super::Context;
@@ -101,14 +99,11 @@ impl Handoff {
     }
 }
 
-/// The hand-off of `creds` for the context's profile. `scratch_in` is where a config
-/// copy may be made when served credentials need one (a private directory).
-pub fn handoff(
-    ctx: &Context,
-    setup: &Setup,
-    creds: Creds<'_>,
-    scratch_in: Option<&Path>,
-) -> Result<Handoff, Error> {
+/// The hand-off of `creds` for the context's profile. A config copy that served
+/// credentials may need is made in `scratch/` of the private session cache, in a
+/// directory that is 0700 from its first instant whatever the umask: whoever could
+/// swap that copy would choose what the program runs (`credential_process`).
+pub fn handoff(ctx: &Context, setup: &Setup, creds: Creds<'_>) -> Result<Handoff, Error> {
     let mut set: Vec<(String, Zeroizing<String>)> = Vec::new();
     let mut scratch = None;
     let mut add = |k: &str, v: &str| set.push((k.to_string(), Zeroizing::new(v.to_string())));
@@ -138,16 +133,17 @@ pub fn handoff(
                 add("AWS_SHARED_CREDENTIALS_FILE", crate::sys::null_device());
             }
             if offers_credentials(&files.config, &["default", "profile default"]) {
-                let dir = match scratch_in {
-                    Some(parent) => tempfile::Builder::new()
-                        .prefix("handoff-")
-                        .tempdir_in(parent),
-                    None => tempfile::Builder::new().prefix("awsmfa-").tempdir(),
-                }
-                .map_err(|e| {
+                let parent = setup
+                    .cache
+                    .private_subdir("scratch", &|m| ctx.warn(m))
+                    .map_err(crate::session::engine::cache_error)?;
+                let dir = crate::sys::private_tempdir(&parent, "handoff-").map_err(|e| {
                     Error::new(
                         Exit::Config,
-                        format!("cannot make a private directory: {e}"),
+                        format!(
+                            "cannot make a private directory in {}: {e}",
+                            parent.display()
+                        ),
                     )
                 })?;
                 let path = dir.path().join("config");

@@ -120,6 +120,9 @@ pub enum Command {
 pub struct Context {
     pub env: Env,
     pub profile: String,
+    /// Whether the profile was named (`-p`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`) rather
+    /// than `default` by default.
+    pub profile_named: bool,
     pub config_file: Option<PathBuf>,
     pub credentials_file: Option<PathBuf>,
     pub endpoint_url: Option<String>,
@@ -134,12 +137,13 @@ pub struct Context {
 
 impl Context {
     pub fn new(global: &GlobalOpts, env: Env) -> Result<Context, Error> {
-        let profile = global
+        let named = global
             .profile
             .clone()
             .or_else(|| env.get("AWS_PROFILE").map(String::from))
-            .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(String::from))
-            .unwrap_or_else(|| "default".to_string());
+            .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(String::from));
+        let profile_named = named.is_some();
+        let profile = named.unwrap_or_else(|| "default".to_string());
         check_section_name(&profile, "profile")?;
         if let Some(region) = &global.region {
             check_region(region, "--region", Exit::Usage)?;
@@ -150,6 +154,7 @@ impl Context {
         let color = color_enabled(global.color, &env);
         Ok(Context {
             profile,
+            profile_named,
             config_file: global.config_file.clone(),
             credentials_file: global.credentials_file.clone(),
             endpoint_url: global.endpoint_url.clone(),

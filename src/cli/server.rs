@@ -52,7 +52,9 @@ pub struct ServerOpts {
     /// List the running servers
     #[arg(long, conflicts_with_all = ["stop", "foreground"])]
     pub list: bool,
-    /// Stop the running servers of the profile (every profile's with --all)
+    /// Stop the server this shell started (or the named profile's; every one with
+    /// --all) and print the lines that clear its variables:
+    /// eval "$(awsmfa server --stop)"
     #[arg(long, conflicts_with = "foreground")]
     pub stop: bool,
     /// With --stop: every running server
@@ -64,17 +66,62 @@ pub struct ServerOpts {
     /// The background server stops when this process does (internal)
     #[arg(long, hide = true)]
     pub watch_pid: Option<u32>,
+    /// When the watched process started: with the pid, it names that process for good
+    /// (internal)
+    #[arg(long, hide = true, requires = "watch_pid")]
+    pub watch_start: Option<u64>,
 }
 
 /// What is recorded of a running background server (no secret: the token is only in
-/// the server's memory and the shell's environment).
+/// the server's memory and the shell's environment). `--stop` signals a process only
+/// when it is the one recorded: same pid, start time and executable.
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     pid: u32,
+    /// When the server process started ([`crate::sys::process_start`]).
+    #[serde(default)]
+    start: Option<u64>,
+    /// The server's executable.
+    #[serde(default)]
+    exe: Option<PathBuf>,
     profile: String,
     url: String,
     started: String,
     watch_pid: Option<u32>,
+    #[serde(default)]
+    watch_start: Option<u64>,
+}
+
+impl Record {
+    /// Whether process `pid` is still the server this record names.
+    fn is_running_server(&self) -> bool {
+        let (Some(start), Some(exe)) = (self.start, &self.exe) else {
+            return false;
+        };
+        crate::sys::process_start(self.pid) == Some(start)
+            && crate::sys::process_exe(self.pid).as_ref() == Some(exe)
+    }
+
+    fn watches(&self, shell: Option<(u32, u64)>) -> bool {
+        shell.is_some_and(|(pid, start)| {
+            self.watch_pid == Some(pid) && self.watch_start == Some(start)
+        })
+    }
+}
+
+/// The shell that holds (or will hold) the variables `server` prints: the one reading
+/// its output (`eval "$(…)"`, however many subshells stand between), else the parent,
+/// with its start time — a pid alone can be reused once the shell is gone.
+fn calling_shell() -> Option<(u32, u64)> {
+    let pid = crate::sys::stdout_reader().or_else(crate::sys::parent_pid)?;
+    (pid > 1).then_some(())?;
+    Some((pid, crate::sys::process_start(pid)?))
+}
+
+/// The server URL this shell's variables point at, when they point at an awsmfa server.
+fn served_url(ctx: &Context) -> Option<&str> {
+    let url = ctx.env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")?;
+    (url.starts_with("http://127.0.0.1:") && url.ends_with(server::PATH)).then_some(url)
 }
 
 pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
@@ -82,7 +129,7 @@ pub fn run(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
         return list(ctx).map(|()| 0);
     }
     if opts.stop {
-        return stop(ctx, opts.all).map(|()| 0);
+        return stop(ctx, opts).map(|()| 0);
     }
     if opts.daemon {
         return daemon(ctx, opts);
@@ -126,7 +173,6 @@ fn foreground(ctx: &Context, setup: &Setup, port: u16, format: EnvFormat) -> Res
     let (listener, addr) = listen(port)?;
     let token = token()?;
     let url = server::url(addr);
-    let scratch = servers_dir(setup)?;
     let handoff = handoff::handoff(
         ctx,
         setup,
@@ -134,7 +180,6 @@ fn foreground(ctx: &Context, setup: &Setup, port: u16, format: EnvFormat) -> Res
             url: &url,
             token: &token,
         },
-        Some(&scratch),
     )?
     .with_marker();
     output::print_stdout(&formats::env_script(format, &handoff.unset, &handoff.set)?)
@@ -156,7 +201,7 @@ fn start_background(
     opts: &ServerOpts,
     format: EnvFormat,
 ) -> Result<u8, Error> {
-    let dir = servers_dir(setup)?;
+    let dir = servers_dir(ctx, setup)?;
     let exe = std::env::current_exe()
         .map_err(|e| Error::new(Exit::Failure, format!("cannot find awsmfa itself: {e}")))?;
     let mut cmd = Command::new(exe);
@@ -181,11 +226,22 @@ fn start_background(
         .arg("--format")
         .arg(format_name(format));
     if !opts.detach {
-        // The shell that runs us (`eval "$(awsmfa server)"` runs awsmfa as the shell's
-        // child): the server ends with it.
-        let shell = crate::sys::parent_pid().unwrap_or(0);
-        if shell > 1 {
-            cmd.arg("--watch-pid").arg(shell.to_string());
+        // The shell that evaluates our output: the server ends with it.
+        match calling_shell() {
+            Some((pid, start)) => {
+                ctx.debug(1, &format!("the server ends with the shell of pid {pid}"));
+                cmd.arg("--watch-pid")
+                    .arg(pid.to_string())
+                    .arg("--watch-start")
+                    .arg(start.to_string());
+            }
+            None => {
+                return Err(Error::new(
+                    Exit::Failure,
+                    "cannot tell which shell starts the server, so it would never stop",
+                )
+                .with_hint("pass --detach and stop it with `awsmfa server --stop --all`"));
+            }
         }
     }
     cmd.stdin(Stdio::null())
@@ -258,7 +314,7 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
     // signal thread below receives them.
     let signals = crate::proc::block_stop_signals();
     let setup = Setup::new(ctx)?;
-    let dir = servers_dir(&setup)?;
+    let dir = servers_dir(ctx, &setup)?;
     let (listener, addr) = listen(opts.port)?;
     let token = token()?;
     let url = server::url(addr);
@@ -272,7 +328,6 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
             url: &url,
             token: &token,
         },
-        Some(&dir),
     )?
     .with_marker();
     // Before anything is recorded: a value the format cannot carry is an error the
@@ -284,10 +339,13 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
     )?;
     let record = Record {
         pid,
+        start: crate::sys::process_start(pid),
+        exe: crate::sys::process_exe(pid),
         profile: ctx.profile.clone(),
         url: url.clone(),
         started: jiff::Timestamp::now().to_string(),
         watch_pid: opts.watch_pid,
+        watch_start: opts.watch_start,
     };
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         Error::new(Exit::Config, format!("{what} {}: {e}", dir.display()))
@@ -348,9 +406,16 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
             stop_now(&format!("signal {sig}"));
         });
         if let Some(watched) = opts.watch_pid {
+            // The same process, not just the same pid: once the shell is gone its pid
+            // may be given to another process.
+            let start = opts.watch_start;
+            let there = move || match start {
+                Some(start) => crate::sys::process_start(watched) == Some(start),
+                None => crate::proc::alive(watched),
+            };
             scope.spawn(move || {
-                while crate::proc::alive(watched) {
-                    std::thread::sleep(Duration::from_secs(2));
+                while there() {
+                    std::thread::sleep(Duration::from_secs(1));
                 }
                 stop_now(&format!("the shell that started it (pid {watched}) exited"));
             });
@@ -361,27 +426,30 @@ fn daemon(ctx: &Context, opts: &ServerOpts) -> Result<u8, Error> {
 }
 
 /// `servers/` in the session cache, private.
-fn servers_dir(setup: &Setup) -> Result<PathBuf, Error> {
-    let dir = setup.cache.dir().join("servers");
-    crate::fsx::create_private_dir(setup.cache.dir())
-        .and_then(|()| crate::fsx::create_private_dir(&dir))
-        .map_err(|e| Error::new(Exit::Config, format!("session cache: {e}")))?;
-    Ok(dir)
+fn servers_dir(ctx: &Context, setup: &Setup) -> Result<PathBuf, Error> {
+    setup
+        .cache
+        .private_subdir("servers", &|m| ctx.warn(m))
+        .map_err(crate::session::engine::cache_error)
 }
 
-/// The cache directory without resolving a profile (`--list` and `--stop` work even
-/// when the profile's files are broken).
-fn servers_dir_of(ctx: &Context) -> Result<PathBuf, Error> {
+/// The servers' directory without resolving a profile (`--list` and `--stop` work even
+/// when the profile's files are broken), checked as every private directory is; `None`
+/// when no server was ever started.
+fn servers_dir_of(ctx: &Context) -> Result<Option<PathBuf>, Error> {
     let cache = crate::session::cache::Cache::from_env(&ctx.env).ok_or_else(|| {
         Error::new(
             Exit::Config,
             "HOME is not set, so the session cache has no place; set HOME or AWSMFA_CACHE_DIR",
         )
     })?;
-    Ok(cache.dir().join("servers"))
+    cache
+        .existing_subdir("servers")
+        .map_err(crate::session::engine::cache_error)
 }
 
-/// The running servers' records; leftovers of servers that are gone are removed.
+/// The running servers' records; leftovers of servers that are gone are removed. Each
+/// is opened without following a link and checked to be a file of this user's.
 fn running(dir: &Path) -> Vec<Record> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -392,7 +460,7 @@ fn running(dir: &Path) -> Vec<Record> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let Ok(file) = File::open(&path) else {
+        let Ok(Some((file, _))) = crate::fsx::open_private(&path, false) else {
             continue;
         };
         if file.try_lock().is_ok() {
@@ -413,17 +481,21 @@ fn running(dir: &Path) -> Vec<Record> {
 }
 
 fn list(ctx: &Context) -> Result<(), Error> {
-    let records = running(&servers_dir_of(ctx)?);
+    let records = servers_dir_of(ctx)?
+        .map(|dir| running(&dir))
+        .unwrap_or_default();
     let mut text = String::new();
     for r in &records {
         let until = match r.watch_pid {
             Some(p) => format!("until pid {p} exits"),
             None => "until stopped".into(),
         };
-        text.push_str(&format!(
-            "{}\t{:?}\t{}\tsince {}\t{until}\n",
+        // Records are this user's own, but what they say still passes the one sanitizer.
+        text.push_str(&crate::term::clean(&format!(
+            "{}\t{:?}\t{}\tsince {}\t{until}",
             r.pid, r.profile, r.url, r.started
-        ));
+        )));
+        text.push('\n');
     }
     if records.is_empty() {
         ctx.say("no server is running");
@@ -431,47 +503,98 @@ fn list(ctx: &Context) -> Result<(), Error> {
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }
 
-fn stop(ctx: &Context, all: bool) -> Result<(), Error> {
-    let dir = servers_dir_of(ctx)?;
-    let targets: Vec<Record> = running(&dir)
+/// Stops the servers asked for: every one (`--all`), the named profile's, and the one
+/// this shell's variables point at or that watches this shell. When this shell holds a
+/// server's variables, prints the lines that clear them — a stopped server's port is
+/// free for anyone on the machine to take, token and all.
+fn stop(ctx: &Context, opts: &ServerOpts) -> Result<(), Error> {
+    let records = servers_dir_of(ctx)?
+        .map(|dir| (running(&dir), dir))
+        .unwrap_or_default();
+    let (records, dir) = records;
+    let ours = served_url(ctx);
+    let shell = calling_shell();
+    let targets: Vec<Record> = records
         .into_iter()
-        .filter(|r| all || r.profile == ctx.profile)
+        .filter(|r| {
+            opts.all
+                || (ctx.profile_named && r.profile == ctx.profile)
+                || ours == Some(r.url.as_str())
+                || r.watches(shell)
+        })
         .collect();
     if targets.is_empty() {
-        ctx.say(&if all {
+        ctx.say(&if opts.all {
             "no server is running".to_string()
-        } else {
+        } else if ctx.profile_named {
             format!("no server is running for profile {:?}", ctx.profile)
+        } else {
+            "no server was started from this shell (name one with -p PROFILE, or --all)".to_string()
         });
-        return Ok(());
     }
-    for r in &targets {
+    let (mine, strangers): (Vec<Record>, Vec<Record>) =
+        targets.into_iter().partition(Record::is_running_server);
+    for r in &strangers {
+        ctx.warn(&format!(
+            "not signalling pid {}: it is not the server its record names",
+            r.pid
+        ));
+    }
+    for r in &mine {
         crate::proc::terminate(r.pid);
     }
-    // Each server removes its record as it stops; wait for that (a server stuck in a
-    // system call is killed after five seconds).
+    // Each server removes its record as it stops; wait for that. One stuck in a system
+    // call is killed after five seconds — only if it is still that very server.
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut left = targets.len();
-    while Instant::now() < deadline {
-        left = running(&dir)
-            .iter()
-            .filter(|r| targets.iter().any(|t| t.pid == r.pid))
-            .count();
-        if left == 0 {
-            break;
-        }
+    let still_running = || {
+        let now = running(&dir);
+        mine.iter()
+            .filter(|t| now.iter().any(|r| r.pid == t.pid))
+            .collect::<Vec<_>>()
+    };
+    let mut left = still_running();
+    while !left.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
+        left = still_running();
     }
-    if left > 0 {
-        for r in &targets {
+    for r in left {
+        if r.is_running_server() {
             crate::proc::kill(r.pid);
         }
     }
-    for r in &targets {
+    for r in &mine {
         ctx.say(&format!(
             "stopped the server of profile {:?} (pid {})",
             r.profile, r.pid
         ));
     }
+    if ours.is_some() {
+        clear_variables(ctx, opts)?;
+    } else if !mine.is_empty() && !opts.all {
+        ctx.debug(1, "this shell holds no server variables: nothing to clear");
+    }
     Ok(())
+}
+
+/// The lines that clear what `server` set in this shell, on standard output for
+/// `eval "$(awsmfa server --stop)"`; on a terminal, how to run that instead.
+fn clear_variables(ctx: &Context, opts: &ServerOpts) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let format = opts.format.unwrap_or_else(|| {
+        EnvFormat::detect(
+            crate::proc::parent_name().as_deref(),
+            crate::sys::login_shell(&ctx.env).as_deref(),
+        )
+    });
+    if std::io::stdout().is_terminal() {
+        ctx.warn(&format!(
+            "this shell still points at the stopped server; clear its variables with: {}",
+            formats::eval_line(format, "awsmfa server --stop")
+        ));
+        return Ok(());
+    }
+    let names = handoff::unset_names(ctx);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    output::print_stdout(&formats::env_unsets(format, &names))
+        .map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }

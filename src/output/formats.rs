@@ -147,6 +147,18 @@ fn describe_char(c: char) -> String {
     }
 }
 
+/// The line that loads what `command` prints into the running shell of `format`
+/// (`eval "$(awsmfa env)"` in sh), for hints.
+pub fn eval_line(format: EnvFormat, command: &str) -> String {
+    match format {
+        EnvFormat::Sh => format!("eval \"$({command})\""),
+        EnvFormat::Fish => format!("{command} | source"),
+        EnvFormat::Powershell => format!("{command} | Out-String | Invoke-Expression"),
+        EnvFormat::Cmd => format!("for /f \"delims=\" %i in ('{command}') do %i"),
+        EnvFormat::Json | EnvFormat::Dotenv => command.to_string(),
+    }
+}
+
 /// Lines that clear `names` in `format`.
 pub fn env_unsets(format: EnvFormat, names: &[&str]) -> String {
     match format {

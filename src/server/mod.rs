@@ -7,12 +7,19 @@
 //! compared in constant time (401 otherwise, with no body), and serves each request
 //! through the caller's [`Provider`] (the session engine: cache first, single flight on
 //! renewal, so a thousand concurrent requests make one STS call and one prompt).
-//! Each connection has its own thread, and its request head must arrive whole within
-//! 8 KiB and two seconds, so idle or slow clients never delay a good request.
+//! One thread waits on every connection at once, so an idle or slow client costs a
+//! descriptor and a small buffer, never a thread: a connection gets a thread of its own
+//! only once its whole request head (at most 8 KiB, within two seconds) names the path
+//! and carries the token. When the connections still waiting for their head fill the
+//! room (half the descriptors the process may open), the oldest is closed to make room.
+//! The server serves every user of the machine's loopback, so no number of idle or
+//! dripping connections from another user keeps out a client that sends its request
+//! at once, as SDKs do.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -50,45 +57,209 @@ pub fn url(addr: SocketAddr) -> String {
     format!("http://{addr}{PATH}")
 }
 
-/// How many connections are served at once; more are closed at once (SDKs retry).
-pub const MAX_CONNECTIONS: usize = 256;
+/// The most connections that may wait for their request head at once (fewer when the
+/// process may open fewer descriptors); past that the oldest is closed.
+pub const MAX_WAITING: usize = 16 * 1024;
 /// How long a client has to send its whole request head.
 const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+/// At most this many connections are accepted between two looks at the waiting ones.
+const ACCEPT_BURST: usize = 256;
 
-/// Serves until `stop` is set (and a connection wakes the accept loop).
-///
-/// Every connection gets its own thread, so an idle or slow client never delays
-/// another: one that has not sent its whole request head within two seconds is
-/// closed, and at most [`MAX_CONNECTIONS`] are open at once.
+/// Serves until `stop` is set (and a connection wakes the loop): see the module's note.
 pub fn serve(listener: &TcpListener, token: &str, provider: &dyn Provider, stop: &AtomicBool) {
-    let active = AtomicUsize::new(0);
+    if listener.set_nonblocking(true).is_err() {
+        return;
+    }
+    let limit = crate::sys::raise_open_files_limit();
+    let room = usize::try_from(limit / 2)
+        .unwrap_or(usize::MAX)
+        .clamp(16, MAX_WAITING);
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
+    let mut ready = Vec::new();
     std::thread::scope(|scope| {
-        for stream in listener.incoming() {
+        while !stop.load(Ordering::SeqCst) {
+            // The oldest connection's deadline is the nearest: arrival order.
+            let timeout = waiting
+                .front()
+                .map(|w| w.deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(1))
+                .clamp(Duration::from_millis(1), Duration::from_secs(1));
+            let streams: Vec<&TcpStream> = waiting.iter().map(|w| &w.stream).collect();
+            if crate::sys::wait_readable(listener, &streams, timeout, &mut ready).is_err() {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            drop(streams);
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            let Ok(stream) = stream else {
-                // Out of descriptors, say: give clients a moment to go away.
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            };
-            if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                active.fetch_sub(1, Ordering::SeqCst);
-                drop(stream);
-                continue;
+            let now = Instant::now();
+            let mut kept = VecDeque::with_capacity(waiting.len());
+            for (i, mut w) in waiting.drain(..).enumerate() {
+                let step = if ready.get(i + 1).copied().unwrap_or(false) {
+                    w.read_more()
+                } else {
+                    Step::Wait
+                };
+                match step {
+                    Step::Wait if now < w.deadline => kept.push_back(w),
+                    Step::Wait | Step::Bad => respond(&mut w.stream, 400, "Bad Request", b""),
+                    Step::Gone => {}
+                    Step::Head(end) => dispatch(scope, w, end, token, provider),
+                }
             }
-            let active = &active;
-            let spawned = std::thread::Builder::new()
-                .name("awsmfa-conn".into())
-                .spawn_scoped(scope, move || {
-                    handle(stream, token, provider);
-                    active.fetch_sub(1, Ordering::SeqCst);
-                });
-            if spawned.is_err() {
-                active.fetch_sub(1, Ordering::SeqCst);
+            waiting = kept;
+            if ready.first().copied().unwrap_or(false) {
+                accept(listener, &mut waiting, room);
             }
         }
     });
+}
+
+/// Takes the connections the listener has (a burst at most), making room by closing
+/// the oldest waiting ones when needed.
+fn accept(listener: &TcpListener, waiting: &mut VecDeque<Waiting>, room: usize) {
+    for _ in 0..ACCEPT_BURST {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if stream.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                if waiting.len() >= room {
+                    waiting.pop_front();
+                }
+                waiting.push_back(Waiting {
+                    stream,
+                    head: Zeroizing::new(Vec::new()),
+                    deadline: Instant::now() + HEAD_DEADLINE,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                // Out of descriptors: the oldest waiting connection makes room.
+                if waiting.pop_front().is_none() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// A connection that has not sent its whole request head yet.
+struct Waiting {
+    stream: TcpStream,
+    /// What it sent so far; it carries the token, so it is wiped wherever it was.
+    head: Zeroizing<Vec<u8>>,
+    deadline: Instant,
+}
+
+enum Step {
+    /// Nothing more to read now.
+    Wait,
+    /// The head is whole; it ends at this offset.
+    Head(usize),
+    /// Too long, or the client ended it half-sent.
+    Bad,
+    /// The connection is gone.
+    Gone,
+}
+
+impl Waiting {
+    /// Reads what has arrived without waiting.
+    fn read_more(&mut self) -> Step {
+        let mut chunk = Zeroizing::new([0u8; 1024]);
+        loop {
+            match self.stream.read(chunk.as_mut_slice()) {
+                Ok(0) => return Step::Gone,
+                Ok(n) => {
+                    let before = self.head.len();
+                    if before + n > MAX_HEAD {
+                        return Step::Bad;
+                    }
+                    extend_wiped(&mut self.head, &chunk[..n]);
+                    let from = before.saturating_sub(3);
+                    if let Some(end) = self.head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                        return Step::Head(from + end);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Step::Gone,
+            }
+        }
+    }
+}
+
+/// Appends to a buffer without leaving a copy of its old contents in freed memory.
+fn extend_wiped(buf: &mut Zeroizing<Vec<u8>>, more: &[u8]) {
+    if buf.capacity() - buf.len() < more.len() {
+        let want = (buf.len() + more.len()).max(buf.capacity() * 2).max(256);
+        let mut grown = Zeroizing::new(Vec::with_capacity(want));
+        grown.extend_from_slice(buf);
+        *buf = grown;
+    }
+    buf.extend_from_slice(more);
+}
+
+/// Answers a whole request head: refusals at once, an authorized request on a thread
+/// of its own (the provider may wait for a renewal, a lock or a person).
+fn dispatch<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    mut w: Waiting,
+    end: usize,
+    token: &'scope str,
+    provider: &'scope dyn Provider,
+) {
+    match check(&w.head[..end], token) {
+        Err((status, reason)) => respond(&mut w.stream, status, reason, b""),
+        Ok(()) => {
+            drop(w.head);
+            let mut stream = w.stream;
+            let spawned = std::thread::Builder::new()
+                .name("awsmfa-conn".into())
+                .spawn_scoped(scope, move || {
+                    if stream.set_nonblocking(false).is_ok() {
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+                        serve_credentials(&mut stream, provider);
+                    }
+                });
+            if spawned.is_err() {
+                // No thread to be had: the client retries, as SDKs do on a closed socket.
+            }
+        }
+    }
+}
+
+/// Whether a request head asks for the credentials with the right token; else the
+/// status to answer.
+fn check(head: &[u8], token: &str) -> Result<(), (u16, &'static str)> {
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(|&b| b == b' ');
+    let (method, target) = (parts.next().unwrap_or(b""), parts.next().unwrap_or(b""));
+    let path = target.split(|&b| b == b'?').next().unwrap_or(b"");
+    if path != PATH.as_bytes() {
+        return Err((404, "Not Found"));
+    }
+    if method != b"GET" {
+        return Err((405, "Method Not Allowed"));
+    }
+    let given = lines
+        .filter_map(|l| {
+            let colon = l.iter().position(|&b| b == b':')?;
+            Some((&l[..colon], &l[colon + 1..]))
+        })
+        .find(|(k, _)| k.trim_ascii().eq_ignore_ascii_case(b"authorization"))
+        .map(|(_, v)| v.trim_ascii())
+        .unwrap_or(b"");
+    if !constant_time_eq(given, token.as_bytes()) {
+        return Err((401, "Unauthorized"));
+    }
+    Ok(())
 }
 
 /// Stops a server started with [`serve`] on `addr`.
@@ -106,30 +277,7 @@ struct Body<'a> {
     expiration: String,
 }
 
-fn handle(mut stream: TcpStream, token: &str, provider: &dyn Provider) {
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let Some(head) = read_head(&mut stream, Instant::now() + HEAD_DEADLINE) else {
-        return respond(&mut stream, 400, "Bad Request", b"");
-    };
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let mut parts = request_line.split(' ');
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    if path != PATH {
-        return respond(&mut stream, 404, "Not Found", b"");
-    }
-    if method != "GET" {
-        return respond(&mut stream, 405, "Method Not Allowed", b"");
-    }
-    let given = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim())
-        .unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        return respond(&mut stream, 401, "Unauthorized", b"");
-    }
+fn serve_credentials(stream: &mut TcpStream, provider: &dyn Provider) {
     match provider.credentials() {
         Ok(creds) => {
             let body = Body {
@@ -142,7 +290,7 @@ fn handle(mut stream: TcpStream, token: &str, provider: &dyn Provider) {
                     .unwrap_or_default(),
             };
             let json = Zeroizing::new(serde_json::to_vec(&body).expect("serializable"));
-            respond(&mut stream, 200, "OK", &json);
+            respond(stream, 200, "OK", &json);
         }
         Err(message) => {
             let json = serde_json::to_vec(&serde_json::json!({
@@ -150,33 +298,9 @@ fn handle(mut stream: TcpStream, token: &str, provider: &dyn Provider) {
                 "message": message,
             }))
             .expect("serializable");
-            respond(&mut stream, 503, "Service Unavailable", &json);
+            respond(stream, 503, "Service Unavailable", &json);
         }
     }
-}
-
-/// The request head, if it arrives whole, within [`MAX_HEAD`] bytes, before `deadline`
-/// (a total limit: a client dripping a byte a second does not extend it).
-fn read_head(stream: &mut TcpStream, deadline: Instant) -> Option<String> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    while buf.len() < MAX_HEAD {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        if left.is_zero() {
-            return None;
-        }
-        stream.set_read_timeout(Some(left)).ok()?;
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return String::from_utf8(buf).ok();
-        }
-    }
-    None
 }
 
 fn respond(stream: &mut TcpStream, status: u16, reason: &str, body: &[u8]) {

@@ -133,6 +133,33 @@ impl Cache {
         Ok(())
     }
 
+    /// A directory of awsmfa's own inside the cache (`servers`, `console`, `scratch`),
+    /// made private (0700) under the checks of [`Cache::ensure_dir`], and checked itself:
+    /// whatever is put there is private from its first instant, whatever the umask.
+    pub fn private_subdir(&self, name: &str, warn: &dyn Fn(&str)) -> Result<PathBuf, FsError> {
+        self.ensure_dir(warn)?;
+        let dir = self.dir.join(name);
+        fsx::create_private_dir(&dir)?;
+        fsx::check_private_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// An existing directory of awsmfa's own inside the cache, checked as
+    /// [`Cache::private_subdir`] checks it but not made: `Ok(None)` when it does not exist.
+    pub fn existing_subdir(&self, name: &str) -> Result<Option<PathBuf>, FsError> {
+        let dir = self.dir.join(name);
+        if std::fs::symlink_metadata(&self.dir).is_err() || std::fs::symlink_metadata(&dir).is_err()
+        {
+            return Ok(None);
+        }
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fsx::check_parent_dir(parent)?;
+        }
+        fsx::check_private_dir(&self.dir)?;
+        fsx::check_private_dir(&dir)?;
+        Ok(Some(dir))
+    }
+
     /// The entry for `key`, if there is a usable one. Problems are reported through
     /// `warn` and count as a miss; so does a directory [`Cache::ensure_dir`] would refuse
     /// (it says why when a session is made).

@@ -523,7 +523,8 @@ impl Engine<'_> {
 }
 
 /// The error of a session-cache operation, with the fix for a refused directory or file.
-fn cache_error(e: crate::fsx::FsError) -> Error {
+/// A session-cache problem as the error a command reports, with its fix.
+pub fn cache_error(e: crate::fsx::FsError) -> Error {
     let hint = e.hint();
     let err = Error::new(Exit::Config, format!("session cache: {e}"));
     match hint {

@@ -321,6 +321,222 @@ pub fn kill(pid: u32) {
     }
 }
 
+/// When process `pid` started, in the system's own units (Linux: clock ticks since
+/// boot from `/proc/PID/stat`; macOS: microseconds since the epoch from `proc_pidinfo`):
+/// with the pid, it names one process for good, where a pid alone is reused.
+pub fn process_start(pid: u32) -> Option<u64> {
+    #[cfg(target_os = "macos")]
+    {
+        bsd_info(pid).map(|i| i.pbi_start_tvsec * 1_000_000 + i.pbi_start_tvusec)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        // A zombie has exited: it runs nothing and holds nothing.
+        let fields = stat_fields(pid)?;
+        (fields.first()? != "Z").then_some(())?;
+        fields.get(19)?.parse().ok()
+    }
+}
+
+/// The parent of process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    #[cfg(target_os = "macos")]
+    {
+        bsd_info(pid).map(|i| i.pbi_ppid)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        stat_fields(pid)?.get(1)?.parse().ok()
+    }
+}
+
+/// The executable process `pid` runs (Linux: `/proc/PID/exe`; macOS: `proc_pidpath`).
+pub fn process_exe(pid: u32) -> Option<std::path::PathBuf> {
+    #[cfg(target_os = "macos")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut buf = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
+        // SAFETY: a buffer of the size given; proc_pidpath writes at most that.
+        let n = unsafe {
+            libc::proc_pidpath(
+                pid as libc::c_int,
+                buf.as_mut_ptr().cast(),
+                buf.len() as u32,
+            )
+        };
+        let len = usize::try_from(n).ok().filter(|&n| n > 0)?;
+        Some(std::ffi::OsStr::from_bytes(&buf[..len]).into())
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        // An executable replaced since it started (an upgrade) reads "PATH (deleted)".
+        let path = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        let text = path.to_string_lossy();
+        Some(match text.strip_suffix(" (deleted)") {
+            Some(original) => original.into(),
+            None => path,
+        })
+    }
+}
+
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces and
+/// parentheses): `[0]` the state, `[1]` the parent, `[19]` the start time.
+#[cfg(not(target_os = "macos"))]
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+#[cfg(target_os = "macos")]
+fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
+    // SAFETY: an all-zero proc_bsdinfo is valid; proc_pidinfo fills at most its size.
+    let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
+    let n = unsafe {
+        libc::proc_pidinfo(
+            pid as libc::c_int,
+            libc::PROC_PIDTBSDINFO,
+            0,
+            (&mut info as *mut libc::proc_bsdinfo).cast(),
+            size,
+        )
+    };
+    (n == size).then_some(info)
+}
+
+/// The process that reads what this process writes to its standard output, when that
+/// is a pipe and the reader is one of its ancestors: the shell that evaluates
+/// `eval "$(awsmfa server)"` (or `awsmfa server | source` in fish), however many
+/// subshells stand between (bash forks one for `$(… 2>/dev/null)`). Linux reads it from
+/// `/proc`; elsewhere `None` (the caller falls back to the parent shell).
+pub fn stdout_reader() -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let ours = std::fs::metadata("/proc/self/fd/1").ok()?;
+        if !ours.file_type().is_fifo() {
+            return None;
+        }
+        let mut pid = parent_pid()?;
+        for _ in 0..64 {
+            if pid <= 1 {
+                return None;
+            }
+            if holds_read_end(pid, ours.ino()) {
+                return Some(pid);
+            }
+            pid = parent_of(pid)?;
+        }
+        None
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Whether process `pid` has the pipe `inode` open for reading.
+#[cfg(target_os = "linux")]
+fn holds_read_end(pid: u32, inode: u64) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let want = format!("pipe:[{inode}]");
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == want.as_str())
+            && std::fs::read_to_string(format!(
+                "/proc/{pid}/fdinfo/{}",
+                fd.file_name().to_string_lossy()
+            ))
+            .ok()
+            .and_then(|info| {
+                let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+                u32::from_str_radix(flags.trim(), 8).ok()
+            })
+            .is_some_and(|flags| flags & libc::O_ACCMODE as u32 == libc::O_RDONLY as u32)
+    })
+}
+
+/// A temporary directory in `parent`, 0700 from its first instant whatever the umask;
+/// removed on drop.
+pub fn private_tempdir(parent: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(parent)
+}
+
+// ---------------------------------------------------------------------------------------
+// Sockets
+
+/// Waits up to `timeout` until the listener has a connection to accept or one of
+/// `streams` has something to read (or was closed); `ready[0]` is the listener's,
+/// `ready[i + 1]` stream `i`'s. An interrupted wait returns with nothing ready.
+pub fn wait_readable(
+    listener: &std::net::TcpListener,
+    streams: &[&std::net::TcpStream],
+    timeout: std::time::Duration,
+    ready: &mut Vec<bool>,
+) -> io::Result<()> {
+    let mut fds: Vec<libc::pollfd> = std::iter::once(listener.as_raw_fd())
+        .chain(streams.iter().map(|s| s.as_raw_fd()))
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fds` is a valid array of its length for the duration of the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    ready.clear();
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            ready.resize(fds.len(), false);
+            return Ok(());
+        }
+        return Err(e);
+    }
+    ready.extend(fds.iter().map(|p| p.revents != 0));
+    Ok(())
+}
+
+/// Raises this process's limit of open descriptors to what it may (at most 65,536):
+/// the credentials server holds one per waiting connection. Returns the limit now.
+pub fn raise_open_files_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit to fill, then to set.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        // macOS refuses more than OPEN_MAX for the soft limit.
+        let cap: libc::rlim_t = if cfg!(target_os = "macos") {
+            10_240
+        } else {
+            65_536
+        };
+        let want = lim.rlim_max.min(cap);
+        if want > lim.rlim_cur {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = want;
+            }
+        }
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let limit = lim.rlim_cur as u64;
+    limit
+}
+
 /// An always-empty file.
 pub fn null_device() -> &'static str {
     "/dev/null"

@@ -20,8 +20,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, HANDLE, HANDLE_FLAG_INHERIT,
-    INVALID_HANDLE_VALUE, SetHandleInformation, WAIT_TIMEOUT,
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, FILETIME, HANDLE,
+    HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE, SetHandleInformation, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT;
 use windows_sys::Win32::System::Console::{
@@ -36,8 +36,9 @@ use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, TerminateJobObject,
 };
 use windows_sys::Win32::System::Threading::{
-    CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, DETACHED_PROCESS, GetCurrentProcessId, OpenProcess,
-    PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess, WaitForSingleObject,
+    CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, DETACHED_PROCESS, GetCurrentProcessId,
+    GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE,
+    PROCESS_TERMINATE, QueryFullProcessImageNameW, TerminateProcess, WaitForSingleObject,
 };
 use zeroize::Zeroizing;
 
@@ -421,6 +422,93 @@ pub fn kill(pid: u32) {
             CloseHandle(h);
         }
     }
+}
+
+/// When process `pid` was created (a `FILETIME`, 100 ns units): with the pid, it names
+/// one process for good, where a pid alone is reused.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let h = open_process(pid, PROCESS_QUERY_LIMITED_INFORMATION)?;
+    let zero = FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+    // SAFETY: an open handle, closed once; four FILETIMEs to fill.
+    let ok = unsafe {
+        let ok = GetProcessTimes(h, &mut created, &mut exited, &mut kernel, &mut user);
+        CloseHandle(h);
+        ok
+    };
+    (ok != 0).then(|| (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime))
+}
+
+/// The parent of process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    process_entry(pid).map(|(parent, _)| parent)
+}
+
+/// The executable process `pid` runs.
+pub fn process_exe(pid: u32) -> Option<std::path::PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    let h = open_process(pid, PROCESS_QUERY_LIMITED_INFORMATION)?;
+    let mut buf = vec![0u16; 32 * 1024];
+    let mut len = buf.len() as u32;
+    // SAFETY: an open handle, closed once; a buffer of the length given.
+    let ok = unsafe {
+        let ok = QueryFullProcessImageNameW(h, 0, buf.as_mut_ptr(), &mut len);
+        CloseHandle(h);
+        ok
+    };
+    (ok != 0).then(|| std::ffi::OsString::from_wide(&buf[..len as usize]).into())
+}
+
+/// Windows: no pipe reader to find; the caller falls back to the parent shell.
+pub fn stdout_reader() -> Option<u32> {
+    None
+}
+
+/// A temporary directory in `parent`, private by the access list it inherits; removed
+/// on drop.
+pub fn private_tempdir(parent: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix(prefix).tempdir_in(parent)
+}
+
+// ---------------------------------------------------------------------------------------
+// Sockets
+
+/// Waits up to `timeout` until the listener has a connection to accept or one of
+/// `streams` has something to read (or was closed); `ready[0]` is the listener's,
+/// `ready[i + 1]` stream `i`'s (`WSAPoll`).
+pub fn wait_readable(
+    listener: &std::net::TcpListener,
+    streams: &[&std::net::TcpStream],
+    timeout: std::time::Duration,
+    ready: &mut Vec<bool>,
+) -> io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{POLLRDNORM, WSAPOLLFD, WSAPoll};
+    let mut fds: Vec<WSAPOLLFD> = std::iter::once(listener.as_raw_socket())
+        .chain(streams.iter().map(|s| s.as_raw_socket()))
+        .map(|fd| WSAPOLLFD {
+            fd: fd as usize,
+            events: POLLRDNORM,
+            revents: 0,
+        })
+        .collect();
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: `fds` is a valid array of its length for the duration of the call.
+    let n = unsafe { WSAPoll(fds.as_mut_ptr(), fds.len() as u32, ms) };
+    ready.clear();
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    ready.extend(fds.iter().map(|p| p.revents != 0));
+    Ok(())
+}
+
+/// Windows has no per-process limit of sockets to raise.
+pub fn raise_open_files_limit() -> u64 {
+    u64::from(u32::MAX)
 }
 
 /// An always-empty file.

@@ -462,3 +462,71 @@ pub fn read_http_request(stream: &mut std::net::TcpStream) -> String {
         }
     }
 }
+
+/// A shell (bash, fish) seeing what a person's shell sees: HOME, PATH with awsmfa and
+/// the AWS CLI, the test's variables.
+pub fn shell(env: &TestEnv, program: &str, script: &str) -> Command {
+    let mut cmd = Command::new(program);
+    let bin = awsmfa_bin();
+    let path = format!(
+        "{}:{}:{}",
+        bin.parent().unwrap().display(),
+        venv_bin("aws").parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env_clear()
+        .env("PATH", path)
+        .env("HOME", env.home.path())
+        .env("LANG", "C.UTF-8")
+        .args(["-c", script])
+        .stdin(Stdio::null());
+    for (k, v) in &env.vars {
+        cmd.env(k, v);
+    }
+    no_tty(&mut cmd);
+    cmd
+}
+
+/// Waits until `awsmfa server --list` lists no server (15 s at most).
+pub fn wait_gone(env: &TestEnv, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = run(env.awsmfa(&["server", "--list"]));
+        assert_eq!(r.status, 0, "{r:?}");
+        if r.stdout.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: still running: {r:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether nothing listens at a server URL's address any more.
+pub fn port_closed(url: &str) -> bool {
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err()
+}
+
+/// Gives `cmd` a soft core-dump limit of `bytes` (the hard one allowing), so a test can
+/// tell whether what awsmfa starts gets the user's limit back: awsmfa sets its own to 0,
+/// and a user's limit of 0 would hide the difference.
+pub fn with_core_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getrlimit and setrlimit on plain data are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
+                limit.rlim_cur = (bytes as libc::rlim_t).min(limit.rlim_max);
+                libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
