@@ -379,3 +379,17 @@ fn proxies_are_chosen_as_botocore_chooses_them() {
         "{asked:?}\n{r:?}"
     );
 }
+
+/// Item 4: `src/sts/partitions.json` is what botocore says (its partitions data and the
+/// endpoint rule sets of STS, IAM and sign-in, evaluated by botocore for every region).
+#[test]
+fn the_partition_data_is_botocores() {
+    let r = run({
+        let mut cmd = Command::new(common::venv_bin("python"));
+        cmd.arg(common::root().join("scripts/partitions"))
+            .arg("--check")
+            .stdin(Stdio::null());
+        cmd
+    });
+    assert_eq!(r.status, 0, "{r:?}");
+}
