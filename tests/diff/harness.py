@@ -427,7 +427,8 @@ import time
 import urllib.parse
 import urllib.request
 
-SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
+SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
+                "expiration")
 KEY_PAIR = ("aws_access_key_id", "aws_secret_access_key")
 INHERITABLE = ("region", "endpoint_url", "services", "ca_bundle", "sts_regional_endpoints")
 ACCOUNT = "123456789012"
@@ -699,6 +700,9 @@ def expect_write(op, case, B, A, d):
         if s:
             exp.update({"aws_access_key_id": s["access_key_id"], "aws_secret_access_key": s["secret_access_key"],
                         "aws_session_token": s["session_token"], "expiration": s["expiration"]})
+            if "aws_security_token" in exp:
+                # An older tool's name for the token, kept in step (README, aws-mfa).
+                exp["aws_security_token"] = s["session_token"]
         # A profile awsmfa creates in the config gets the source profile's region and
         # endpoint settings (DESIGN §3).
         srcs = [bp.get(P, {})]
@@ -718,6 +722,7 @@ def expect_write(op, case, B, A, d):
         except Exception:
             before_t = {}
         if "aws_access_key_id" in before_t and "aws_session_token" not in before_t \
+                and "aws_security_token" not in before_t \
                 and before_t.get("aws_access_key_id") != got.get("aws_access_key_id"):
             problems.append(f"[{T}]: long-term keys in the credentials file overwritten by a session")
         if is_role(got):
@@ -782,7 +787,7 @@ def expect_write(op, case, B, A, d):
             # the file has. Harmless, unless they are credentials mixed with the new ones.
             for k in set(got) - set(exp):
                 if inherits(k, got[k]):
-                    if k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
+                    if k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"):
                         problems.append(f"[{name}]: new section inherits {k} from [DEFAULT]")
                     exp[k] = got[k]
         if got == exp or (op == "import" and got is None and all(inherits(k, v) for k, v in exp.items())):
@@ -823,7 +828,7 @@ def expect_write(op, case, B, A, d):
 def shown_w(k, v):
     if not isinstance(v, str):
         return repr(v)
-    if k in ("aws_secret_access_key", "aws_session_token"):
+    if k in ("aws_secret_access_key", "aws_session_token", "aws_security_token"):
         return f"{v[:3]}…{size(v)}" + (" ending " + repr(v[-12:]) if "\n" in v else "")
     return repr(v)
 
