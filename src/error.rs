@@ -99,6 +99,8 @@ impl From<StsError> for Error {
     fn from(e: StsError) -> Error {
         let exit = if e.is_auth_rejection() {
             Exit::Rejected
+        } else if matches!(e, StsError::Proxy(_)) {
+            Exit::Config
         } else {
             Exit::Failure
         };

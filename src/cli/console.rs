@@ -23,7 +23,6 @@ use super::setup::{CliEffects, Setup, http_settings, long_term_keys};
 use crate::config::profile::Kind;
 use crate::error::{Error, Exit};
 use crate::output;
-use crate::sts::QueryClient;
 
 #[derive(Debug, Args)]
 pub struct ConsoleOpts {
@@ -43,36 +42,33 @@ pub struct ConsoleOpts {
     pub federation_token: bool,
 }
 
-/// The sign-in and console hosts of an AWS partition.
+/// The sign-in and console hosts of an AWS partition (every partition botocore knows:
+/// `src/sts/partitions.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partition {
+    /// `https://signin.aws.amazon.com`
     pub signin: &'static str,
     pub console: &'static str,
 }
 
-/// The partition of a role ARN (`arn:aws-cn:…`), else of the region (`cn-north-1`).
+impl Partition {
+    /// The federation endpoint that makes sign-in tokens.
+    pub fn federation(&self) -> String {
+        format!("{}/federation", self.signin)
+    }
+}
+
+/// The partition of a role ARN (`arn:aws-cn:…`), else of the region (`cn-north-1`),
+/// else `aws`.
 pub fn partition(role_arn: Option<&str>, region: Option<&str>) -> Partition {
-    let name = role_arn
+    use crate::sts::endpoint::{partition_by_id, partition_of};
+    let p = role_arn
         .and_then(|a| a.split(':').nth(1))
-        .map(String::from)
-        .unwrap_or_else(|| match region {
-            Some(r) if r.starts_with("cn-") => "aws-cn".into(),
-            Some(r) if r.starts_with("us-gov-") => "aws-us-gov".into(),
-            _ => "aws".into(),
-        });
-    match name.as_str() {
-        "aws-cn" => Partition {
-            signin: "https://signin.amazonaws.cn/federation",
-            console: "https://console.amazonaws.cn",
-        },
-        "aws-us-gov" => Partition {
-            signin: "https://signin.amazonaws-us-gov.com/federation",
-            console: "https://console.amazonaws-us-gov.com",
-        },
-        _ => Partition {
-            signin: "https://signin.aws.amazon.com/federation",
-            console: "https://console.aws.amazon.com",
-        },
+        .and_then(partition_by_id)
+        .unwrap_or_else(|| partition_of(region.unwrap_or("aws-global")));
+    Partition {
+        signin: &p.signin,
+        console: &p.console,
     }
 }
 
@@ -168,7 +164,7 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
     let partition = partition(role_arn.as_deref(), region.as_deref());
     let dest = destination(opts.destination.as_deref(), partition, region.as_deref())?;
     let signin = match ctx.env.get("AWSMFA_SIGNIN_URL") {
-        None => partition.signin.to_string(),
+        None => partition.federation(),
         Some(url) => {
             if let Some(problem) = crate::config::shape::endpoint_url_problem(url) {
                 return Err(Error::new(
@@ -179,8 +175,9 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
             url.to_string()
         }
     };
-    let client = QueryClient::new(
-        setup.sts_endpoint.clone(),
+    let client = super::setup::query_client(
+        ctx,
+        &setup.sts_endpoint,
         http_settings(ctx, &setup.resolved)?,
     )?;
     let (session, session_duration) = match &setup.resolved.kind {
@@ -371,7 +368,7 @@ mod tests {
     #[test]
     fn partitions_from_the_role_or_the_region() {
         assert_eq!(
-            partition(Some("arn:aws-cn:iam::1:role/r"), None).signin,
+            partition(Some("arn:aws-cn:iam::1:role/r"), None).federation(),
             "https://signin.amazonaws.cn/federation"
         );
         assert_eq!(
@@ -379,12 +376,20 @@ mod tests {
             "https://console.amazonaws-us-gov.com"
         );
         assert_eq!(
-            partition(Some("arn:aws:iam::1:role/r"), Some("cn-north-1")).signin,
+            partition(Some("arn:aws:iam::1:role/r"), Some("cn-north-1")).federation(),
             "https://signin.aws.amazon.com/federation"
         );
         assert_eq!(
             partition(None, None).console,
             "https://console.aws.amazon.com"
+        );
+        assert_eq!(
+            partition(None, Some("us-iso-east-1")).federation(),
+            "https://signin.c2shome.ic.gov/federation"
+        );
+        assert_eq!(
+            partition(Some("arn:aws-iso-b:iam::1:role/r"), None).console,
+            "https://console.sc2shome.sgov.gov"
         );
     }
 

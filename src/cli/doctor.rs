@@ -148,7 +148,7 @@ fn diagnose(ctx: &Context, report: &mut Report, vault: bool) -> Result<(), Error
     let setup = Setup::with(ctx, files, resolved)?;
     let http = http_settings(ctx, &setup.resolved)?;
     super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
-    let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
+    let sts = super::setup::query_client(ctx, &setup.sts_endpoint, http.clone())?;
     // Keys in the vault are checked only when asked (`--vault`: it may need the
     // passphrase); the rest is checked with a cached session, or without credentials.
     let in_vault = matches!(base.keys, KeysFrom::Vault(_));
@@ -228,7 +228,7 @@ fn diagnose(ctx: &Context, report: &mut Report, vault: bool) -> Result<(), Error
         }
     };
     if let Some(id) = identity {
-        let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
+        let iam = super::setup::query_client(ctx, &setup.iam_endpoint()?, http)?;
         check_device(report, &setup, &keys, &id, &iam);
     }
     check_cache(report, &setup, &ctx.profile);

@@ -187,13 +187,13 @@ fn keys_to_add(ctx: &Context, opts: &AddOpts) -> Result<Credentials, Error> {
 fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
     super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
-    Ok(QueryClient::new(setup.sts_endpoint.clone(), http)?)
+    super::setup::query_client(ctx, &setup.sts_endpoint, http)
 }
 
 fn iam_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
-    super::setup::warn_cleartext(ctx, &setup.iam_endpoint);
-    Ok(QueryClient::new(setup.iam_endpoint.clone(), http)?)
+    super::setup::warn_cleartext(ctx, &setup.iam_endpoint()?);
+    super::setup::query_client(ctx, &setup.iam_endpoint()?, http)
 }
 
 /// Where the profile's keys are stored now, if awsmfa stores them.
@@ -429,7 +429,7 @@ fn plaintext_copies_warning(ctx: &Context, files: &AwsFiles, name: &str, backend
             .is_some()
             && files
                 .credentials
-                .get(&section, "aws_session_token")
+                .session_token_inherited(&section)
                 .is_none();
         if long_term {
             ctx.warn(&format!(
@@ -564,7 +564,7 @@ impl Plain {
 /// Whole long-term keys of a section's own: no session token, as the AWS CLI reads the
 /// section (a `[DEFAULT]` token makes them a session).
 fn plaintext_keys(doc: &crate::config::ini::Document, section: &str) -> Option<Credentials> {
-    if !doc.has_section(section) || doc.get_inherited(section, "aws_session_token").is_some() {
+    if !doc.has_section(section) || doc.session_token_inherited(section).is_some() {
         return None;
     }
     let id = doc.get(section, "aws_access_key_id")?;

@@ -277,7 +277,9 @@ fn shadow_warnings(ctx: &Context, env: &Env, target: &str) {
 
 /// Seconds left on the session in `[target]`, when it has more than `min` left.
 fn still_valid(files: &AwsFiles, target: &str, now: Timestamp, min: i64) -> Option<i64> {
-    files.credentials.get(target, "aws_session_token")?;
+    crate::config::ini::SESSION_TOKEN_KEYS
+        .iter()
+        .find_map(|k| files.credentials.get(target, k))?;
     let exp = crate::sts::parse_expiration(&files.credentials.get(target, "expiration")?)?;
     let left = session::remaining(exp, now);
     (left > min).then_some(left)

@@ -138,10 +138,10 @@ fn account(ctx: &Context) -> Result<Account, Error> {
     let keys = super::setup::long_term_keys(ctx, base)?;
     let http = http_settings(ctx, &setup.resolved)?;
     super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
-    super::setup::warn_cleartext(ctx, &setup.iam_endpoint);
-    let sts = QueryClient::new(setup.sts_endpoint.clone(), http.clone())?;
+    super::setup::warn_cleartext(ctx, &setup.iam_endpoint()?);
+    let sts = super::setup::query_client(ctx, &setup.sts_endpoint, http.clone())?;
     let identity = sts.get_caller_identity(&keys)?;
-    let iam = QueryClient::new(setup.iam_endpoint.clone(), http)?;
+    let iam = super::setup::query_client(ctx, &setup.iam_endpoint()?, http)?;
     Ok(Account {
         setup,
         keys,

@@ -29,7 +29,8 @@ pub struct Setup {
     pub resolved: Resolved,
     pub region: Option<String>,
     pub sts_endpoint: Endpoint,
-    pub iam_endpoint: Endpoint,
+    /// The IAM endpoint, or why the settings for it are refused (said when IAM is used).
+    iam_endpoint: Result<Endpoint, Error>,
     pub cache: Cache,
     pub min_remaining: i64,
 }
@@ -55,22 +56,17 @@ impl Setup {
     }
 
     pub fn with(ctx: &Context, files: AwsFiles, resolved: Resolved) -> Result<Setup, Error> {
-        let region = decide_region(ctx, &resolved)?;
+        let region = decide_region(ctx, &files, &resolved)?;
         let sts_endpoint = endpoint::resolve(
             Service::Sts,
             &endpoint_inputs(ctx, &files, &resolved, Service::Sts, &region)?,
         );
-        let iam_endpoint = endpoint::resolve(
-            Service::Iam,
-            &endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region)?,
-        );
-        for e in [&sts_endpoint, &iam_endpoint] {
-            let exit = match e.source {
-                "--endpoint-url" => Exit::Usage,
-                _ => Exit::Config,
-            };
-            super::check_endpoint_url(&e.url, e.source, exit)?;
-        }
+        check_endpoint(&sts_endpoint)?;
+        // IAM's settings are checked when IAM is called, as botocore checks them when it
+        // makes an IAM client: a bad `iam` endpoint does not block a login.
+        let iam_endpoint = endpoint_inputs(ctx, &files, &resolved, Service::Iam, &region)
+            .map(|inputs| endpoint::resolve(Service::Iam, &inputs))
+            .and_then(|e| check_endpoint(&e).map(|()| e));
         let cache = Cache::from_env(&ctx.env).ok_or_else(|| {
             Error::new(
                 Exit::Config,
@@ -92,6 +88,11 @@ impl Setup {
             cache,
             min_remaining,
         })
+    }
+
+    /// The IAM endpoint; its settings are checked here, when IAM is about to be called.
+    pub fn iam_endpoint(&self) -> Result<Endpoint, Error> {
+        self.iam_endpoint.clone()
     }
 
     /// A request with the defaults of this setup.
@@ -121,23 +122,43 @@ impl Setup {
 }
 
 /// The region: `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the
-/// profile's; refused, naming where it came from, unless it is botocore's shape.
-fn decide_region(ctx: &Context, resolved: &Resolved) -> Result<Option<String>, Error> {
+/// profile's; refused, naming where it came from, unless it is botocore's shape. A
+/// `region =` left empty in the profile is refused as the AWS CLI refuses it (it would
+/// call `https://sts..amazonaws.com`).
+fn decide_region(
+    ctx: &Context,
+    files: &AwsFiles,
+    resolved: &Resolved,
+) -> Result<Option<String>, Error> {
     let chosen = [
         (ctx.region.as_deref(), "--region"),
         (ctx.env.get("AWS_REGION"), "AWS_REGION"),
         (ctx.env.get("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION"),
-        (
-            resolved
-                .settings
-                .region
-                .as_deref()
-                .filter(|r| !r.is_empty()),
-            "the profile's region",
-        ),
     ]
     .into_iter()
     .find_map(|(value, from)| Some((value?, from)));
+    if chosen.is_none()
+        && files
+            .profile(&resolved.profile)
+            .is_some_and(|p| p.raw("region").is_some_and(|r| r.trim().is_empty()))
+    {
+        return Err(Error::new(
+            Exit::Config,
+            format!(
+                "{}region is empty; the AWS CLI refuses this profile too (Invalid endpoint: https://sts..amazonaws.com)",
+                place(files, &resolved.profile, "region")
+            ),
+        )
+        .with_hint("set a region there (region = us-east-1), or pass --region or set AWS_REGION"));
+    }
+    let chosen = chosen.or_else(|| {
+        resolved
+            .settings
+            .region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| (r, "the profile's region"))
+    });
     let Some((region, from)) = chosen else {
         return Ok(None);
     };
@@ -147,6 +168,40 @@ fn decide_region(ctx: &Context, resolved: &Resolved) -> Result<Option<String>, E
     };
     super::check_region(region, from, exit)?;
     Ok(Some(region.to_string()))
+}
+
+/// `FILE: line N: ` of the first profile, from `name` along its `source_profile`s, that
+/// sets `key` (the one awsmfa read the setting from); the config file's path alone when
+/// none does.
+fn place(files: &AwsFiles, name: &str, key: &str) -> String {
+    let mut seen = vec![name.to_string()];
+    let mut current = files.profile(name);
+    while let Some(p) = current {
+        if let Some((which, line)) = p.raw(key).and_then(|_| p.origin(key)) {
+            let path = match which {
+                crate::config::Which::Config => &files.config_path,
+                crate::config::Which::Credentials => &files.credentials_path,
+            };
+            return format!("{}: line {line}: ", path.display());
+        }
+        current = match p.get("source_profile") {
+            Some(next) if !seen.iter().any(|s| s == next) && seen.len() < 64 => {
+                seen.push(next.to_string());
+                files.profile(next)
+            }
+            _ => None,
+        };
+    }
+    format!("{}: ", files.config_path.display())
+}
+
+/// An endpoint URL of the wrong shape is refused with where it came from.
+fn check_endpoint(e: &Endpoint) -> Result<(), Error> {
+    let exit = match e.source {
+        "--endpoint-url" => Exit::Usage,
+        _ => Exit::Config,
+    };
+    super::check_endpoint_url(&e.url, e.source, exit)
 }
 
 /// Says once per run that `endpoint` is plain HTTP to another machine: the signed
@@ -307,17 +362,7 @@ fn endpoint_inputs(
         Some(name) if !before_services => match files.services_endpoint(name, service.name()) {
             Ok(url) => url,
             Err(what) => {
-                let place = files
-                    .profile(&resolved.profile)
-                    .and_then(|p| p.origin("services"))
-                    .map(|(which, line)| {
-                        let path = match which {
-                            crate::config::Which::Config => &files.config_path,
-                            crate::config::Which::Credentials => &files.credentials_path,
-                        };
-                        format!("{}: line {line}: ", path.display())
-                    })
-                    .unwrap_or_else(|| format!("{}: ", files.config_path.display()));
+                let place = place(files, &resolved.profile, "services");
                 return Err(Error::new(
                     Exit::Config,
                     format!("{place}{what}; the AWS CLI refuses this profile too"),
@@ -327,6 +372,26 @@ fn endpoint_inputs(
         },
         _ => None,
     };
+    let sts_regional_endpoints = match ctx.env.get("AWS_STS_REGIONAL_ENDPOINTS") {
+        Some(v) => Some((v.to_string(), "AWS_STS_REGIONAL_ENDPOINTS: ".to_string())),
+        None => settings.sts_regional_endpoints.clone().map(|v| {
+            let at = place(files, &resolved.profile, "sts_regional_endpoints");
+            (v, format!("{at}sts_regional_endpoints: "))
+        }),
+    };
+    // botocore checks it whenever it makes an STS client, endpoint_url or not.
+    if service == Service::Sts
+        && let Some((value, at)) = &sts_regional_endpoints
+        && !endpoint::STS_REGIONAL_ENDPOINTS.contains(&value.as_str())
+    {
+        return Err(Error::new(
+            Exit::Config,
+            format!(
+                "{at}the value is not \"legacy\" or \"regional\" (lower case); the AWS CLI refuses it too"
+            ),
+        )
+        .with_hint("write sts_regional_endpoints = regional (or legacy), or remove the line"));
+    }
     Ok(EndpointInputs {
         cli_url: ctx.endpoint_url.clone(),
         env_service_url: ctx.env.get(env_service).map(String::from),
@@ -335,16 +400,15 @@ fn endpoint_inputs(
         profile_url: settings.endpoint_url.clone(),
         ignore_configured: ignore,
         region: region.clone(),
-        sts_regional_endpoints: ctx
-            .env
-            .get("AWS_STS_REGIONAL_ENDPOINTS")
-            .map(String::from)
-            .or_else(|| settings.sts_regional_endpoints.clone()),
+        sts_regional_endpoints: sts_regional_endpoints.map(|(v, _)| v),
     })
 }
 
 pub(crate) fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {
-    let mut settings = HttpSettings::default();
+    let mut settings = HttpSettings {
+        proxies: ctx.env.proxies(),
+        ..HttpSettings::default()
+    };
     if let Some(text) = ctx.env.get("AWSMFA_HTTP_TIMEOUT") {
         let secs = session::parse_duration(text)
             .ok()
@@ -384,6 +448,27 @@ pub(crate) fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSe
     Ok(settings)
 }
 
+/// A client for `endpoint`; `-v` says which proxy it goes through, and why.
+pub fn query_client(
+    ctx: &Context,
+    endpoint: &Endpoint,
+    http: HttpSettings,
+) -> Result<QueryClient, Error> {
+    let what = match http.proxies.for_url(&endpoint.url) {
+        Some(p) => format!(
+            "through proxy {} (from {})",
+            crate::config::shape::url_without_password(&p.url),
+            p.variable
+        ),
+        None => match http.proxies.no_proxy_variable() {
+            Some(v) => format!("with no proxy (none set for its scheme, or {v} names the host)"),
+            None => "with no proxy".to_string(),
+        },
+    };
+    ctx.debug(1, &format!("{} {what}", endpoint.url));
+    Ok(QueryClient::new(endpoint.clone(), http)?)
+}
+
 /// The engine's effects for a command: STS/IAM over HTTP, codes from the flag, the
 /// profile's `mfa_process` or the terminal, the real clock.
 pub struct CliEffects<'a> {
@@ -418,7 +503,7 @@ impl CliEffects<'_> {
         if cell.get().is_none() {
             let http = http_settings(self.ctx, &self.setup.resolved)?;
             warn_cleartext(self.ctx, endpoint);
-            let _ = cell.set(QueryClient::new(endpoint.clone(), http)?);
+            let _ = cell.set(query_client(self.ctx, endpoint, http)?);
         }
         Ok(cell.get().expect("set above"))
     }
@@ -430,7 +515,8 @@ impl Effects for CliEffects<'_> {
     }
 
     fn iam(&self) -> Result<&dyn Iam, Error> {
-        Ok(self.client(&self.iam, &self.setup.iam_endpoint)?)
+        let endpoint = self.setup.iam_endpoint()?;
+        Ok(self.client(&self.iam, &endpoint)?)
     }
 
     fn code(&self, serial: &str) -> Result<Code, Error> {

@@ -86,6 +86,7 @@ const VIEW_KEYS: &[&str] = &[
     "aws_access_key_id",
     "aws_secret_access_key",
     "aws_session_token",
+    "aws_security_token",
     "region",
     "mfa_serial",
     "role_arn",
@@ -122,7 +123,7 @@ fn aws_view(
                     v.split('\n').count()
                 );
                 match *key {
-                    "aws_secret_access_key" | "aws_session_token" => size,
+                    "aws_secret_access_key" | "aws_session_token" | "aws_security_token" => size,
                     "aws_access_key_id" => format!("{} {size}", crate::creds::mask(v)),
                     "credential_process" => crate::config::profile::program_name(v),
                     _ => v.to_string(),
@@ -274,17 +275,20 @@ pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report 
                     .get(crate::vault::Kind::Keys, &name)
                     .is_ok_and(|m| m.is_some());
             let has_keys = get("aws_access_key_id").is_some();
-            let has_token = get("aws_session_token").is_some();
+            let has_token = profile
+                .as_ref()
+                .is_some_and(|p| p.session_token().is_some());
             let kind = if get("role_arn").is_some() {
                 "role"
             } else if long_term || (has_keys && !has_token) {
                 "keys"
             } else if has_keys && has_token {
                 "session"
+            } else if get("credential_process").is_some() {
+                // Without role_arn both tools use the process, whatever source_profile says.
+                "process"
             } else if get("source_profile").is_some() {
                 "source"
-            } else if get("credential_process").is_some() {
-                "process"
             } else if get("sso_start_url").is_some() || get("sso_session").is_some() {
                 "sso"
             } else {

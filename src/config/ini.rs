@@ -135,6 +135,9 @@ enum Edit {
 /// configparser's default section: its keys show in every section of the file.
 const DEFAULT: &str = "DEFAULT";
 
+/// The names botocore reads a session token under, first found wins.
+pub const SESSION_TOKEN_KEYS: [&str; 2] = ["aws_session_token", "aws_security_token"];
+
 /// The keys that make a section credentials.
 const CREDENTIAL_KEYS: [&str; 4] = [
     "aws_access_key_id",
@@ -614,6 +617,14 @@ impl Document {
             self.section_ranges(DEFAULT)
                 .find_map(|(start, end)| Some(self.value_at(self.find_key(start, end, key)?, end)))
         })
+    }
+
+    /// The session token of a section as the AWS CLI reads it: `aws_session_token`, else
+    /// `aws_security_token` (boto2's and aws-mfa's name), `[DEFAULT]`'s included.
+    pub fn session_token_inherited(&self, name: &str) -> Option<String> {
+        SESSION_TOKEN_KEYS
+            .iter()
+            .find_map(|key| self.get_inherited(name, key))
     }
 
     /// Sets `key = value` in section `name`, creating the key (after the section's last

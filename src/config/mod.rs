@@ -419,6 +419,105 @@ pub fn config_section_in(config: &Document, name: &str) -> String {
         .unwrap_or_else(|| AwsFiles::config_section(name))
 }
 
+/// The HTTP proxies of the environment, read as botocore reads them (through Python's
+/// `urllib.request.getproxies_environment`): any `<scheme>_proxy` variable in any case,
+/// lower-case names winning, an empty lower-case one removing the scheme; `HTTP_PROXY`
+/// ignored under CGI (`REQUEST_METHOD` set); `no_proxy` the same way. `ALL_PROXY` is not
+/// used: botocore picks the proxy by the endpoint's scheme only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxies {
+    /// scheme → (proxy URL, the variable it came from)
+    by_scheme: BTreeMap<String, (String, String)>,
+}
+
+/// The proxy for one endpoint, and the variable that named it (for `-v`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    pub url: String,
+    pub variable: String,
+}
+
+impl Env {
+    pub fn proxies(&self) -> Proxies {
+        let mut by_scheme = BTreeMap::new();
+        for (name, value) in &self.vars {
+            let lower = name.to_lowercase();
+            if !value.is_empty()
+                && let Some(scheme) = lower.strip_suffix("_proxy")
+            {
+                by_scheme.insert(scheme.to_string(), (value.clone(), name.clone()));
+            }
+        }
+        if self.vars.contains_key("REQUEST_METHOD") {
+            by_scheme.remove("http");
+        }
+        for (name, value) in &self.vars {
+            if let Some(scheme) = name.strip_suffix("_proxy") {
+                let scheme = scheme.to_lowercase();
+                if value.is_empty() {
+                    by_scheme.remove(&scheme);
+                } else {
+                    by_scheme.insert(scheme, (value.clone(), name.clone()));
+                }
+            }
+        }
+        Proxies { by_scheme }
+    }
+}
+
+impl Proxies {
+    /// The proxy botocore uses for `url` (`get_environ_proxies` then
+    /// `ProxyConfiguration.proxy_url_for`): none when `no_proxy` names the host (exactly,
+    /// as a domain suffix, with or without the port, or `*`), else the one of the URL's
+    /// scheme, `http://` put in front of a proxy written without a scheme.
+    pub fn for_url(&self, url: &str) -> Option<Proxy> {
+        let (scheme, rest) = url.split_once("://")?;
+        let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((no_proxy, _)) = self.by_scheme.get("no")
+            && bypass(netloc, no_proxy)
+        {
+            return None;
+        }
+        let (proxy, variable) = self.by_scheme.get(&scheme.to_lowercase())?;
+        let url = if proxy.starts_with("http:") || proxy.starts_with("https:") {
+            proxy.clone()
+        } else if proxy.starts_with("//") {
+            format!("http:{proxy}")
+        } else {
+            format!("http://{proxy}")
+        };
+        Some(Proxy {
+            url,
+            variable: variable.clone(),
+        })
+    }
+
+    /// The variable `no_proxy` was read from, when it is set.
+    pub fn no_proxy_variable(&self) -> Option<&str> {
+        self.by_scheme.get("no").map(|(_, v)| v.as_str())
+    }
+}
+
+/// urllib's `proxy_bypass_environment`: no CIDR blocks, no wildcards but a lone `*`.
+fn bypass(netloc: &str, no_proxy: &str) -> bool {
+    if no_proxy == "*" {
+        return true;
+    }
+    let host = netloc.to_lowercase();
+    let host_only = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        _ => host.clone(),
+    };
+    no_proxy.split(',').any(|name| {
+        let name = name.trim().trim_start_matches('.').to_lowercase();
+        if name.is_empty() {
+            return false;
+        }
+        let suffix = format!(".{name}");
+        host_only == name || host == name || host_only.ends_with(&suffix) || host.ends_with(&suffix)
+    })
+}
+
 /// A merged profile: lower-cased keys → (value, file, line).
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -442,6 +541,12 @@ impl Profile {
         self.get(key).is_some()
     }
 
+    /// The session token as botocore's shared-credentials and config providers read it:
+    /// `aws_session_token`, else `aws_security_token` (boto2's and aws-mfa's name).
+    pub fn session_token(&self) -> Option<&str> {
+        ini::SESSION_TOKEN_KEYS.iter().find_map(|k| self.get(k))
+    }
+
     /// The value as read, empty included.
     pub fn raw(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(|(v, _, _)| v.as_str())
@@ -451,6 +556,49 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxies_by_scheme_and_no_proxy_as_urllib() {
+        let env = Env::from_pairs([
+            ("HTTPS_PROXY", "https-upper:1"),
+            ("https_proxy", "http://https-lower:2"),
+            ("HTTP_PROXY", "//http-upper:3"),
+            ("ALL_PROXY", "http://all:4"),
+            (
+                "NO_PROXY",
+                "internal.example, .corp.example,host.example:8443",
+            ),
+        ]);
+        let p = env.proxies();
+        let url = |u: &str| p.for_url(u).map(|p| (p.url, p.variable));
+        assert_eq!(
+            url("https://sts.amazonaws.com"),
+            Some(("http://https-lower:2".into(), "https_proxy".into()))
+        );
+        assert_eq!(
+            url("http://127.0.0.1:9000/"),
+            Some(("http://http-upper:3".into(), "HTTP_PROXY".into()))
+        );
+        assert_eq!(url("https://internal.example"), None);
+        assert_eq!(url("https://sts.INTERNAL.example:443/"), None);
+        assert_eq!(url("https://a.corp.example"), None);
+        assert_eq!(url("https://corp.example"), None);
+        assert_eq!(
+            url("https://xinternal.example").map(|p| p.1),
+            Some("https_proxy".into())
+        );
+        assert_eq!(url("https://host.example:8443"), None);
+        assert!(url("https://host.example:9443").is_some());
+        // A lower-case empty variable removes the scheme; CGI drops HTTP_PROXY.
+        let env = Env::from_pairs([("HTTPS_PROXY", "p:1"), ("https_proxy", "")]);
+        assert_eq!(env.proxies().for_url("https://x"), None);
+        let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("REQUEST_METHOD", "GET")]);
+        assert_eq!(env.proxies().for_url("http://x"), None);
+        let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("no_proxy", "*")]);
+        assert_eq!(env.proxies().for_url("http://x"), None);
+        let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("no_proxy", "10.0.0.0/8")]);
+        assert!(env.proxies().for_url("http://10.1.2.3").is_some());
+    }
 
     fn files(config: &str, credentials: &str) -> AwsFiles {
         AwsFiles {

@@ -458,7 +458,7 @@ pub fn check_target_doc(doc: &super::ini::Document, target: &str) -> Result<(), 
     }
     // As the AWS CLI reads the section: `[DEFAULT]`'s keys show in it too.
     let holds_keys = doc.get_inherited(target, "aws_access_key_id").is_some()
-        && doc.get_inherited(target, "aws_session_token").is_none();
+        && doc.session_token_inherited(target).is_none();
     if holds_keys {
         return Err(ResolveError::TargetHoldsKeys(target.to_string()));
     }
@@ -574,7 +574,13 @@ fn resolve_node(
     }
     // A session written into the profile (by awsmfa or aws-mfa) is not where keys come
     // from: with a source_profile, the chain goes on; without, there are none.
-    let holds_session = profile.has("aws_session_token");
+    // botocore reads `aws_security_token` as the token of the profile asked for, but a
+    // role's source only by `aws_session_token` (`_resolve_static_credentials_from_profile`).
+    let holds_session = if as_source {
+        profile.has("aws_session_token")
+    } else {
+        profile.session_token().is_some()
+    };
     let has_keys = profile.has("aws_access_key_id") || profile.has("aws_secret_access_key");
     if has_keys && !(holds_session && profile.has("source_profile")) {
         if holds_session {

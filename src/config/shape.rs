@@ -77,6 +77,19 @@ pub fn url_host(url: &str) -> &str {
     }
 }
 
+/// `url` with its user name and password (a proxy's `user:pass@`) shown as `…@`.
+pub fn url_without_password(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}…@{host}{}", &rest[end..]),
+        None => url.to_string(),
+    }
+}
+
 /// Whether `url` is plain `http://` to a host other than this machine: the session and
 /// the signed request would cross a network in clear.
 pub fn cleartext_remote(url: &str) -> bool {

@@ -574,7 +574,7 @@ fn maybe_processed(e: &StsError) -> bool {
                 || detail.contains("reset")
                 || detail.contains("without answering")
         }
-        StsError::Signing(_) => false,
+        StsError::Signing(_) | StsError::Proxy(_) => false,
     }
 }
 

@@ -4,8 +4,9 @@
 //! `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the profile's
 //! `services` section, then the profile's `endpoint_url`; all but the first are skipped
 //! when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / `ignore_configured_endpoint_urls` is true.
-//! Without any of them the endpoint is AWS's own, by region and partition (aws, aws-cn,
-//! aws-us-gov), regional for STS unless `sts_regional_endpoints = legacy`.
+//! Without any of them the endpoint is AWS's own, by region and partition (every
+//! partition botocore knows, from `partitions.json`), regional for STS unless
+//! `sts_regional_endpoints = legacy`, global (`sts.amazonaws.com`) without a region.
 
 /// The services awsmfa calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,41 +49,83 @@ pub struct Endpoint {
     pub source: &'static str,
 }
 
-/// AWS's legacy global-endpoint regions (STS answered them at sts.amazonaws.com).
-const LEGACY_GLOBAL_REGIONS: &[&str] = &[
-    "ap-northeast-1",
-    "ap-south-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "aws-global",
-    "ca-central-1",
-    "eu-central-1",
-    "eu-north-1",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "sa-east-1",
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-];
+/// The AWS partitions as botocore knows them (`scripts/partitions` writes the file from
+/// botocore's own data and endpoint rule sets; it names the botocore version).
+#[derive(Debug, serde::Deserialize)]
+struct Partitions {
+    global_sts: String,
+    global_sts_signing_region: String,
+    legacy_global_sts_regions: Vec<String>,
+    partitions: Vec<Partition>,
+}
 
-fn partition_dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
+/// One partition: which regions are in it and its STS, IAM, sign-in and console hosts.
+#[derive(Debug, serde::Deserialize)]
+pub struct Partition {
+    pub id: String,
+    /// A region `PREFIX-WORD-DIGITS` with one of these prefixes is in the partition
+    /// (botocore's `regionRegex`).
+    region_prefixes: Vec<String>,
+    /// Regions listed by name (they win over the prefixes, as in botocore).
+    regions: Vec<String>,
+    /// The regional STS URL, `{region}` standing for the region.
+    sts: String,
+    pub iam: String,
+    pub iam_signing_region: String,
+    /// The sign-in host (its `/federation` endpoint makes console sign-in tokens).
+    pub signin: String,
+    pub console: String,
+}
+
+impl Partition {
+    fn matches(&self, region: &str) -> bool {
+        let shape = |rest: &str| {
+            rest.split_once('-').is_some_and(|(word, digits)| {
+                !word.is_empty()
+                    && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !digits.is_empty()
+                    && digits.chars().all(|c| c.is_ascii_digit())
+            })
+        };
+        self.region_prefixes.iter().any(|p| {
+            region
+                .strip_prefix(p.as_str())
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(shape)
+        })
     }
 }
 
-/// Resolves the endpoint for `service`.
+fn data() -> &'static Partitions {
+    static DATA: std::sync::OnceLock<Partitions> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str(include_str!("partitions.json"))
+            .expect("src/sts/partitions.json is checked by the tests")
+    })
+}
+
+/// The partition of `region` as botocore finds it: the one that lists the region, else
+/// the one whose pattern it matches, else `aws`.
+pub fn partition_of(region: &str) -> &'static Partition {
+    let all = &data().partitions;
+    all.iter()
+        .find(|p| p.regions.iter().any(|r| r == region))
+        .or_else(|| all.iter().find(|p| p.matches(region)))
+        .unwrap_or_else(|| partition_by_id("aws").expect("aws is a partition"))
+}
+
+/// The partition named `id` (`aws-cn`, from an ARN), if botocore knows it.
+pub fn partition_by_id(id: &str) -> Option<&'static Partition> {
+    data().partitions.iter().find(|p| p.id == id)
+}
+
+/// The values `sts_regional_endpoints` may have; botocore refuses any other, in any case.
+pub const STS_REGIONAL_ENDPOINTS: [&str; 2] = ["legacy", "regional"];
+
+/// Resolves the endpoint for `service`. A region, when given, is not empty (the callers
+/// refuse an empty one, as botocore does).
 pub fn resolve(service: Service, input: &EndpointInputs) -> Endpoint {
-    let region = input
-        .region
-        .clone()
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "us-east-1".to_string());
+    let region = input.region.as_deref().filter(|r| !r.is_empty());
     let configured: [(&Option<String>, &'static str); 4] = [
         (
             &input.env_service_url,
@@ -111,50 +154,41 @@ pub fn resolve(service: Service, input: &EndpointInputs) -> Endpoint {
         return Endpoint {
             service,
             url: url.trim_end_matches('/').to_string(),
-            signing_region: region,
+            signing_region: region.unwrap_or("us-east-1").to_string(),
             source,
         };
     }
-    let suffix = partition_dns_suffix(&region);
+    let data = data();
     match service {
         Service::Sts => {
-            let legacy = input
-                .sts_regional_endpoints
-                .as_deref()
-                .is_some_and(|v| v.eq_ignore_ascii_case("legacy"));
-            if legacy && LEGACY_GLOBAL_REGIONS.contains(&region.as_str()) {
-                Endpoint {
-                    service,
-                    url: "https://sts.amazonaws.com".into(),
-                    signing_region: "us-east-1".into(),
-                    source: "AWS's global STS endpoint (sts_regional_endpoints = legacy)",
+            let legacy = input.sts_regional_endpoints.as_deref() == Some("legacy");
+            let global = |source| Endpoint {
+                service,
+                url: data.global_sts.clone(),
+                signing_region: data.global_sts_signing_region.clone(),
+                source,
+            };
+            match region {
+                // botocore: no region is `aws-global`, the global endpoint.
+                None => global("AWS's global STS endpoint (no region is set)"),
+                Some("aws-global") => global("AWS's global STS endpoint (region aws-global)"),
+                Some(r) if legacy && data.legacy_global_sts_regions.iter().any(|g| g == r) => {
+                    global("AWS's global STS endpoint (sts_regional_endpoints = legacy)")
                 }
-            } else {
-                let region = if region == "aws-global" {
-                    "us-east-1".to_string()
-                } else {
-                    region
-                };
-                Endpoint {
+                Some(r) => Endpoint {
                     service,
-                    url: format!("https://sts.{region}.{suffix}"),
-                    signing_region: region,
+                    url: partition_of(r).sts.replace("{region}", r),
+                    signing_region: r.to_string(),
                     source: "AWS's regional STS endpoint",
-                }
+                },
             }
         }
         Service::Iam => {
-            let (url, signing) = if region.starts_with("cn-") {
-                ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1")
-            } else if region.starts_with("us-gov-") {
-                ("https://iam.us-gov.amazonaws.com", "us-gov-west-1")
-            } else {
-                ("https://iam.amazonaws.com", "us-east-1")
-            };
+            let p = partition_of(region.unwrap_or("aws-global"));
             Endpoint {
                 service,
-                url: url.into(),
-                signing_region: signing.into(),
+                url: p.iam.clone(),
+                signing_region: p.iam_signing_region.clone(),
                 source: "AWS's IAM endpoint",
             }
         }
@@ -175,8 +209,27 @@ mod tests {
     #[test]
     fn default_endpoints_by_partition() {
         let e = resolve(Service::Sts, &inputs(None));
-        assert_eq!(e.url, "https://sts.us-east-1.amazonaws.com");
+        assert_eq!(e.url, "https://sts.amazonaws.com");
         assert_eq!(e.signing_region, "us-east-1");
+        let e = resolve(Service::Sts, &inputs(Some("us-iso-east-1")));
+        assert_eq!(e.url, "https://sts.us-iso-east-1.c2s.ic.gov");
+        let e = resolve(Service::Iam, &inputs(Some("us-isof-east-1")));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            (
+                "https://iam.us-isof-south-1.csp.hci.ic.gov",
+                "us-isof-south-1"
+            )
+        );
+        let e = resolve(Service::Sts, &inputs(Some("eusc-de-east-1")));
+        assert_eq!(e.url, "https://sts.eusc-de-east-1.amazonaws.eu");
+        // Unknown regions of AWS's shape are in aws, as in botocore.
+        let e = resolve(Service::Sts, &inputs(Some("xx-fake-1")));
+        assert_eq!(e.url, "https://sts.xx-fake-1.amazonaws.com");
+        assert_eq!(partition_of("us-gov-east-1").id, "aws-us-gov");
+        assert_eq!(partition_of("us-isob-east-1").id, "aws-iso-b");
+        assert_eq!(partition_of("aws-cn-global").id, "aws-cn");
+        assert_eq!(partition_of("us-iso-east").id, "aws");
         let e = resolve(Service::Sts, &inputs(Some("eu-west-1")));
         assert_eq!(e.url, "https://sts.eu-west-1.amazonaws.com");
         let e = resolve(Service::Sts, &inputs(Some("cn-northwest-1")));
@@ -200,6 +253,11 @@ mod tests {
         let mut i = inputs(Some("eu-west-1"));
         i.sts_regional_endpoints = Some("legacy".into());
         assert_eq!(resolve(Service::Sts, &i).url, "https://sts.amazonaws.com");
+        i.region = Some("cn-northwest-1".into());
+        assert_eq!(
+            resolve(Service::Sts, &i).url,
+            "https://sts.cn-northwest-1.amazonaws.com.cn"
+        );
         i.region = Some("af-south-1".into());
         assert_eq!(
             resolve(Service::Sts, &i).url,

@@ -125,6 +125,9 @@ pub enum StsError {
     /// The request could not be built or signed.
     #[error("cannot sign the request: {0}")]
     Signing(String),
+    /// The proxy variable (named here) does not hold a proxy URL.
+    #[error("{0} is not a proxy URL (scheme://host:port)")]
+    Proxy(String),
 }
 
 /// What a service error means for the person at the keyboard.
@@ -234,6 +237,9 @@ impl StsError {
                 Some("is the endpoint an STS/IAM endpoint? check the endpoint settings".into())
             }
             StsError::Signing(_) => None,
+            StsError::Proxy(variable) => Some(format!(
+                "fix {variable} (http://proxy.example:3128), or unset it"
+            )),
         }
     }
 }
@@ -356,6 +362,8 @@ pub struct HttpSettings {
     /// Attempts for throttling and 5xx answers (1 = no retry).
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// The proxies of the environment, chosen per endpoint as botocore chooses them.
+    pub proxies: crate::config::Proxies,
 }
 
 impl Default for HttpSettings {
@@ -366,6 +374,7 @@ impl Default for HttpSettings {
             ca_bundle: None,
             max_attempts: 4,
             retry_base: Duration::from_millis(200),
+            proxies: Default::default(),
         }
     }
 }
@@ -402,7 +411,14 @@ impl QueryClient {
             }
             None => RootCerts::PlatformVerifier,
         };
+        // The proxy for this endpoint's scheme (or none), never ureq's own choice from
+        // the environment (it applies ALL_PROXY and HTTPS_PROXY to http:// as well).
+        let proxy = match settings.proxies.for_url(&endpoint.url) {
+            Some(p) => Some(ureq::Proxy::new(&p.url).map_err(|_| StsError::Proxy(p.variable))?),
+            None => None,
+        };
         let config = ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.total_timeout))

@@ -41,7 +41,7 @@ import botocore.session
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PUBLIC = os.path.join(ROOT, "tests", "fixtures", "public")
 VIEW_KEYS = [
-    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region",
+    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "region",
     "mfa_serial", "role_arn", "source_profile", "credential_source", "credential_process",
     "duration_seconds", "external_id", "role_session_name", "endpoint_url", "services",
     "sts_regional_endpoints", "ignore_configured_endpoint_urls", "web_identity_token_file",
@@ -132,7 +132,10 @@ def gen_pair(rng):
                            f"[profile \"{n}\"]", f"[profile '{n}']", f"[ profile {n} ]", f"[{n}]"])
     def value(kind):
         if kind == "region":
-            return rng.choice(["us-east-1", "eu-west-1", "us-east-1 # comment"])
+            # Issue 23: other partitions, and an empty region.
+            return rng.choice(["us-east-1", "eu-west-1", "us-east-1 # comment", "us-iso-east-1",
+                               "eusc-de-east-1", ""] if rng.random() < 0.2 else
+                              ["us-east-1", "eu-west-1", "us-east-1 # comment"])
         if kind == "key":
             return f"AKIA{rng.randrange(10**15, 10**16)}"
         if kind == "secret":
@@ -188,6 +191,8 @@ def gen_pair(rng):
             lines.append(f"services = {rng.choice(services_names + ['nowhere'])}")
         if rng.random() < 0.15:
             lines.append(f"endpoint_url = https://sts.{n}.example")
+        if rng.random() < 0.08:
+            lines.append(f"sts_regional_endpoints = {rng.choice(['legacy', 'regional', 'LEGACY', 'bad'])}")
         if rng.random() < 0.1:
             lines.append("# a comment\n; another")
         config.append("\n".join(lines))
@@ -195,6 +200,9 @@ def gen_pair(rng):
             cl = [header(n, False), entry("aws_access_key_id", "key"), entry("aws_secret_access_key", "secret")]
             if rng.random() < 0.3:
                 cl.append(entry("aws_session_token", "secret"))
+            if rng.random() < 0.15:
+                # boto2's and aws-mfa's name for the session token (issue 23).
+                cl.append(entry("aws_security_token", "secret"))
             creds.append("\n".join(cl))
     end = rng.choice(["\n", "\n\n", ""])
     nl = "\r\n" if rng.random() < 0.1 else "\n"
@@ -221,7 +229,7 @@ def mask(v):
 def shown(key, v):
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}={v[k]}" for k in sorted(v)) + "}"
-    if key in ("aws_secret_access_key", "aws_session_token"):
+    if key in ("aws_secret_access_key", "aws_session_token", "aws_security_token"):
         return size(v)
     if key == "aws_access_key_id":
         return f"{mask(v)} {size(v)}"
@@ -302,8 +310,34 @@ def botocore_view(d):
             e = botocore_endpoint(full, p, svc)
             if e:
                 endpoints[svc] = e
-        out[name] = {"values": values, "endpoints": endpoints, "role": botocore_chain(profiles, name)}
+        out[name] = {"values": values, "endpoints": endpoints, "role": botocore_chain(profiles, name),
+                     "creds": botocore_static_kind(p, name)}
     return {"profiles": out}
+
+
+def botocore_static_kind(p, name):
+    """For a profile whose credentials botocore finds in the files alone (a whole key
+    pair, nothing that outranks or replaces it), ask botocore: `session` when its
+    credentials carry a token (aws_session_token, or aws_security_token), else `keys`."""
+    if not ("aws_access_key_id" in p and "aws_secret_access_key" in p):
+        return None
+    if any(k in p for k in ("role_arn", "web_identity_token_file", "sso_start_url", "sso_session",
+                            "credential_process", "credential_source")):
+        return None
+    import botocore.credentials
+    try:
+        # botocore's chain in its order for such a profile: the credentials file's
+        # provider, then the config file's.
+        creds = botocore.credentials.SharedCredentialProvider(
+            os.environ["AWS_SHARED_CREDENTIALS_FILE"], profile_name=name).load() \
+            or botocore.credentials.ConfigProvider(
+                os.environ["AWS_CONFIG_FILE"], profile_name=name,
+                config_parser=botocore.configloader.load_config).load()
+    except Exception:
+        return None
+    if creds is None:
+        return None
+    return "session" if creds.token else "keys"
 
 
 def awsmfa_view(awsmfa, d):
@@ -320,7 +354,8 @@ def awsmfa_view(awsmfa, d):
         if prof["kind"] == "role" and "web_identity_token_file" not in a["values"]:
             role = {"chain": a["role_chain"], "base": a["role_base"]} if a["role_chain"] else "error"
         out[prof["name"]] = {"values": a["values"], "endpoints": endpoints, "role": role,
-                             "inherited": a["endpoints_inherited"], "problem": prof["problem"]}
+                             "inherited": a["endpoints_inherited"], "problem": prof["problem"],
+                             "kind": prof["kind"]}
     return {"profiles": out}
 
 
@@ -353,6 +388,9 @@ def compare(b, a):
         for k in VIEW_KEYS:
             if x["values"].get(k) != y["values"].get(k):
                 diffs.append(f"value of {k}")
+        if x.get("creds") and y["kind"] in ("keys", "session") and name + "-long-term" not in bp \
+                and x["creds"] != y["kind"]:
+            diffs.append(f"credentials kind ({x['creds']} for botocore, {y['kind']} for awsmfa)")
         if x["endpoints"] != y["endpoints"]:
             diffs.append("endpoint (inherited by awsmfa)" if y["inherited"] else "endpoint")
         xr = {k: v for k, v in x["role"].items() if k != "session"} if isinstance(x["role"], dict) else x["role"]
@@ -389,7 +427,8 @@ import time
 import urllib.parse
 import urllib.request
 
-SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
+SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
+                "expiration")
 KEY_PAIR = ("aws_access_key_id", "aws_secret_access_key")
 INHERITABLE = ("region", "endpoint_url", "services", "ca_bundle", "sts_regional_endpoints")
 ACCOUNT = "123456789012"
@@ -661,6 +700,9 @@ def expect_write(op, case, B, A, d):
         if s:
             exp.update({"aws_access_key_id": s["access_key_id"], "aws_secret_access_key": s["secret_access_key"],
                         "aws_session_token": s["session_token"], "expiration": s["expiration"]})
+            if "aws_security_token" in exp:
+                # An older tool's name for the token, kept in step (README, aws-mfa).
+                exp["aws_security_token"] = s["session_token"]
         # A profile awsmfa creates in the config gets the source profile's region and
         # endpoint settings (DESIGN §3).
         srcs = [bp.get(P, {})]
@@ -680,6 +722,7 @@ def expect_write(op, case, B, A, d):
         except Exception:
             before_t = {}
         if "aws_access_key_id" in before_t and "aws_session_token" not in before_t \
+                and "aws_security_token" not in before_t \
                 and before_t.get("aws_access_key_id") != got.get("aws_access_key_id"):
             problems.append(f"[{T}]: long-term keys in the credentials file overwritten by a session")
         if is_role(got):
@@ -744,7 +787,7 @@ def expect_write(op, case, B, A, d):
             # the file has. Harmless, unless they are credentials mixed with the new ones.
             for k in set(got) - set(exp):
                 if inherits(k, got[k]):
-                    if k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
+                    if k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"):
                         problems.append(f"[{name}]: new section inherits {k} from [DEFAULT]")
                     exp[k] = got[k]
         if got == exp or (op == "import" and got is None and all(inherits(k, v) for k, v in exp.items())):
@@ -785,7 +828,7 @@ def expect_write(op, case, B, A, d):
 def shown_w(k, v):
     if not isinstance(v, str):
         return repr(v)
-    if k in ("aws_secret_access_key", "aws_session_token"):
+    if k in ("aws_secret_access_key", "aws_session_token", "aws_security_token"):
         return f"{v[:3]}…{size(v)}" + (" ending " + repr(v[-12:]) if "\n" in v else "")
     return repr(v)
 
