@@ -451,3 +451,36 @@ fn from_aws_mfa_takes_the_long_term_sections() {
     );
     assert!(vault_has(&env, "work"));
 }
+
+/// Issue 22 §2: `add` on a profile whose config still runs aws-vault says so, with the
+/// line that would make the AWS CLI use the stored keys.
+#[test]
+fn add_says_when_the_profile_still_runs_aws_vault() {
+    let bed = Bed::shared();
+    let user = bed.user_with("ava", json!("allow-all"), true);
+    let env = aws_vault_env(&[]);
+    let config = format!(
+        "[profile caktus]\ncredential_process=aws-vault exec --no-session --json caktus\nregion = us-east-1\nendpoint_url = {url}\n\n[profile plain]\nregion = us-east-1\nendpoint_url = {url}\n",
+        url = bed.url
+    );
+    env.write(".aws/config", &config);
+    let keys = format!("{}\n{}\n", user.access_key_id, user.secret_access_key);
+    let r = common::run_with_input(env.awsmfa(&["add", "caktus"]), &keys);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("warning: [profile caktus] of ")
+            && r.stderr.contains(" still runs aws-vault (credential_process = aws-vault exec --no-session --json caktus): the AWS CLI keeps taking profile \"caktus\"'s credentials from aws-vault"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "hint: replace that line with credential_process = {} process --profile caktus\n",
+            common::awsmfa_bin().display()
+        )),
+        "{r:?}"
+    );
+    assert_eq!(env.read(".aws/config"), config, "add does not rewrite it");
+    let r = common::run_with_input(env.awsmfa(&["add", "plain"]), &keys);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(!r.stderr.contains("aws-vault"), "{r:?}");
+}

@@ -376,6 +376,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
         output::ensure_config_profile(&files.config_path, name, &[("region", region)])?;
     }
     plaintext_copies_warning(ctx, files, name, backend);
+    aws_vault_line_warning(ctx, files, name);
     ctx.hint(&format!(
         "next: awsmfa login -p {name} (the session goes into [{name}] of the credentials file)"
     ));
@@ -462,6 +463,28 @@ fn plaintext_copies_warning(ctx: &Context, files: &AwsFiles, name: &str, backend
                 files.credentials_path.display()
             ));
         }
+    }
+}
+
+/// A profile whose config still runs aws-vault (`credential_process = aws-vault …`)
+/// gives the AWS CLI aws-vault's keys, not the ones just added.
+fn aws_vault_line_warning(ctx: &Context, files: &AwsFiles, name: &str) {
+    let Some(value) = files
+        .profile(name)
+        .and_then(|p| p.get("credential_process").map(String::from))
+    else {
+        return;
+    };
+    if super::import_aws_vault::runs_aws_vault(&value) {
+        ctx.warn(&format!(
+            "[{}] of {} still runs aws-vault (credential_process = {value}): the AWS CLI keeps taking profile {name:?}'s credentials from aws-vault, not from the keys just stored; awsmfa uses the stored ones",
+            files.config_section_of(name),
+            files.config_path.display()
+        ));
+        ctx.hint(&format!(
+            "replace that line with credential_process = {}",
+            process_line(&self_command(ctx), name)
+        ));
     }
 }
 
