@@ -104,6 +104,21 @@ fn wait_capture(
     group: sys::Group,
     timeout: Duration,
 ) -> Result<Zeroizing<Vec<u8>>, RunError> {
+    let (code, out) = wait_status(child, group, timeout)?;
+    match code {
+        Some(0) => Ok(out),
+        Some(code) => Err(RunError::Failed(format!("exit status {code}"))),
+        None => Err(RunError::Failed("killed by a signal".to_string())),
+    }
+}
+
+/// Waits for the child (ending its group at the deadline) and returns its exit code
+/// (`None`: a signal) and its standard output.
+fn wait_status(
+    child: &mut std::process::Child,
+    group: sys::Group,
+    timeout: Duration,
+) -> Result<(Option<i32>, Zeroizing<Vec<u8>>), RunError> {
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut out = Zeroizing::new(Vec::new());
@@ -124,13 +139,73 @@ fn wait_capture(
         }
     };
     let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        return Err(RunError::Failed(match status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => "killed by a signal".to_string(),
-        }));
+    Ok((status.code(), out))
+}
+
+/// What a program run by [`run_detached`] left: its exit code (`None` when a signal
+/// ended it), standard output and standard error (each at most 64 KiB).
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: Zeroizing<Vec<u8>>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs a program with arguments (no shell) with no way to ask anyone: standard input
+/// from the null device, no controlling terminal (a session of its own; detached from the
+/// console on Windows), both outputs captured, `env` applied (`None` removes a
+/// variable), and a time limit that ends everything it started. For another tool's
+/// command-line interface (`aws-vault`), whose prompts must fail instead of waiting.
+pub fn run_detached(
+    argv: &[&str],
+    env: &[(&str, Option<&std::ffi::OsStr>)],
+    timeout: Duration,
+) -> Result<Finished, RunError> {
+    let (program, args) = argv.split_first().expect("a program");
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (name, value) in env {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
     }
-    Ok(out)
+    // A session of its own is a process group of its own too: the timeout ends it whole.
+    sys::new_session(&mut cmd);
+    let mut child = cmd
+        .env_remove(PRIVATE_VARS[0])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                RunError::Spawn("it is not installed (not found on PATH)".into())
+            }
+            _ => RunError::Spawn(e.to_string()),
+        })?;
+    let group = sys::Group::of(&child);
+    HELPERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(group);
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stderr).take(64 * 1024).read_to_end(&mut out);
+        out
+    });
+    let result = wait_status(&mut child, group, timeout);
+    HELPERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|g| *g != group);
+    group.release();
+    let (code, stdout) = result?;
+    Ok(Finished {
+        code,
+        stdout,
+        stderr: errors.join().unwrap_or_default(),
+    })
 }
 
 pub use sys::{

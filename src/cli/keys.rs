@@ -55,12 +55,37 @@ pub struct RemoveOpts {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Sources:
+  (none)     plaintext keys of the AWS files: [NAME] and [NAME-long-term] of the credentials
+             file, [profile NAME] of the config
+  aws-mfa    aws-mfa's [NAME-long-term] sections only (the keys move from every place they sit)
+  aws-vault  the credentials aws-vault stores, read with its own CLI (aws-vault v7.2.0's
+             `list --credentials` and `export --no-session --format=json NAME`, run with no
+             terminal and a time limit, AWSMFA_AWS_VAULT_TIMEOUT, default 60s); each is checked
+             with GetCallerIdentity before it is stored, config lines that run aws-vault for it
+             (credential_process = aws-vault export --format=json NAME, aws-vault exec NAME --json)
+             become credential_process = awsmfa process --profile NAME, and aws-vault's own copy
+             stays until you run aws-vault remove NAME. Named profiles move all or none; without
+             names, each profile moves whole or stays, and the exit status says if any stayed.")]
 pub struct ImportOpts {
-    /// Profiles to import [default: every profile with long-term keys in the credentials file]
+    /// Profiles to import [default: every profile with long-term keys in the source]
     pub names: Vec<String>,
+    /// Where the keys are now: aws-vault or aws-mfa [default: the plaintext AWS files]
+    #[arg(long, value_name = "TOOL", value_enum)]
+    pub from: Option<ImportFrom>,
     /// The vault backend: file or keyring [default: $AWSMFA_VAULT_BACKEND, else file; keyring on macOS and Windows]
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<String>,
+}
+
+/// The tool whose keys `import` takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFrom {
+    /// aws-vault's store, through its CLI
+    AwsVault,
+    /// aws-mfa's `[NAME-long-term]` sections of the credentials file
+    AwsMfa,
 }
 
 #[derive(Debug, Args)]
@@ -184,7 +209,7 @@ fn keys_to_add(ctx: &Context, opts: &AddOpts) -> Result<Credentials, Error> {
 }
 
 /// An STS client for the endpoint of `resolved`.
-fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
+pub(super) fn sts_client(ctx: &Context, setup: &Setup) -> Result<QueryClient, Error> {
     let http = http_settings(ctx, &setup.resolved)?;
     super::setup::warn_cleartext(ctx, &setup.sts_endpoint);
     super::setup::query_client(ctx, &setup.sts_endpoint, http)
@@ -351,6 +376,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
         output::ensure_config_profile(&files.config_path, name, &[("region", region)])?;
     }
     plaintext_copies_warning(ctx, files, name, backend);
+    aws_vault_line_warning(ctx, files, name);
     ctx.hint(&format!(
         "next: awsmfa login -p {name} (the session goes into [{name}] of the credentials file)"
     ));
@@ -437,6 +463,28 @@ fn plaintext_copies_warning(ctx: &Context, files: &AwsFiles, name: &str, backend
                 files.credentials_path.display()
             ));
         }
+    }
+}
+
+/// A profile whose config still runs aws-vault (`credential_process = aws-vault …`)
+/// gives the AWS CLI aws-vault's keys, not the ones just added.
+fn aws_vault_line_warning(ctx: &Context, files: &AwsFiles, name: &str) {
+    let Some(value) = files
+        .profile(name)
+        .and_then(|p| p.get("credential_process").map(String::from))
+    else {
+        return;
+    };
+    if super::import_aws_vault::runs_aws_vault(&value) {
+        ctx.warn(&format!(
+            "[{}] of {} still runs aws-vault (credential_process = {value}): the AWS CLI keeps taking profile {name:?}'s credentials from aws-vault, not from the keys just stored; awsmfa uses the stored ones",
+            files.config_section_of(name),
+            files.config_path.display()
+        ));
+        ctx.hint(&format!(
+            "replace that line with credential_process = {}",
+            process_line(&self_command(ctx), name)
+        ));
     }
 }
 
@@ -653,14 +701,14 @@ fn roles_by_source(files: &AwsFiles) -> std::collections::HashMap<String, Vec<St
 }
 
 /// The `credential_process` line that serves profile `name` from awsmfa.
-fn process_line(command: &str, name: &str) -> String {
+pub(super) fn process_line(command: &str, name: &str) -> String {
     format!("{command} process --profile {}", quote_word(name))
 }
 
 /// How the AWS CLI runs this awsmfa: `awsmfa` when that is what `PATH` finds, else its
 /// full path; quoted for botocore's word splitting (shlex on Unix, the Windows rules on
 /// Windows).
-fn self_command(ctx: &Context) -> String {
+pub(super) fn self_command(ctx: &Context) -> String {
     let exe = std::env::current_exe().ok();
     let on_path = ctx
         .env
@@ -679,7 +727,7 @@ fn self_command(ctx: &Context) -> String {
 }
 
 /// One word as botocore splits a `credential_process` line back into it.
-fn quote_word(word: &str) -> String {
+pub(super) fn quote_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -701,7 +749,17 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             "import moves keys out of the AWS files: choose --backend file or keyring",
         ));
     }
+    if opts.from == Some(ImportFrom::AwsVault) {
+        return super::import_aws_vault::import(ctx, &opts.names, backend);
+    }
     let files = load_files(ctx)?;
+    let aws_mfa = opts.from == Some(ImportFrom::AwsMfa);
+    let has_long_term = |name: &str| {
+        files
+            .credentials
+            .get(&format!("{name}-long-term"), "aws_access_key_id")
+            .is_some()
+    };
     let mut candidates = Vec::new();
     if opts.names.is_empty() {
         let mut seen = std::collections::HashSet::new();
@@ -714,6 +772,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             .filter(|n| n != crate::config::DEFAULT_SECTION);
         for name in names {
             if seen.insert(name.clone())
+                && (!aws_mfa || has_long_term(&name))
                 && let Some(p) = find_plain(&files, &name)
             {
                 candidates.push((name, p));
@@ -722,6 +781,18 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     } else {
         for name in &opts.names {
             check_section_name(name, "profile")?;
+            if aws_mfa && !has_long_term(name) {
+                return Err(Error::new(
+                    Exit::Config,
+                    format!(
+                        "no [{name}-long-term] section with keys in {}; nothing imported",
+                        files.credentials_path.display()
+                    ),
+                )
+                .with_hint(format!(
+                    "awsmfa import {name} takes the keys from [{name}] or its config section"
+                )));
+            }
             match find_plain(&files, name) {
                 Some(p) => candidates.push((name.clone(), p)),
                 None => {

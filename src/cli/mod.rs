@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod handoff;
+pub mod import_aws_vault;
 pub mod keys;
 pub mod login;
 pub mod mfa;
@@ -91,7 +92,7 @@ pub enum Command {
     Add(keys::AddOpts),
     /// Delete a profile's stored long-term keys and its cached sessions
     Remove(keys::RemoveOpts),
-    /// Move plaintext long-term keys from the credentials file into the vault
+    /// Move long-term keys into the vault: from the AWS files, aws-mfa's -long-term sections (--from aws-mfa) or aws-vault (--from aws-vault)
     Import(keys::ImportOpts),
     /// Replace a profile's access key: create, prove, store the new one, delete the old
     Rotate(keys::RotateOpts),
