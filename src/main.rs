@@ -110,7 +110,13 @@ mod binary {
                 std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
             })
             .collect();
-        run(args)
+        let status = run(args);
+        // Returning from `main` skips std's exit path, which flushes standard output:
+        // flush it here (completions end without a line break, which would keep them in
+        // the buffer).
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        status
     }
 }
 
