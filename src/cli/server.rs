@@ -102,20 +102,19 @@ impl Record {
             && crate::sys::process_exe(self.pid).as_ref() == Some(exe)
     }
 
-    fn watches(&self, shell: Option<(u32, u64)>) -> bool {
-        shell.is_some_and(|(pid, start)| {
-            self.watch_pid == Some(pid) && self.watch_start == Some(start)
-        })
+    fn watches(&self, shell: Option<(u32, Option<u64>)>) -> bool {
+        shell.is_some_and(|(pid, start)| self.watch_pid == Some(pid) && self.watch_start == start)
     }
 }
 
 /// The shell that holds (or will hold) the variables `server` prints: the one reading
 /// its output (`eval "$(…)"`, however many subshells stand between), else the parent,
-/// with its start time — a pid alone can be reused once the shell is gone.
-fn calling_shell() -> Option<(u32, u64)> {
+/// with its start time — a pid alone can be reused once the shell is gone
+/// (`None` where the system does not say, as on the BSDs: the pid alone then).
+fn calling_shell() -> Option<(u32, Option<u64>)> {
     let pid = crate::sys::stdout_reader().or_else(crate::sys::parent_pid)?;
     (pid > 1).then_some(())?;
-    Some((pid, crate::sys::process_start(pid)?))
+    Some((pid, crate::sys::process_start(pid)))
 }
 
 /// The server URL this shell's variables point at, when they point at an awsmfa server.
@@ -230,10 +229,10 @@ fn start_background(
         match calling_shell() {
             Some((pid, start)) => {
                 ctx.debug(1, &format!("the server ends with the shell of pid {pid}"));
-                cmd.arg("--watch-pid")
-                    .arg(pid.to_string())
-                    .arg("--watch-start")
-                    .arg(start.to_string());
+                cmd.arg("--watch-pid").arg(pid.to_string());
+                if let Some(start) = start {
+                    cmd.arg("--watch-start").arg(start.to_string());
+                }
             }
             None => {
                 return Err(Error::new(

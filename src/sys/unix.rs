@@ -409,7 +409,8 @@ fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
 /// is a pipe and the reader is one of its ancestors: the shell that evaluates
 /// `eval "$(awsmfa server)"` (or `awsmfa server | source` in fish), however many
 /// subshells stand between (bash forks one for `$(… 2>/dev/null)`). Linux reads it from
-/// `/proc`; elsewhere `None` (the caller falls back to the parent shell).
+/// `/proc`; macOS guesses it from the programs the parent and grandparent run (below);
+/// elsewhere `None` (the caller falls back to the parent shell).
 pub fn stdout_reader() -> Option<u32> {
     #[cfg(target_os = "linux")]
     {
@@ -430,7 +431,25 @@ pub fn stdout_reader() -> Option<u32> {
         }
         None
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        // No way to see another process's pipes here: when our output is a pipe and the
+        // parent runs the same program as its own parent, the parent is taken for the
+        // subshell bash forks for `$(… 2>/dev/null)` and the grandparent for the shell.
+        use std::os::unix::fs::FileTypeExt;
+        let out = std::fs::File::options()
+            .write(true)
+            .open("/dev/fd/1")
+            .ok()?;
+        if !out.metadata().ok()?.file_type().is_fifo() {
+            return None;
+        }
+        let parent = parent_pid()?;
+        let grandparent = parent_of(parent).filter(|&g| g > 1)?;
+        let same = process_exe(parent).is_some() && process_exe(parent) == process_exe(grandparent);
+        Some(if same { grandparent } else { parent })
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         None
     }
@@ -683,5 +702,33 @@ pub fn terminal_width() -> Option<usize> {
         let mut size: libc::winsize = std::mem::zeroed();
         (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0)
             .then_some(usize::from(size.ws_col))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The process-identity readers on the platform the tests run on (Linux: /proc; macOS:
+    // libproc): this process and its parent as the OS sees them.
+    #[test]
+    fn a_process_is_named_by_its_pid_and_start_time() {
+        let me = std::process::id();
+        let start = process_start(me).expect("our own start time");
+        assert_eq!(process_start(me), Some(start), "stable");
+        assert_eq!(parent_of(me), parent_pid());
+        let exe = std::env::current_exe().unwrap().canonicalize().unwrap();
+        assert_eq!(
+            process_exe(me).map(|p| p.canonicalize().unwrap()),
+            Some(exe)
+        );
+        // A child started after us started later, and is gone once reaped.
+        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
+        let theirs = process_start(child.id()).expect("the child's start time");
+        assert!(theirs >= start);
+        assert_eq!(parent_of(child.id()), Some(me));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(process_start(child.id()), None);
     }
 }
