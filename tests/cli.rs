@@ -12,7 +12,15 @@ use common::{TestEnv, run};
 fn usage_errors_are_one_line_and_a_hint() {
     let env = TestEnv::new();
     for (args, hint) in [
-        (&["login", "--bogus"][..], "hint: usage: awsmfa login"),
+        // Not clap's "use '-- --bogus'": that would pass it as a profile name.
+        (
+            &["login", "--bogus"][..],
+            "hint: `awsmfa login --help` lists its options",
+        ),
+        (
+            &["env", "--formt"][..],
+            "hint: a similar option exists: --format",
+        ),
         (
             &["--colr", "never", "status"],
             "hint: a similar argument exists: '--color'",

@@ -19,6 +19,7 @@ pub mod process;
 pub mod server;
 pub mod setup;
 pub mod status;
+pub mod words;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -31,12 +32,20 @@ use crate::term::clean;
 
 /// MFA in front of every programmatic use of AWS and S3-compatible clouds.
 #[derive(Debug, Parser)]
-#[command(name = "awsmfa", version, about, max_term_width = 100)]
+#[command(
+    name = "awsmfa",
+    version,
+    about,
+    max_term_width = 100,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    /// None only when global options came alone (`awsmfa --profile work`, aws-mfa's whole
+    /// command line): [`run`] says what to type.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,7 +95,7 @@ pub enum Command {
     /// Print the credentials as shell code: eval "$(awsmfa env -p work)"
     Env(env::EnvOpts),
     /// Print credential_process JSON: credential_process = awsmfa process --profile work
-    Process,
+    Process(process::ProcessOpts),
     /// Store a profile's long-term keys in the vault (asked, --from-env, or two lines on stdin)
     Add(keys::AddOpts),
     /// Delete a profile's stored long-term keys and its cached sessions
@@ -130,6 +139,8 @@ pub struct Context {
     pub prompt: crate::mfa::SystemPrompt,
     /// The vault passphrase once known: asked at most once per run.
     pub vault_passphrase: crate::vault::passphrase::Memo,
+    /// The subcommand running (`login`, `exec`, …), for hints that name its flags.
+    pub command: &'static str,
 }
 
 impl Context {
@@ -158,6 +169,7 @@ impl Context {
             color,
             prompt: crate::mfa::SystemPrompt::new(&env),
             vault_passphrase: Default::default(),
+            command: "",
             env,
         })
     }
@@ -177,9 +189,14 @@ impl Context {
         eprintln!("awsmfa: {}", clean(message));
     }
 
-    /// A next step for the person, on stderr.
+    /// A next step for the person, on stderr, wrapped to 80 columns.
     pub fn hint(&self, message: &str) {
-        eprintln!("hint: {}", clean(message));
+        eprintln!("hint: {}", clean(&wrap_hint(message)));
+    }
+
+    /// Whether the running command has the option `--long` (its own or a global one).
+    pub fn has_flag(&self, long: &str) -> bool {
+        command_has_flag(self.command, long)
     }
 
     pub fn warn(&self, message: &str) {
@@ -256,15 +273,130 @@ pub fn check_endpoint_url(url: &str, from: &str, exit: Exit) -> Result<(), Error
     }
 }
 
+impl Command {
+    /// The name a person types for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Login(_) => "login",
+            Command::Exec(_) => "exec",
+            Command::Env(_) => "env",
+            Command::Process(_) => "process",
+            Command::Add(_) => "add",
+            Command::Remove(_) => "remove",
+            Command::Import(_) => "import",
+            Command::Rotate(_) => "rotate",
+            Command::Status(_) => "status",
+            Command::Clear(_) => "clear",
+            Command::Mfa(_) => "mfa",
+            Command::Policy(_) => "policy",
+            Command::Doctor(_) => "doctor",
+            Command::Server(_) => "server",
+            Command::Console(_) => "console",
+            Command::Completions { .. } => "completions",
+        }
+    }
+}
+
+/// Whether `awsmfa COMMAND` (words such as `mfa create`) takes the option `--long`,
+/// its own or a global one, as clap's definition says.
+pub fn command_has_flag(command: &str, long: &str) -> bool {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut cmd = &root;
+    for word in command.split_whitespace() {
+        match cmd.find_subcommand(word) {
+            Some(sub) => cmd = sub,
+            None => return false,
+        }
+    }
+    let has = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(long));
+    has(cmd) || has(&root)
+}
+
+/// Columns a hint line may take, `hint: ` included.
+pub const HINT_COLUMNS: usize = 80;
+
+/// `hint` broken into lines that fit [`HINT_COLUMNS`] after `hint: `, continuation lines
+/// indented under the first; a `backquoted command` is not broken when it fits a line.
+pub fn wrap_hint(hint: &str) -> String {
+    const INDENT: &str = "      ";
+    let width = HINT_COLUMNS - INDENT.len();
+    // Words, with the spaces inside a backquoted span kept as part of one word.
+    let mut words: Vec<String> = Vec::new();
+    let mut quoted = false;
+    for part in hint.split(' ') {
+        let opens = part.matches('`').count() % 2 == 1;
+        match words.last_mut() {
+            Some(last) if quoted => {
+                last.push(' ');
+                last.push_str(part);
+            }
+            _ => words.push(part.to_string()),
+        }
+        if opens {
+            quoted = !quoted;
+        }
+    }
+    // A quoted span longer than a line is broken at its own spaces after all.
+    let words: Vec<String> = words
+        .into_iter()
+        .flat_map(|w| {
+            if w.chars().count() > width {
+                w.split(' ').map(String::from).collect()
+            } else {
+                vec![w]
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = 0;
+    for word in words {
+        let len = word.chars().count();
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            out.push_str(INDENT);
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(&word);
+        line += len;
+    }
+    out
+}
+
 /// Runs the command; returns the exit status (the child's, for `exec`).
 pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
-    let ctx = Context::new(&cli.global, env)?;
+    run_command(cli, env).map_err(|mut e| {
+        e.hint = e.hint.map(|h| wrap_hint(&h));
+        e
+    })
+}
+
+fn run_command(cli: Cli, env: Env) -> Result<u8, Error> {
+    let Some(mut command) = cli.command else {
+        return Err(no_command(&cli.global));
+    };
+    let mut ctx = Context::new(&cli.global, env)?;
+    ctx.command = command.name();
+    let explicit = cli.global.profile.as_deref();
+    match &mut command {
+        Command::Exec(opts) => words::exec_profile_first(&mut ctx, explicit, &mut opts.command)?,
+        Command::Login(login::LoginOpts { profile_word, .. })
+        | Command::Env(env::EnvOpts { profile_word, .. })
+        | Command::Process(process::ProcessOpts { profile_word })
+        | Command::Console(console::ConsoleOpts { profile_word, .. }) => {
+            words::profile_word(&mut ctx, explicit, profile_word.take())?
+        }
+        _ => {}
+    }
     let done = |r: Result<(), Error>| r.map(|()| Exit::Success as u8);
-    match cli.command {
+    match command {
         Command::Login(opts) => done(login::run(&ctx, &opts)),
         Command::Exec(opts) => exec::run(&ctx, &opts),
         Command::Env(opts) => done(env::run(&ctx, &opts)),
-        Command::Process => done(process::run(&ctx)),
+        Command::Process(opts) => done(process::run(&ctx, &opts)),
         Command::Add(opts) => done(keys::add(&ctx, &opts)),
         Command::Remove(opts) => done(keys::remove(&ctx, &opts)),
         Command::Import(opts) => done(keys::import(&ctx, &opts)),
@@ -285,6 +417,18 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
             )
         }
     }
+}
+
+/// Global options with no command: aws-mfa's whole command line is `aws-mfa --profile
+/// work`, so say what that is here.
+fn no_command(global: &GlobalOpts) -> Error {
+    let hint = match &global.profile {
+        Some(p) => format!(
+            "to get an MFA session for profile {p} (as aws-mfa does): `awsmfa login -p {p}`; `awsmfa --help` lists the commands"
+        ),
+        None => "`awsmfa login` gets an MFA session; `awsmfa --help` lists the commands".into(),
+    };
+    Error::new(Exit::Usage, "no command given").with_hint(hint)
 }
 
 #[cfg(test)]
@@ -313,6 +457,36 @@ mod tests {
             Context::new(&c.global, Env::default()).unwrap().profile,
             "default"
         );
+    }
+
+    #[test]
+    fn hints_wrap_at_80_columns_without_breaking_commands() {
+        let hint = "run `awsmfa login -p production-admin` in a terminal first (the session is then cached for this command), or set mfa_process in the profile";
+        let wrapped = wrap_hint(hint);
+        for (i, line) in wrapped.lines().enumerate() {
+            let shown = if i == 0 {
+                format!("hint: {line}")
+            } else {
+                line.to_string()
+            };
+            assert!(shown.chars().count() <= HINT_COLUMNS, "{shown:?}");
+        }
+        assert!(wrapped.lines().count() > 1);
+        assert!(wrapped.contains("`awsmfa login -p production-admin`"));
+        assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            hint.split_whitespace().collect::<Vec<_>>()
+        );
+        assert_eq!(wrap_hint("short one"), "short one");
+    }
+
+    #[test]
+    fn flags_are_looked_up_in_the_command_tree() {
+        assert!(command_has_flag("login", "token-code"));
+        assert!(command_has_flag("mfa deactivate", "token-code"));
+        assert!(!command_has_flag("exec", "token-code"));
+        assert!(command_has_flag("exec", "profile"));
+        assert!(!command_has_flag("nonsense", "profile"));
     }
 
     #[test]
