@@ -189,9 +189,9 @@ impl Context {
         eprintln!("awsmfa: {}", clean(message));
     }
 
-    /// A next step for the person, on stderr, wrapped to 80 columns.
+    /// A next step for the person, on stderr.
     pub fn hint(&self, message: &str) {
-        eprintln!("hint: {}", clean(&wrap_hint(message)));
+        eprintln!("hint: {}", clean(message));
     }
 
     /// Whether the running command has the option `--long` (its own or a global one).
@@ -313,68 +313,8 @@ pub fn command_has_flag(command: &str, long: &str) -> bool {
     has(cmd) || has(&root)
 }
 
-/// Columns a hint line may take, `hint: ` included.
-pub const HINT_COLUMNS: usize = 80;
-
-/// `hint` broken into lines that fit [`HINT_COLUMNS`] after `hint: `, continuation lines
-/// indented under the first; a `backquoted command` is not broken when it fits a line.
-pub fn wrap_hint(hint: &str) -> String {
-    const INDENT: &str = "      ";
-    let width = HINT_COLUMNS - INDENT.len();
-    // Words, with the spaces inside a backquoted span kept as part of one word.
-    let mut words: Vec<String> = Vec::new();
-    let mut quoted = false;
-    for part in hint.split(' ') {
-        let opens = part.matches('`').count() % 2 == 1;
-        match words.last_mut() {
-            Some(last) if quoted => {
-                last.push(' ');
-                last.push_str(part);
-            }
-            _ => words.push(part.to_string()),
-        }
-        if opens {
-            quoted = !quoted;
-        }
-    }
-    // A quoted span longer than a line is broken at its own spaces after all.
-    let words: Vec<String> = words
-        .into_iter()
-        .flat_map(|w| {
-            if w.chars().count() > width {
-                w.split(' ').map(String::from).collect()
-            } else {
-                vec![w]
-            }
-        })
-        .collect();
-    let mut out = String::new();
-    let mut line = 0;
-    for word in words {
-        let len = word.chars().count();
-        if line > 0 && line + 1 + len > width {
-            out.push('\n');
-            out.push_str(INDENT);
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(&word);
-        line += len;
-    }
-    out
-}
-
 /// Runs the command; returns the exit status (the child's, for `exec`).
 pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
-    run_command(cli, env).map_err(|mut e| {
-        e.hint = e.hint.map(|h| wrap_hint(&h));
-        e
-    })
-}
-
-fn run_command(cli: Cli, env: Env) -> Result<u8, Error> {
     let Some(mut command) = cli.command else {
         return Err(no_command(&cli.global));
     };
@@ -457,27 +397,6 @@ mod tests {
             Context::new(&c.global, Env::default()).unwrap().profile,
             "default"
         );
-    }
-
-    #[test]
-    fn hints_wrap_at_80_columns_without_breaking_commands() {
-        let hint = "run `awsmfa login -p production-admin` in a terminal first (the session is then cached for this command), or set mfa_process in the profile";
-        let wrapped = wrap_hint(hint);
-        for (i, line) in wrapped.lines().enumerate() {
-            let shown = if i == 0 {
-                format!("hint: {line}")
-            } else {
-                line.to_string()
-            };
-            assert!(shown.chars().count() <= HINT_COLUMNS, "{shown:?}");
-        }
-        assert!(wrapped.lines().count() > 1);
-        assert!(wrapped.contains("`awsmfa login -p production-admin`"));
-        assert_eq!(
-            wrapped.split_whitespace().collect::<Vec<_>>(),
-            hint.split_whitespace().collect::<Vec<_>>()
-        );
-        assert_eq!(wrap_hint("short one"), "short one");
     }
 
     #[test]
