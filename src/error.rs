@@ -129,8 +129,8 @@ impl From<VaultError> for Error {
 impl From<Unquotable> for Error {
     fn from(e: Unquotable) -> Error {
         let hint = match e.format {
-            "cmd" => "use --format powershell (or json), which carry it",
-            _ => "use --format json, which carries any value",
+            "cmd" => "`awsmfa env --format powershell` (or json) carries it",
+            _ => "`awsmfa env --format json` carries any value",
         };
         Error::new(Exit::Usage, e.to_string()).with_hint(hint)
     }

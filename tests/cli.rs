@@ -12,7 +12,15 @@ use common::{TestEnv, run};
 fn usage_errors_are_one_line_and_a_hint() {
     let env = TestEnv::new();
     for (args, hint) in [
-        (&["login", "--bogus"][..], "hint: usage: awsmfa login"),
+        // Not clap's "use '-- --bogus'": that would pass it as a profile name.
+        (
+            &["login", "--bogus"][..],
+            "hint: `awsmfa login --help` lists its options",
+        ),
+        (
+            &["env", "--formt"][..],
+            "hint: a similar option exists: --format",
+        ),
         (
             &["--colr", "never", "status"],
             "hint: a similar argument exists: '--color'",
@@ -68,4 +76,37 @@ fn env_unset_passes_only_variable_names_from_its_marker() {
         r.stdout, "unset AWS_REGION\nunset AWSMFA_ENV_VARS\n",
         "{r:?}"
     );
+}
+
+/// The documented `source <(awsmfa completions zsh)` works in a fresh ~/.zshrc, with no
+/// `compinit` before it (it failed with "command not found: compdef"), and in one that
+/// runs compinit first.
+#[test]
+fn zsh_completion_loads_from_a_fresh_zshrc() {
+    let env = TestEnv::new();
+    let bin_dir = common::awsmfa_bin().parent().unwrap().to_path_buf();
+    for zshrc in [
+        "source <(awsmfa completions zsh)\n",
+        "autoload -Uz compinit && compinit -i\nsource <(awsmfa completions zsh)\n",
+    ] {
+        env.write(".zshrc", zshrc);
+        let mut cmd = std::process::Command::new("zsh");
+        cmd.args(["-i", "-c", "print -r -- \"comp=${_comps[awsmfa]}\""])
+            .env_clear()
+            .env("HOME", env.home.path())
+            .env("ZDOTDIR", env.home.path())
+            .env("TERM", "dumb")
+            .env(
+                "PATH",
+                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+            )
+            .stdin(std::process::Stdio::null());
+        let r = run(cmd);
+        assert_eq!(r.status, 0, "{zshrc}: {r:?}");
+        assert!(!r.stderr.contains("compdef"), "{zshrc}: {r:?}");
+        assert!(
+            r.stdout.contains("comp=_clap_dynamic_completer_awsmfa"),
+            "{zshrc}: {r:?}"
+        );
+    }
 }

@@ -295,12 +295,21 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     let calls = bed.user_calls(&user, "sts:GetSessionToken");
     assert_eq!(calls, 1);
 
-    // Cron-safe: no code, no prompt, no call while the session has enough left.
+    // Cron-safe: no code, no prompt, no call while the session has enough left, and
+    // not a word (cron mails any output; a shell rc would print it in every terminal),
+    // unless -v.
     let r = run(env.awsmfa(&["-p", "w", "login", "--min-remaining", "1h"]));
     assert_eq!(r.status, 0, "{r:?}");
-    assert!(r.stderr.contains("still valid"), "{r:?}");
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""), "{r:?}");
     assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls);
     assert_eq!(env.read(".aws/credentials"), first);
+    let r = run(env.awsmfa(&["-v", "-p", "w", "login", "--min-remaining", "1h"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stderr.contains("still valid"), "{r:?}");
+    // A person typing plain `awsmfa login` is told why nothing happened.
+    let r = run(env.awsmfa(&["-p", "w", "login"]));
+    assert!(r.stderr.contains("still valid"), "{r:?}");
+    assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls);
 
     // Asking for more than is left renews.
     let r = run(env.awsmfa(&[

@@ -9,7 +9,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use common::{Bed, TestEnv, User, run, run_with_input};
+use common::{Bed, TestEnv, Tmux, User, run, run_with_input};
 use serde_json::json;
 
 /// Decodes the terminal rendering (light modules drawn with █ ▀ ▄) into the QR's text.
@@ -557,78 +557,6 @@ fn an_interrupted_enrollment_leaves_nothing_and_iam_errors_have_their_own_words(
         "{r:?}"
     );
     assert!(!r.stderr.contains("access denied"), "{r:?}");
-}
-
-/// tmux on a private socket: a real 80×24 terminal whose screen the test reads.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let socket = format!("awsmfa-test-{}", std::process::id());
-        let ok = std::process::Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .status()
-            .expect("tmux (scripts/test installs it)");
-        assert!(ok.success());
-        Tmux { socket }
-    }
-
-    fn screen(&self, escapes: bool) -> String {
-        let mut args = vec!["-L", self.socket.as_str(), "capture-pane", "-p"];
-        if escapes {
-            args.push("-e");
-        }
-        let out = std::process::Command::new("tmux")
-            .args(&args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let screen = self.screen(false);
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "never saw {text:?}:\n{screen}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-
-    fn keys(&self, keys: &str) {
-        let ok = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys, "Enter"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
 }
 
 #[test]

@@ -90,7 +90,16 @@ pub fn registration(shell: clap_complete::Shell) -> Result<String, std::io::Erro
     };
     let mut out = Vec::new();
     completer.write_registration("COMPLETE", "awsmfa", "awsmfa", "awsmfa", &mut out)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    if shell == clap_complete::Shell::Zsh {
+        // `compdef` belongs to zsh's completion system, which a fresh ~/.zshrc has not
+        // loaded: `source <(awsmfa completions zsh)` loads it rather than fail with
+        // "command not found: compdef" (-i: directories others can write are skipped).
+        let load = "(( $+functions[compdef] )) || { autoload -Uz compinit && compinit -i }\n";
+        let at = text.find('\n').map_or(0, |i| i + 1);
+        text.insert_str(at, load);
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

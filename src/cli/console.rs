@@ -40,6 +40,10 @@ pub struct ConsoleOpts {
     /// carry no MFA; a policy that requires MFA denies them everything)
     #[arg(long)]
     pub federation_token: bool,
+    /// aws-vault's word order (`console work`, aws-vault's `login work`): the profile,
+    /// as with -p
+    #[arg(value_name = "PROFILE", hide = true, allow_hyphen_values = true)]
+    pub profile_word: Option<String>,
 }
 
 /// The sign-in and console hosts of an AWS partition (every partition botocore knows:

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::setup::{Setup, http_settings};
-use crate::config::profile::{KeysFrom, KeysSource, Kind, resolve};
+use crate::config::profile::{KeysFrom, KeysSource, Kind};
 use crate::config::{AwsFiles, file_paths, load_document};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
@@ -124,10 +124,10 @@ fn diagnose(ctx: &Context, report: &mut Report, vault: bool) -> Result<(), Error
         credentials_path,
         super::setup::vault_index(ctx),
     )?;
-    let resolved = match resolve(&files, &ctx.profile) {
+    let resolved = match super::setup::resolve_profile(ctx, &files) {
         Ok(r) => r,
         Err(e) => {
-            report.add("profile", Status::Fail, e.to_string(), e.hint());
+            report.add("profile", Status::Fail, e.message, e.hint);
             return Ok(());
         }
     };
@@ -566,7 +566,10 @@ fn check_device(
                 "MFA device",
                 Status::Fail,
                 format!("{user} has no MFA device"),
-                Some("enroll one in the IAM console".into()),
+                Some(format!(
+                    "enroll one: `awsmfa -p {} mfa create` (it shows a QR code)",
+                    setup.resolved.profile
+                )),
             ),
         },
     }

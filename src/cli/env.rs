@@ -23,6 +23,9 @@ pub struct EnvOpts {
     /// Print the lines that clear the variables instead
     #[arg(long)]
     pub unset: bool,
+    /// aws-vault's word order (`env work`): the profile, as with -p
+    #[arg(value_name = "PROFILE", hide = true, allow_hyphen_values = true)]
+    pub profile_word: Option<String>,
 }
 
 pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {

@@ -12,7 +12,7 @@ use jiff::{Timestamp, tz::TimeZone};
 
 use super::setup::{CliEffects, Setup, load_files};
 use super::{Context, check_section_name};
-use crate::config::profile::{Kind, check_target, resolve};
+use crate::config::profile::{Kind, check_target};
 use crate::config::{AwsFiles, Env};
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
@@ -43,6 +43,9 @@ pub struct LoginOpts {
     /// Write the MFA device used into the profile's config as mfa_serial
     #[arg(long)]
     pub save: bool,
+    /// aws-vault's word order (`login work`): the profile, as with -p
+    #[arg(value_name = "PROFILE", hide = true, allow_hyphen_values = true)]
+    pub profile_word: Option<String>,
 }
 
 /// Refuses an `--mfa-serial` that is not IAM's shape before anything is asked or sent:
@@ -61,7 +64,7 @@ pub(crate) fn check_serial_flag(serial: Option<&str>) -> Result<(), Error> {
 pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     check_serial_flag(opts.mfa_serial.as_deref())?;
     let files = load_files(ctx)?;
-    let resolved = resolve(&files, &ctx.profile)?;
+    let resolved = super::setup::resolve_profile(ctx, &files)?;
     let target = opts
         .target
         .clone()
@@ -90,10 +93,17 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     if !opts.force
         && let Some(left) = still_valid(&setup.files, &target, now, min_remaining)
     {
-        ctx.say(&format!(
+        // `--min-remaining` is the unattended form (cron, a shell rc): silent when
+        // nothing was done, unless -v; a person typing `awsmfa login` is told.
+        let message = format!(
             "[{target}] is still valid for {}; nothing to do (--force renews it)",
             session::human_remaining(left)
-        ));
+        );
+        if opts.min_remaining.is_none() {
+            ctx.say(&message);
+        } else {
+            ctx.debug(1, &message);
+        }
         return Ok(());
     }
 

@@ -20,6 +20,7 @@ pub mod process;
 pub mod server;
 pub mod setup;
 pub mod status;
+pub mod words;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -32,12 +33,20 @@ use crate::term::clean;
 
 /// MFA in front of every programmatic use of AWS and S3-compatible clouds.
 #[derive(Debug, Parser)]
-#[command(name = "awsmfa", version, about, max_term_width = 100)]
+#[command(
+    name = "awsmfa",
+    version,
+    about,
+    max_term_width = 100,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    /// None only when global options came alone (`awsmfa --profile work`, aws-mfa's whole
+    /// command line): [`run`] says what to type.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,7 +96,7 @@ pub enum Command {
     /// Print the credentials as shell code: eval "$(awsmfa env -p work)"
     Env(env::EnvOpts),
     /// Print credential_process JSON: credential_process = awsmfa process --profile work
-    Process,
+    Process(process::ProcessOpts),
     /// Store a profile's long-term keys in the vault (asked, --from-env, or two lines on stdin)
     Add(keys::AddOpts),
     /// Delete a profile's stored long-term keys and its cached sessions
@@ -134,6 +143,8 @@ pub struct Context {
     pub prompt: crate::mfa::SystemPrompt,
     /// The vault passphrase once known: asked at most once per run.
     pub vault_passphrase: crate::vault::passphrase::Memo,
+    /// The subcommand running (`login`, `exec`, …), for hints that name its flags.
+    pub command: &'static str,
 }
 
 impl Context {
@@ -164,6 +175,7 @@ impl Context {
             color,
             prompt: crate::mfa::SystemPrompt::new(&env),
             vault_passphrase: Default::default(),
+            command: "",
             env,
         })
     }
@@ -186,6 +198,11 @@ impl Context {
     /// A next step for the person, on stderr.
     pub fn hint(&self, message: &str) {
         eprintln!("hint: {}", clean(message));
+    }
+
+    /// Whether the running command has the option `--long` (its own or a global one).
+    pub fn has_flag(&self, long: &str) -> bool {
+        command_has_flag(self.command, long)
     }
 
     pub fn warn(&self, message: &str) {
@@ -262,15 +279,70 @@ pub fn check_endpoint_url(url: &str, from: &str, exit: Exit) -> Result<(), Error
     }
 }
 
+impl Command {
+    /// The name a person types for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Login(_) => "login",
+            Command::Exec(_) => "exec",
+            Command::Env(_) => "env",
+            Command::Process(_) => "process",
+            Command::Add(_) => "add",
+            Command::Remove(_) => "remove",
+            Command::Import(_) => "import",
+            Command::Rotate(_) => "rotate",
+            Command::Status(_) => "status",
+            Command::Clear(_) => "clear",
+            Command::Mfa(_) => "mfa",
+            Command::Policy(_) => "policy",
+            Command::Doctor(_) => "doctor",
+            Command::Server(_) => "server",
+            Command::Console(_) => "console",
+            Command::Completions { .. } => "completions",
+        }
+    }
+}
+
+/// Whether `awsmfa COMMAND` (words such as `mfa create`) takes the option `--long`,
+/// its own or a global one, as clap's definition says.
+pub fn command_has_flag(command: &str, long: &str) -> bool {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut cmd = &root;
+    for word in command.split_whitespace() {
+        match cmd.find_subcommand(word) {
+            Some(sub) => cmd = sub,
+            None => return false,
+        }
+    }
+    let has = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(long));
+    has(cmd) || has(&root)
+}
+
 /// Runs the command; returns the exit status (the child's, for `exec`).
 pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
-    let ctx = Context::new(&cli.global, env)?;
+    let Some(mut command) = cli.command else {
+        return Err(no_command(&cli.global));
+    };
+    let mut ctx = Context::new(&cli.global, env)?;
+    ctx.command = command.name();
+    let explicit = cli.global.profile.as_deref();
+    match &mut command {
+        Command::Exec(opts) => words::exec_profile_first(&mut ctx, explicit, &mut opts.command)?,
+        Command::Login(login::LoginOpts { profile_word, .. })
+        | Command::Env(env::EnvOpts { profile_word, .. })
+        | Command::Process(process::ProcessOpts { profile_word })
+        | Command::Console(console::ConsoleOpts { profile_word, .. }) => {
+            words::profile_word(&mut ctx, explicit, profile_word.take())?
+        }
+        _ => {}
+    }
     let done = |r: Result<(), Error>| r.map(|()| Exit::Success as u8);
-    match cli.command {
+    match command {
         Command::Login(opts) => done(login::run(&ctx, &opts)),
         Command::Exec(opts) => exec::run(&ctx, &opts),
         Command::Env(opts) => done(env::run(&ctx, &opts)),
-        Command::Process => done(process::run(&ctx)),
+        Command::Process(opts) => done(process::run(&ctx, &opts)),
         Command::Add(opts) => done(keys::add(&ctx, &opts)),
         Command::Remove(opts) => done(keys::remove(&ctx, &opts)),
         Command::Import(opts) => done(keys::import(&ctx, &opts)),
@@ -291,6 +363,18 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
             )
         }
     }
+}
+
+/// Global options with no command: aws-mfa's whole command line is `aws-mfa --profile
+/// work`, so say what that is here.
+fn no_command(global: &GlobalOpts) -> Error {
+    let hint = match &global.profile {
+        Some(p) => format!(
+            "to get an MFA session for profile {p} (as aws-mfa does): `awsmfa login -p {p}`; `awsmfa --help` lists the commands"
+        ),
+        None => "`awsmfa login` gets an MFA session; `awsmfa --help` lists the commands".into(),
+    };
+    Error::new(Exit::Usage, "no command given").with_hint(hint)
 }
 
 #[cfg(test)]
@@ -319,6 +403,15 @@ mod tests {
             Context::new(&c.global, Env::default()).unwrap().profile,
             "default"
         );
+    }
+
+    #[test]
+    fn flags_are_looked_up_in_the_command_tree() {
+        assert!(command_has_flag("login", "token-code"));
+        assert!(command_has_flag("mfa deactivate", "token-code"));
+        assert!(!command_has_flag("exec", "token-code"));
+        assert!(command_has_flag("exec", "profile"));
+        assert!(!command_has_flag("nonsense", "profile"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::profile::{KeysFrom, KeysSource, Resolved, resolve};
 use crate::config::{AwsFiles, file_paths};
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
-use crate::mfa::{CodeSources, Prompt, obtain_code};
+use crate::mfa::{CodeSources, MfaError, Prompt};
 use crate::session::cache::Cache;
 use crate::session::engine::{Code, Effects, Engine, Request, Served};
 use crate::session::{self, DEFAULT_MIN_REMAINING_SECS};
@@ -39,19 +39,7 @@ impl Setup {
     /// Loads the files and resolves the context's profile.
     pub fn new(ctx: &Context) -> Result<Setup, Error> {
         let files = load_files(ctx)?;
-        let resolved = resolve(&files, &ctx.profile).map_err(|e| {
-            let typo = matches!(e, crate::config::profile::ResolveError::NoProfile(_));
-            let mut err = Error::from(e);
-            if typo {
-                let known = super::complete::profile_names(&files);
-                if let Some(meant) =
-                    super::complete::did_you_mean(&ctx.profile, known.iter().map(String::as_str))
-                {
-                    err.hint = Some(format!("did you mean `-p {meant}`?"));
-                }
-            }
-            err
-        })?;
+        let resolved = resolve_profile(ctx, &files)?;
         Setup::with(ctx, files, resolved)
     }
 
@@ -469,6 +457,40 @@ pub fn query_client(
     Ok(QueryClient::new(endpoint.clone(), http)?)
 }
 
+/// Resolves the context's profile. One rule for a profile that does not exist, in every
+/// command: a known name close to it is suggested (`did you mean -p work?`), else how to
+/// create it (`awsmfa add NAME`).
+pub fn resolve_profile(ctx: &Context, files: &AwsFiles) -> Result<Resolved, Error> {
+    resolve(files, &ctx.profile).map_err(|e| {
+        let typo = matches!(e, crate::config::profile::ResolveError::NoProfile(_));
+        let mut err = Error::from(e);
+        if typo && let Some(meant) = profile_meant(files, &ctx.profile) {
+            err.hint = Some(format!("did you mean `-p {meant}`?"));
+        }
+        err
+    })
+}
+
+/// The known profile a mistyped `name` most likely meant.
+pub fn profile_meant(files: &AwsFiles, name: &str) -> Option<String> {
+    let known = super::complete::profile_names(files);
+    super::complete::did_you_mean(name, known.iter().map(String::as_str)).map(String::from)
+}
+
+/// What to do when an MFA code is needed and nobody can be asked: `--token-code` where
+/// the command has it, else a session cached by `login` in a terminal beforehand.
+pub fn no_prompt_hint(ctx: &Context) -> String {
+    let rest = "set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)";
+    if ctx.has_flag("token-code") {
+        format!("pass --token-code CODE (or - to read it from stdin), {rest}")
+    } else {
+        format!(
+            "run `awsmfa login -p {}` in a terminal first (the session is then cached), {rest}",
+            ctx.profile
+        )
+    }
+}
+
 /// The engine's effects for a command: STS/IAM over HTTP, codes from the flag, the
 /// profile's `mfa_process` or the terminal, the real clock.
 pub struct CliEffects<'a> {
@@ -539,7 +561,7 @@ impl Effects for CliEffects<'_> {
         } else {
             &mut nothing
         };
-        let value = obtain_code(
+        let obtained = crate::mfa::obtain(
             serial,
             CodeSources {
                 flag: self.token_code.as_deref(),
@@ -550,8 +572,15 @@ impl Effects for CliEffects<'_> {
                 process_timeout: mfa_process_timeout(self.ctx)?,
                 note: &note,
             },
-        )?;
-        Ok(Code { value, automatic })
+        )
+        .map_err(|e| match e {
+            MfaError::NoPrompt { .. } => Error::from(e).with_hint(no_prompt_hint(self.ctx)),
+            e => Error::from(e),
+        })?;
+        Ok(Code {
+            value: obtained.value,
+            automatic: automatic && !obtained.typed,
+        })
     }
 
     fn now(&self) -> Timestamp {

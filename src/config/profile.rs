@@ -320,7 +320,7 @@ impl ResolveError {
                 "store the long-term keys with `awsmfa add {name}`, or put them in [{name}-long-term] of the credentials file"
             )),
             ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
-                Some("choose another --target".into())
+                Some("write the session elsewhere: `awsmfa login --target NAME`".into())
             }
             ResolveError::SourceCycle(_)
             | ResolveError::MissingSource { .. }

@@ -38,8 +38,10 @@ pub enum MfaError {
 impl MfaError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            // What to type depends on the command (only some take --token-code): the
+            // command line adds it (`cli::setup::no_prompt_hint`).
             MfaError::NoPrompt { .. } => Some(
-                "pass --token-code CODE (or - to read it from stdin), set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)",
+                "set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)",
             ),
             MfaError::ProcessOutput => Some(
                 "mfa_process must print the code, alone or last on a line (as `ykman oath accounts code` does)",
@@ -61,6 +63,12 @@ pub trait Prompt {
     /// way to ask.
     fn ask_secret(&self, _question: &str) -> std::io::Result<Option<SecretString>> {
         Ok(None)
+    }
+
+    /// Whether there is a way to ask at all (a terminal, a desktop dialog), without
+    /// asking.
+    fn available(&self) -> bool {
+        true
     }
 }
 
@@ -211,6 +219,11 @@ impl SystemPrompt {
 }
 
 impl Prompt for SystemPrompt {
+    fn available(&self) -> bool {
+        crate::sys::Console::open().is_some()
+            || DesktopPrompt::detect(self.display, self.path.as_deref()).is_some()
+    }
+
     fn ask(&self, question: &str) -> std::io::Result<Option<String>> {
         if let Some(answer) = TtyPrompt.ask(question)? {
             return Ok(Some(answer));
@@ -285,6 +298,23 @@ pub struct CodeSources<'a> {
 
 /// Obtains one checked code for `serial`.
 pub fn obtain_code(serial: &str, src: CodeSources<'_>) -> Result<String, MfaError> {
+    obtain(serial, src).map(|o| o.value)
+}
+
+/// A code and whether a person typed it (after `mfa_process` failed).
+pub struct Obtained {
+    pub value: String,
+    pub typed: bool,
+}
+
+/// Obtains one checked code for `serial`. A failing `mfa_process` (no security key
+/// plugged in, `ykman` missing) gives way to the prompt where one can be shown, after
+/// saying why it failed.
+pub fn obtain(serial: &str, src: CodeSources<'_>) -> Result<Obtained, MfaError> {
+    let automatic = |value| Obtained {
+        value,
+        typed: false,
+    };
     if let Some(flag) = src.flag {
         if flag == "-" {
             let mut line = String::new();
@@ -292,18 +322,25 @@ pub fn obtain_code(serial: &str, src: CodeSources<'_>) -> Result<String, MfaErro
                 .take(256)
                 .read_line(&mut line)
                 .map_err(|e| MfaError::Stdin(e.to_string()))?;
-            return check_code(&line);
+            return check_code(&line).map(automatic);
         }
-        return check_code(flag);
+        return check_code(flag).map(automatic);
     }
+    let mut process_error = None;
     if let Some(command) = src.mfa_process {
         (src.note)(&format!(
             "getting the MFA code for {serial} from mfa_process (touch your security key if it asks)"
         ));
-        return run_code_process(command, src.process_timeout);
-    }
-    if let Some(code) = src.stored_code {
-        return check_code(code);
+        match run_code_process(command, src.process_timeout) {
+            Ok(code) => return Ok(automatic(code)),
+            Err(e) if src.prompt.available() => {
+                (src.note)(&format!("{e}; type the code instead"));
+                process_error = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    } else if let Some(code) = src.stored_code {
+        return check_code(code).map(automatic);
     }
     let question = format!("MFA code for {serial}: ");
     for attempt in 1..=3 {
@@ -312,12 +349,12 @@ pub fn obtain_code(serial: &str, src: CodeSources<'_>) -> Result<String, MfaErro
             .ask(&question)
             .map_err(|e| MfaError::Stdin(e.to_string()))?;
         let Some(answer) = answer else {
-            return Err(MfaError::NoPrompt {
+            return Err(process_error.unwrap_or(MfaError::NoPrompt {
                 serial: serial.to_string(),
-            });
+            }));
         };
         match check_code(&answer) {
-            Ok(code) => return Ok(code),
+            Ok(value) => return Ok(Obtained { value, typed: true }),
             Err(e) if attempt == 3 => return Err(e),
             Err(e) => (src.note)(&format!("{e}; try again")),
         }

@@ -432,14 +432,17 @@ impl Engine<'_> {
             let mut err = Error::from(e);
             err.message = format!("cannot discover the MFA device: {}", err.message);
             if err.hint.is_none() {
-                err.hint = Some("set mfa_serial in the profile or pass --mfa-serial ARN".into());
+                err.hint = Some(
+                    "set mfa_serial in the profile, or `awsmfa login --mfa-serial ARN --save` saves it"
+                        .into(),
+                );
             }
             err
         })?;
         match devices.as_slice() {
             [] => Err(
                 Error::new(Exit::Config, "the user behind these keys has no MFA device").with_hint(
-                    "enroll one in the IAM console (or with the AWS CLI), then try again",
+                    "enroll one with `awsmfa mfa create` (it shows a QR code), then try again",
                 ),
             ),
             [one] => Ok(one.serial_number.clone()),
@@ -453,7 +456,9 @@ impl Engine<'_> {
                         list.join(", ")
                     ),
                 )
-                .with_hint("choose one with --mfa-serial ARN, or set mfa_serial in the profile"))
+                .with_hint(
+                    "set mfa_serial in the profile to one of them, or `awsmfa login --mfa-serial ARN --save` saves it",
+                ))
             }
         }
     }

@@ -157,12 +157,12 @@ impl VaultError {
                 "run awsmfa in a terminal, or set AWSMFA_VAULT_PASSPHRASE_COMMAND to a command that prints the passphrase (e.g. `pass show awsmfa`)".into()
             }
             VaultError::Unavailable(_) => {
-                "start a Secret Service (gnome-keyring, KeePassXC) in a desktop session, or use --backend file".into()
+                "start a Secret Service (gnome-keyring, KeePassXC) in a desktop session, or store the keys with `awsmfa add NAME --backend file`".into()
             }
             VaultError::Damaged { .. } | VaultError::Missing { .. } => {
                 "restore the entry from a backup, or store the keys again with awsmfa add NAME --replace".into()
             }
-            VaultError::NotBuilt => "use --backend file".into(),
+            VaultError::NotBuilt => "store the keys with `awsmfa add NAME --backend file`".into(),
             _ => return None,
         })
     }

@@ -530,3 +530,77 @@ pub fn with_core_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
     }
     cmd
 }
+
+/// tmux on a private socket: a real 80×24 terminal whose screen the test reads.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(command: &str) -> Tmux {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("awsmfa-test-{}-{n}", std::process::id());
+        let ok = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+            ])
+            .status()
+            .expect("tmux (scripts/test installs it)");
+        assert!(ok.success());
+        Tmux { socket }
+    }
+
+    pub fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["-L", self.socket.as_str(), "capture-pane", "-p"];
+        if escapes {
+            args.push("-e");
+        }
+        let out = std::process::Command::new("tmux")
+            .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.screen(false);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {text:?}:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    pub fn keys(&self, keys: &str) {
+        let ok = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys, "Enter"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
