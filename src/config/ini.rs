@@ -506,10 +506,30 @@ impl Document {
     }
 
     fn entries_with(&self, name: &str, nested: bool) -> Option<Entries> {
-        let mut ranges = self.section_ranges(name).peekable();
-        ranges.peek()?;
         let mut out = Vec::new();
-        let mut parent = String::new();
+        self.visit_entries(name, |parent, key, value, line| match parent {
+            Some(parent) if nested => out.push((format!("{parent}.{key}"), value(), line)),
+            Some(_) => {}
+            None => out.push((key.to_string(), value(), line)),
+        })
+        .then_some(out)
+    }
+
+    /// Calls `f(parent, key, value, line)` for every entry of the section called `name`
+    /// (sections of one name read as one): `parent` is the key of the nested block a
+    /// sub-key belongs to; `value` makes the value (with its continuation lines) only
+    /// when asked, so a caller that skips entries allocates nothing for them. Returns
+    /// whether there is such a section.
+    pub fn visit_entries(
+        &self,
+        name: &str,
+        mut f: impl FnMut(Option<&str>, &str, &dyn Fn() -> String, usize),
+    ) -> bool {
+        let mut ranges = self.section_ranges(name).peekable();
+        if ranges.peek().is_none() {
+            return false;
+        }
+        let mut parent: Option<(usize, usize)> = None;
         for (i, end) in ranges.flat_map(|(start, end)| (start + 1..end).map(move |i| (i, end))) {
             let line = &self.lines[i];
             if let Kind::Entry {
@@ -520,22 +540,21 @@ impl Document {
             {
                 let k = line.slice(*key);
                 if *indented {
-                    if nested {
-                        out.push((
-                            format!("{parent}.{k}"),
-                            line.slice(*value).to_string(),
-                            i + 1,
-                        ));
-                    }
+                    let p = parent.map_or("", |(line_idx, _)| {
+                        let l = &self.lines[line_idx];
+                        match &l.kind {
+                            Kind::Entry { key, .. } => l.slice(*key),
+                            _ => "",
+                        }
+                    });
+                    f(Some(p), k, &|| line.slice(*value).to_string(), i + 1);
                 } else {
-                    if nested {
-                        parent = k.to_string();
-                    }
-                    out.push((k.to_string(), self.value_at(i, end), i + 1));
+                    parent = Some((i, end));
+                    f(None, k, &|| self.value_at(i, end), i + 1);
                 }
             }
         }
-        Some(out)
+        true
     }
 
     /// The `sub = value` lines of the nested block whose key is on line `number`
