@@ -64,6 +64,29 @@ impl fmt::Display for IniError {
 
 impl std::error::Error for IniError {}
 
+/// How a line ends: "\n", "\r\n", or not at all (the last line of a file with no final
+/// newline). One byte where a `&str` took sixteen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Lf,
+    CrLf,
+    None,
+}
+
+impl Ending {
+    fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Ending::Lf => b"\n",
+            Ending::CrLf => b"\r\n",
+            Ending::None => b"",
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self == Ending::None
+    }
+}
+
 /// A byte range inside one line. Lines are far shorter than 4 GiB (the files are capped
 /// at 32 MiB), and a document of a million lines holds two or three of these per line.
 type Span = (u32, u32);
@@ -97,7 +120,7 @@ enum Kind {
 struct Line {
     text: String,
     /// "\n", "\r\n" or "" (the last line of a file with no final newline).
-    ending: &'static str,
+    ending: Ending,
     kind: Kind,
 }
 
@@ -192,10 +215,10 @@ impl Document {
             number += 1;
             let (raw, ending, next) = match rest.find('\n') {
                 Some(i) if i > 0 && rest.as_bytes()[i - 1] == b'\r' => {
-                    (&rest[..i - 1], "\r\n", &rest[i + 1..])
+                    (&rest[..i - 1], Ending::CrLf, &rest[i + 1..])
                 }
-                Some(i) => (&rest[..i], "\n", &rest[i + 1..]),
-                None => (rest, "", ""),
+                Some(i) => (&rest[..i], Ending::Lf, &rest[i + 1..]),
+                None => (rest, Ending::None, ""),
             };
             rest = next;
             if raw.contains('\r') {
@@ -724,7 +747,7 @@ impl Document {
         let mut new_ending = ending;
         if self.lines[insert_at - 1].ending.is_empty() {
             self.lines[insert_at - 1].ending = ending;
-            new_ending = "";
+            new_ending = Ending::None;
         }
         // Indented as the section's keys (or, with none, as the next header): a line
         // indented deeper than the new key would become part of its value (a file
@@ -792,7 +815,7 @@ impl Document {
         self.reindex();
         // Keep "no final newline" true of the file if we removed its last line.
         if last_ending.is_empty() && idx == self.lines.len() && idx > 0 {
-            self.lines[idx - 1].ending = "";
+            self.lines[idx - 1].ending = Ending::None;
         }
         true
     }
@@ -831,7 +854,7 @@ impl Document {
             && unterminated
             && let Some(last) = self.lines.last_mut()
         {
-            last.ending = "";
+            last.ending = Ending::None;
         }
         true
     }
@@ -876,12 +899,12 @@ impl Document {
     }
 
     /// The file's line ending: that of its first terminated line, else "\n".
-    fn line_ending(&self) -> &'static str {
+    fn line_ending(&self) -> Ending {
         self.lines
             .iter()
             .map(|l| l.ending)
             .find(|e| !e.is_empty())
-            .unwrap_or("\n")
+            .unwrap_or(Ending::Lf)
     }
 
     /// `(header index, end index exclusive)` of the first section called `name`.
@@ -964,7 +987,7 @@ fn check_writable(section: &str, entries: &[(&str, &str)], new: bool) -> Result<
     Ok(())
 }
 
-fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str) -> Line {
+fn entry_line(text: String, key_len: usize, sep_len: usize, ending: Ending) -> Line {
     let value_start = key_len + sep_len;
     let len = text.len();
     Line {
