@@ -258,7 +258,7 @@ fn report(
     // Said when the section is made, not on every renewal.
     if first_time && setup.resolved.keys_in_profile && target == format!("{profile}-mfa") {
         ctx.hint(&format!(
-            "the long-term keys sit in [{profile}], so the session went to [{target}]: use --profile {target}, or run `awsmfa import {profile}` (moves the keys into the vault) and the session will go to [{profile}]"
+            "use --profile {target}, or `awsmfa import {profile}` to write to [{profile}]"
         ));
     }
     shadow_warnings(ctx, &ctx.env, target);

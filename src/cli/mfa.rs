@@ -352,7 +352,9 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                     Exit::NoPrompt,
                     format!("profile {:?} has no code source", ctx.profile),
                 )
-                .with_hint("set mfa_process in the profile (a command that prints the code), or store the seed with `awsmfa mfa seed add`")
+                .with_hint(
+                    "set mfa_process in the profile, or store the seed: `awsmfa mfa seed add`",
+                )
             })?;
             print(&format!("{}\n", code.as_str()))
         }
@@ -483,7 +485,7 @@ fn create(
             Exit::NoPrompt,
             "there is no terminal to show the new device's QR code on",
         )
-        .with_hint("use --store-seed, or --qr-png FILE, or --show-secret (prints the secret on stderr: unsafe where output is logged)"));
+        .with_hint("use --store-seed, --qr-png FILE, or --show-secret (unsafe where logged)"));
     }
     let acct = account(ctx)?;
     // The config write comes last, after the device exists in AWS: tried first.

@@ -223,7 +223,7 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
                 files.config_path.display(),
                 files.credentials_path.display()
             ));
-            ctx.hint("start with `aws configure --profile NAME` (keys in the credentials file) or `awsmfa add NAME` (keys in the vault)");
+            ctx.hint("start with `aws configure --profile NAME` or `awsmfa add NAME` (the vault)");
             return Ok(());
         }
         let width = crate::proc::terminal_width().or_else(|| {
