@@ -298,14 +298,17 @@ fn problems(lit: &Literal, root: &clap::Command, read: &[String]) -> Vec<String>
             ));
         }
     }
-    // Variables: read somewhere in the code.
+    // Variables: read somewhere in the code, or one of the few that belong to a program
+    // awsmfa runs and hands its environment on to.
+    const OTHER_TOOLS: [&str; 1] = [
+        // aws-vault's file backend passphrase; `import --from aws-vault` runs aws-vault.
+        "AWS_VAULT_FILE_PASSPHRASE",
+    ];
     for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        // aws-vault's own variables, named where awsmfa runs aws-vault.
-        let aws_vaults = word.starts_with("AWS_VAULT_") && lit.file.contains("aws_vault");
         if (word.starts_with("AWSMFA_") || word.starts_with("AWS_"))
             && word.len() > 6
-            && !aws_vaults
             && !read.iter().any(|r| r == word)
+            && !OTHER_TOOLS.contains(&word)
         {
             found.push(format!("{word} is not a variable awsmfa reads or sets"));
         }

@@ -64,20 +64,31 @@ impl fmt::Display for IniError {
 
 impl std::error::Error for IniError {}
 
+/// A byte range inside one line. Lines are far shorter than 4 GiB (the files are capped
+/// at 32 MiB), and a document of a million lines holds two or three of these per line.
+type Span = (u32, u32);
+
+fn span(start: usize, end: usize) -> Span {
+    (
+        u32::try_from(start).expect("a line under 4 GiB"),
+        u32::try_from(end).expect("a line under 4 GiB"),
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     /// Blank, or a comment (`#` or `;` after optional white space).
     Other,
     /// `[name]`: byte range of the trimmed name inside the line.
-    Section { name: (usize, usize) },
+    Section { name: Span },
     /// A line indented deeper than the entry above it and without `=`: the rest of a
     /// multi-line value. Kept verbatim; awsmfa reads no multi-line values.
     Continuation,
     /// `key = value`: ranges of the key and of the trimmed value; `indented` for the
     /// sub-keys of a nested block (`s3 =` followed by `  endpoint_url = …`).
     Entry {
-        key: (usize, usize),
-        value: (usize, usize),
+        key: Span,
+        value: Span,
         indented: bool,
     },
 }
@@ -99,8 +110,8 @@ impl Drop for Line {
 }
 
 impl Line {
-    fn slice(&self, range: (usize, usize)) -> &str {
-        &self.text[range.0..range.1]
+    fn slice(&self, range: Span) -> &str {
+        &self.text[range.0 as usize..range.1 as usize]
     }
 }
 
@@ -506,10 +517,30 @@ impl Document {
     }
 
     fn entries_with(&self, name: &str, nested: bool) -> Option<Entries> {
-        let mut ranges = self.section_ranges(name).peekable();
-        ranges.peek()?;
         let mut out = Vec::new();
-        let mut parent = String::new();
+        self.visit_entries(name, |parent, key, value, line| match parent {
+            Some(parent) if nested => out.push((format!("{parent}.{key}"), value(), line)),
+            Some(_) => {}
+            None => out.push((key.to_string(), value(), line)),
+        })
+        .then_some(out)
+    }
+
+    /// Calls `f(parent, key, value, line)` for every entry of the section called `name`
+    /// (sections of one name read as one): `parent` is the key of the nested block a
+    /// sub-key belongs to; `value` makes the value (with its continuation lines) only
+    /// when asked, so a caller that skips entries allocates nothing for them. Returns
+    /// whether there is such a section.
+    pub fn visit_entries(
+        &self,
+        name: &str,
+        mut f: impl FnMut(Option<&str>, &str, &dyn Fn() -> String, usize),
+    ) -> bool {
+        let mut ranges = self.section_ranges(name).peekable();
+        if ranges.peek().is_none() {
+            return false;
+        }
+        let mut parent: Option<(usize, usize)> = None;
         for (i, end) in ranges.flat_map(|(start, end)| (start + 1..end).map(move |i| (i, end))) {
             let line = &self.lines[i];
             if let Kind::Entry {
@@ -520,22 +551,21 @@ impl Document {
             {
                 let k = line.slice(*key);
                 if *indented {
-                    if nested {
-                        out.push((
-                            format!("{parent}.{k}"),
-                            line.slice(*value).to_string(),
-                            i + 1,
-                        ));
-                    }
+                    let p = parent.map_or("", |(line_idx, _)| {
+                        let l = &self.lines[line_idx];
+                        match &l.kind {
+                            Kind::Entry { key, .. } => l.slice(*key),
+                            _ => "",
+                        }
+                    });
+                    f(Some(p), k, &|| line.slice(*value).to_string(), i + 1);
                 } else {
-                    if nested {
-                        parent = k.to_string();
-                    }
-                    out.push((k.to_string(), self.value_at(i, end), i + 1));
+                    parent = Some((i, end));
+                    f(None, k, &|| self.value_at(i, end), i + 1);
                 }
             }
         }
-        Some(out)
+        true
     }
 
     /// The `sub = value` lines of the nested block whose key is on line `number`
@@ -663,16 +693,20 @@ impl Document {
                 indented,
             } = line.kind
             {
-                let mut prefix = line.text[..v.0].to_string();
+                let (v0, v1) = (v.0 as usize, v.1 as usize);
+                let mut prefix = line.text[..v0].to_string();
                 // `key =` with nothing after it gains a separating space.
                 if v.0 == v.1 && !prefix.ends_with(' ') {
                     prefix.push(' ');
                 }
                 let at = prefix.len();
-                line.text = format!("{prefix}{value}{}", &line.text[v.1..]);
+                let new = format!("{prefix}{value}{}", &line.text[v1..]);
+                // The old text may hold the key being replaced: wiped, not just freed.
+                let mut old = std::mem::replace(&mut line.text, new);
+                zeroize::Zeroize::zeroize(&mut old);
                 line.kind = Kind::Entry {
                     key: k,
-                    value: (at, at + value.len()),
+                    value: span(at, at + value.len()),
                     indented,
                 };
             }
@@ -713,7 +747,7 @@ impl Document {
         let text = format!("{indent}{key}{style}{value}");
         let mut line = entry_line(text, indent.len() + key.len(), style.len(), new_ending);
         if let Kind::Entry { key: k, .. } = &mut line.kind {
-            k.0 = indent.len();
+            k.0 = span(indent.len(), 0).0;
         }
         self.lines.insert(insert_at, line);
         self.reindex();
@@ -824,7 +858,9 @@ impl Document {
         self.lines.push(Line {
             text: header,
             ending,
-            kind: Kind::Section { name: (1, len - 1) },
+            kind: Kind::Section {
+                name: span(1, len - 1),
+            },
         });
         for (key, value) in entries {
             let text = format!("{key} = {value}");
@@ -885,7 +921,7 @@ impl Document {
                 indented: false,
             } = line.kind
             {
-                let between = &line.text[key.1..value.0];
+                let between = &line.text[key.1 as usize..value.0 as usize];
                 if between.trim() == "=" {
                     return between.to_string();
                 }
@@ -935,8 +971,8 @@ fn entry_line(text: String, key_len: usize, sep_len: usize, ending: &'static str
         text,
         ending,
         kind: Kind::Entry {
-            key: (0, key_len),
-            value: (value_start, len),
+            key: span(0, key_len),
+            value: span(value_start, len),
             indented: false,
         },
     }
@@ -976,8 +1012,8 @@ fn classify(
         let value = trimmed[eq + 1..].trim();
         let value_start = raw.len() - raw[indent + eq + 1..].trim_start().len();
         return Ok(Kind::Entry {
-            key: (indent, end_of(key)),
-            value: (value_start, value_start + value.len()),
+            key: span(indent, end_of(key)),
+            value: span(value_start, value_start + value.len()),
             indented: true,
         });
     }
@@ -988,7 +1024,7 @@ fn classify(
         && close > 1
     {
         return Ok(Kind::Section {
-            name: (indent + 1, indent + close),
+            name: span(indent + 1, indent + close),
         });
     }
     if !in_section {
@@ -1018,8 +1054,8 @@ fn classify(
     let value = trimmed[sep + 1..].trim();
     let value_start = raw.len() - raw[indent + sep + 1..].trim_start().len();
     Ok(Kind::Entry {
-        key: (indent, end_of(key)),
-        value: (value_start, value_start + value.len()),
+        key: span(indent, end_of(key)),
+        value: span(value_start, value_start + value.len()),
         indented: false,
     })
 }

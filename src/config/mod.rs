@@ -276,7 +276,8 @@ impl AwsFiles {
         names.into_iter().collect()
     }
 
-    /// `[services NAME]` of the config as `service → key → value`, found as botocore
+    /// `[services NAME]` of the config as `service → key → value` (the keys awsmfa reads,
+    /// [`SERVICE_KEYS`]), found as botocore
     /// finds it (`[services  NAME]` and `[services\tNAME]` included); `None` when the
     /// config has no such section (botocore then refuses the profile).
     pub fn services_section(
@@ -285,25 +286,27 @@ impl AwsFiles {
     ) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
         let section = self.config.named_section("services", name)?;
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let defaults = self.config.entries(DEFAULT_SECTION).unwrap_or_default();
-        let entries: Vec<_> = defaults
-            .into_iter()
-            .chain(self.config.entries(section).unwrap_or_default())
-            .collect();
-        // An empty section is none at all for botocore (`if not services_section`).
-        if entries.is_empty() {
-            return None;
-        }
         let mut plain = Vec::new();
-        for (key, value, _) in entries {
-            match key.split_once('.') {
-                Some((service, sub)) => {
-                    out.entry(service.to_lowercase())
-                        .or_default()
-                        .insert(sub.to_string(), value);
+        let mut any = false;
+        // Of a service's block only what awsmfa reads is kept (its `endpoint_url`): a
+        // block of a million lines costs a pass over it, not a copy.
+        let mut take = |parent: Option<&str>, key: &str, value: &dyn Fn() -> String, _line| {
+            any = true;
+            match parent {
+                Some(service) => {
+                    let block = out.entry(service.to_lowercase()).or_default();
+                    if SERVICE_KEYS.contains(&key) {
+                        block.insert(key.to_string(), value());
+                    }
                 }
-                None => plain.push((key.to_lowercase(), value)),
+                None => plain.push((key.to_lowercase(), value())),
             }
+        };
+        self.config.visit_entries(DEFAULT_SECTION, &mut take);
+        self.config.visit_entries(section, &mut take);
+        // An empty section is none at all for botocore (`if not services_section`).
+        if !any {
+            return None;
         }
         // A service set to a plain value (`sts = x`, or `sts =` with nothing beneath)
         // is kept under "", where botocore expects a block and fails.
@@ -518,6 +521,9 @@ fn bypass(netloc: &str, no_proxy: &str) -> bool {
     })
 }
 
+/// The settings of a `[services …]` block that awsmfa reads.
+pub const SERVICE_KEYS: [&str; 1] = ["endpoint_url"];
+
 /// A merged profile: lower-cased keys → (value, file, line).
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -678,9 +684,9 @@ mod tests {
         );
         let s = f.services("wasabi");
         assert_eq!(s["sts"]["endpoint_url"], "https://sts.wasabisys.com");
-        // botocore lowercases keys, not the keys of a nested block.
-        assert_eq!(s["s3"]["Endpoint_URL"], "https://s3.wasabisys.com");
-        assert!(!s["s3"].contains_key("endpoint_url"));
+        // botocore lowercases keys, not the keys of a nested block: `Endpoint_URL` is no
+        // endpoint (and, as no key awsmfa reads, not kept).
+        assert!(s["s3"].is_empty(), "{:?}", s["s3"]);
         for header in [
             "[services  wasabi]",
             "[services\twasabi]",

@@ -104,36 +104,49 @@ pub fn env_assignments(
         out.push('\n');
         return Ok(out);
     }
+    // The values are secrets: the text is built in place, in room reserved up front (a
+    // string that grows leaves copies of itself behind), and each quoted value is wiped.
+    let room: usize = vars.iter().map(|(k, v)| k.len() + 4 * v.len() + 32).sum();
+    out.reserve(room);
     for (name, value) in vars {
         let refuse = |format: &'static str, c: char| Unquotable {
             name: name.to_string(),
             format,
             what: describe_char(c),
         };
-        let line = match format {
-            EnvFormat::Sh => format!(
-                "export {name}={}\n",
-                sh_quote(value).map_err(|c| refuse("sh", c))?
+        let (before, quoted, after) = match format {
+            EnvFormat::Sh => ("export ", sh_quote(value).map_err(|c| refuse("sh", c))?, ""),
+            EnvFormat::Fish => (
+                "set -gx ",
+                fish_quote(value).map_err(|c| refuse("fish", c))?,
+                "",
             ),
-            EnvFormat::Fish => format!(
-                "set -gx {name} {}\n",
-                fish_quote(value).map_err(|c| refuse("fish", c))?
+            EnvFormat::Powershell => (
+                "$Env:",
+                ps_quote(value).map_err(|c| refuse("powershell", c))?,
+                "",
             ),
-            EnvFormat::Powershell => format!(
-                "$Env:{name} = {}\n",
-                ps_quote(value).map_err(|c| refuse("powershell", c))?
+            EnvFormat::Cmd => (
+                "set \"",
+                cmd_value(value).map_err(|c| refuse("cmd", c))?.to_string(),
+                "\"",
             ),
-            EnvFormat::Cmd => format!(
-                "set \"{name}={}\"\n",
-                cmd_value(value).map_err(|c| refuse("cmd", c))?
-            ),
-            EnvFormat::Dotenv => format!(
-                "{name}={}\n",
-                dotenv_quote(value).map_err(|c| refuse("dotenv", c))?
+            EnvFormat::Dotenv => (
+                "",
+                dotenv_quote(value).map_err(|c| refuse("dotenv", c))?,
+                "",
             ),
             EnvFormat::Json => unreachable!(),
         };
-        out.push_str(&line);
+        let quoted = Zeroizing::new(quoted);
+        let between = match format {
+            EnvFormat::Fish => " ",
+            EnvFormat::Powershell => " = ",
+            _ => "=",
+        };
+        for part in [before, name, between, quoted.as_str(), after, "\n"] {
+            out.push_str(part);
+        }
     }
     Ok(out)
 }
@@ -200,10 +213,13 @@ pub fn env_script(
     let set: Vec<(&str, Zeroizing<String>)> =
         set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let assignments = env_assignments(format, &set)?;
-    let mut out = Zeroizing::new(String::new());
-    if !matches!(format, EnvFormat::Json | EnvFormat::Dotenv) {
-        out.push_str(&env_unsets(format, unset));
-    }
+    let unsets = if matches!(format, EnvFormat::Json | EnvFormat::Dotenv) {
+        String::new()
+    } else {
+        env_unsets(format, unset)
+    };
+    let mut out = Zeroizing::new(String::with_capacity(unsets.len() + assignments.len()));
+    out.push_str(&unsets);
     out.push_str(&assignments);
     Ok(out)
 }
@@ -216,16 +232,37 @@ pub fn env_script(
 /// `'` is written as `'\''`.
 pub fn sh_quote(v: &str) -> Result<String, char> {
     refuse_any(v, &['\0'])?;
-    Ok(format!("'{}'", v.replace('\'', "'\\''")))
+    Ok(quoted(v, '\'', |c| (c == '\'').then_some("'\\''")))
+}
+
+/// `v` between `quote`s, each character `escape` names written as it says: one string
+/// of exactly the room it needs, so a secret leaves no second copy behind.
+fn quoted(v: &str, quote: char, escape: impl Fn(char) -> Option<&'static str>) -> String {
+    let room = v
+        .chars()
+        .map(|c| escape(c).map_or(c.len_utf8(), str::len))
+        .sum::<usize>()
+        + 2 * quote.len_utf8();
+    let mut out = String::with_capacity(room);
+    out.push(quote);
+    for c in v.chars() {
+        match escape(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// fish: single quotes, inside which only `\\` and `\'` are escapes.
 pub fn fish_quote(v: &str) -> Result<String, char> {
     refuse_any(v, &['\0'])?;
-    Ok(format!(
-        "'{}'",
-        v.replace('\\', "\\\\").replace('\'', "\\'")
-    ))
+    Ok(quoted(v, '\'', |c| match c {
+        '\\' => Some("\\\\"),
+        '\'' => Some("\\'"),
+        _ => None,
+    }))
 }
 
 /// The characters PowerShell takes for a single quote: `'` and U+2018–U+201B.
@@ -271,7 +308,7 @@ pub fn dotenv_quote(v: &str) -> Result<String, char> {
         .find(|c| c.is_control() || matches!(c, '\'' | '\\'))
     {
         Some(c) => Err(c),
-        None => Ok(format!("'{v}'")),
+        None => Ok(quoted(v, '\'', |_| None)),
     }
 }
 
