@@ -44,11 +44,11 @@ impl FsError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             FsError::Symlink { path } | FsError::NotPlain { path } => format!(
-                "remove {} (awsmfa creates its own); if you did not put it there, someone else can write to that directory",
+                "remove {} (awsmfa makes its own); not yours? someone can write there",
                 path.display()
             ),
             FsError::NotOwned { path, .. } => format!(
-                "use a directory of your own (AWSMFA_CACHE_DIR, or remove {} and let awsmfa create it)",
+                "use a directory of your own: AWSMFA_CACHE_DIR, or remove {}",
                 path.display()
             ),
             FsError::OpenToOthers { path, .. } => format!("chmod 700 {}", path.display()),

@@ -110,3 +110,67 @@ fn zsh_completion_loads_from_a_fresh_zshrc() {
         );
     }
 }
+
+/// Issue 22 §5: `status` at 80 columns wraps cells at spaces and never cuts a word —
+/// long profile names, long device names and several sessions included.
+#[test]
+fn status_at_80_columns_cuts_no_word() {
+    let mut env = TestEnv::new();
+    let long = "production-eu-west-1-platform-team-administrators";
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile {long}]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/a-rather-long-device-name-for-the-laptop\n\
+             [profile {long}-readonly-role]\nrole_arn = arn:aws:iam::123456789012:role/ReadOnly\nsource_profile = {long}\n\
+             [profile short]\nregion = us-east-1\n"
+        ),
+    );
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[{long}-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n\
+             [{long}]\naws_access_key_id = ASIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\naws_session_token = t\nexpiration = 2099-01-01T00:00:00Z\n\
+             [short]\naws_access_key_id = AKIAEXAMPLEEXAMPLE01\naws_secret_access_key = s\n"
+        ),
+    );
+    env.set("COLUMNS", "1000");
+    let wide = run(env.awsmfa(&["status"]));
+    assert_eq!(wide.status, 0, "{wide:?}");
+    env.set("COLUMNS", "80");
+    let narrow = run(env.awsmfa(&["status"]));
+    assert_eq!(narrow.status, 0, "{narrow:?}");
+    let out = &narrow.stdout;
+    assert!(
+        out.lines().all(|l| l.chars().count() <= 80),
+        "every line fits 80 columns:\n{out}"
+    );
+    assert!(!out.contains('…'), "nothing cut:\n{out}");
+    // Every word of the unconstrained table's rows is there, whole.
+    let narrow_words: Vec<&str> = out.split_whitespace().collect();
+    for word in wide.stdout.lines().skip(1).flat_map(str::split_whitespace) {
+        assert!(narrow_words.contains(&word), "{word} whole:\n{out}");
+    }
+    for name in [long, "mfa/a-rather-long-device-name-for-the-laptop"] {
+        assert!(narrow_words.contains(&name), "{name} whole:\n{out}");
+    }
+    // Names that fit side by side keep the table, wrapped at spaces.
+    env.write(
+        ".aws/credentials",
+        "[team-a-long-term]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\n\
+         [team-a]\naws_access_key_id = ASIAEXAMPLEEXAMPLE00\naws_secret_access_key = s\naws_session_token = t\nexpiration = 2099-01-01T00:00:00Z\n",
+    );
+    env.write(
+        ".aws/config",
+        "[profile team-a]\nmfa_serial = arn:aws:iam::123456789012:mfa/laptop-of-team-a\n",
+    );
+    let r = run(env.awsmfa(&["status"]));
+    let out = &r.stdout;
+    assert!(out.starts_with("PROFILE"), "{out}");
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
+    assert!(!out.contains('…'), "{out}");
+    assert!(out.lines().count() > 2, "a cell wraps:\n{out}");
+    for word in ["[team-a-long-term]", "mfa/laptop-of-team-a"] {
+        assert!(out.split_whitespace().any(|w| w == word), "{word}:\n{out}");
+    }
+    assert!(out.contains("left"), "{out}");
+}

@@ -275,7 +275,11 @@ fn what_aws_vault_cannot_give_leaves_everything_as_it_was() {
         r.stderr.contains("aws-vault could not export \"work\" (exit status 1): exec: Failed to get credentials for work: inappropriate ioctl for device"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("hint: aws-vault asked for its passphrase and no one can answer it here: set AWS_VAULT_FILE_PASSPHRASE"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("hint: set AWS_VAULT_FILE_PASSPHRASE (its file backend)"),
+        "{r:?}"
+    );
     unchanged(&env, "locked");
 
     // A prompt that waits (an OS dialog): ended at the time limit, not a hang.

@@ -558,3 +558,80 @@ fn prompt_reaches_the_terminal_even_when_stdio_is_captured() {
         "the question is not on stderr"
     );
 }
+
+/// Issue 22 §5, seed 000's habit: the endpoint typed on the command line
+/// (`login --endpoint-url URL`, as `aws sts get-session-token --endpoint-url=…`) stays
+/// with the session profile login creates, as a services section already does, so the
+/// real AWS CLI reaches the same cloud with `--profile wasabi-mfa` alone. A session
+/// section that exists already is the person's: said, not changed.
+#[test]
+fn endpoint_url_flag_stays_with_the_new_session_profile() {
+    let bed = Bed::shared();
+    let user = bed.user("seed000");
+    let bucket = bed.bucket("seed000");
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[wasabi]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    );
+    let config = format!(
+        "[profile wasabi]\nregion = us-east-2\nmfa_serial = {}\n\n[profile mine]\nregion = us-east-2\n",
+        user.mfa_serial
+    );
+    env.write(".aws/config", &config);
+    let r = run(env.awsmfa(&[
+        "-p",
+        "wasabi",
+        "--endpoint-url",
+        &bed.url,
+        "login",
+        "--token-code",
+        &bed.code(&user.mfa_serial, 0),
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "[profile wasabi-mfa] keeps endpoint_url = {} (from --endpoint-url)",
+            bed.url
+        )),
+        "{r:?}"
+    );
+    assert_eq!(
+        env.read(".aws/config"),
+        format!(
+            "{config}\n[profile wasabi-mfa]\nregion = us-east-2\nendpoint_url = {}\n",
+            bed.url
+        )
+    );
+    let ls = run(env.aws(&["--profile", "wasabi-mfa", "s3", "ls"]));
+    assert_eq!(ls.status, 0, "{ls:?}");
+    assert!(ls.stdout.contains(&bucket), "{ls:?}");
+    let who = run(env.aws(&["--profile", "wasabi-mfa", "sts", "get-caller-identity"]));
+    assert!(who.stdout.contains(&user.arn), "{who:?}");
+
+    // Into an existing section without that endpoint: a warning, the config unchanged.
+    let before = env.read(".aws/config");
+    let r = run(env.awsmfa(&[
+        "-p",
+        "wasabi",
+        "--endpoint-url",
+        &bed.url,
+        "login",
+        "--target",
+        "mine",
+        "--force",
+        "--token-code",
+        &bed.code(&user.mfa_serial, 1),
+    ]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("[profile mine] in ")
+            && r.stderr
+                .contains(&format!("has no endpoint_url = {}", bed.url)),
+        "{r:?}"
+    );
+    assert_eq!(env.read(".aws/config"), before);
+}

@@ -619,3 +619,107 @@ fn the_qr_code_scans_from_an_80_by_24_terminal_and_is_wiped_after() {
     let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
     assert!(list.stdout.contains("/phone  enabled"), "{list:?}");
 }
+
+/// The shell line that runs `awsmfa -p u mfa create NAME ARGS` in tmux, its exit status
+/// written to `done`.
+fn create_in_terminal(env: &TestEnv, name: &str, args: &str, done: &std::path::Path) -> String {
+    format!(
+        "env -i HOME='{home}' PATH='{path}' TERM=xterm-256color LANG=C.UTF-8 '{bin}' -p u mfa create {name} {args}; echo $? > '{done}'; sleep 60",
+        home = env.home.path().display(),
+        path = std::env::var("PATH").unwrap_or_default(),
+        bin = common::awsmfa_bin().display(),
+        done = done.display()
+    )
+}
+
+fn wait_done(tmux: &Tmux, done: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done.exists() || std::fs::read_to_string(done).unwrap().trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            tmux.screen(false)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::fs::read_to_string(done).unwrap().trim().to_string()
+}
+
+/// Issue 22 §5: in an 80×20 terminal the QR code (23 lines with the question under it)
+/// would scroll off. `mfa create` says so before any device exists and names the flags
+/// that offer it otherwise; with them, the PNG and the secret with its otpauth URI come
+/// instead of a code nobody could scan, and enrollment completes.
+#[test]
+fn a_qr_code_too_tall_for_the_terminal_is_said_and_offered_otherwise() {
+    let bed = Bed::shared();
+    let user = bed.user_with("smallterm", json!("allow-all"), false);
+    let env = TestEnv::new();
+    layout(&env, &user, bed);
+    let config = env.read(".aws/config");
+
+    let done = env.path("done1");
+    let tmux = Tmux::start_sized(&create_in_terminal(&env, &user.name, "", &done), 80, 20);
+    assert_eq!(wait_done(&tmux, &done), "4", "{}", tmux.screen(false));
+    let screen = tmux.screen_joined();
+    assert!(
+        screen.contains("awsmfa: the QR code needs ") && screen.contains("this terminal is 80×20"),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing was created"), "{screen}");
+    assert!(
+        screen.contains(
+            "hint: enlarge it, or use --qr-png FILE (to scan) or --show-secret (as text)"
+        ),
+        "{screen}"
+    );
+    assert!(!screen.contains('▀'), "no QR drawn:\n{screen}");
+    assert_eq!(bed.user_calls(&user, "CreateVirtualMFADevice"), 0);
+    assert_eq!(env.read(".aws/config"), config, "nothing written");
+    drop(tmux);
+
+    // Asked for the PNG and the text: no QR drawn, both given, enrollment completes.
+    let png = env.path("qr.png");
+    let done = env.path("done2");
+    let tmux = Tmux::start_sized(
+        &create_in_terminal(
+            &env,
+            &user.name,
+            &format!("--qr-png '{}' --show-secret", png.display()),
+            &done,
+        ),
+        80,
+        20,
+    );
+    tmux.wait_for("First code");
+    let screen = tmux.screen_joined();
+    assert!(!screen.contains('▀'), "no QR drawn:\n{screen}");
+    assert!(
+        screen.contains(&format!("so it is not drawn: scan {}", png.display())),
+        "{screen}"
+    );
+    let seed = screen
+        .lines()
+        .find_map(|l| l.strip_prefix("awsmfa: secret: "))
+        .expect("the secret as text")
+        .trim()
+        .to_string();
+    let uri_line = screen
+        .lines()
+        .find(|l| l.starts_with("awsmfa: otpauth URI: otpauth://totp/"))
+        .expect("the otpauth URI as text");
+    assert!(uri_line.contains(&format!("secret={seed}")), "{screen}");
+    assert!(
+        decode_png_qr(&std::fs::read(&png).unwrap()).contains(&format!("secret={seed}&")),
+        "the PNG holds the same seed"
+    );
+    let now = jiff::Timestamp::now().as_second() as u64;
+    tmux.keys(&awsmfa::mfa::totp::aws_code(&seed, now).unwrap());
+    tmux.wait_for("next one");
+    tmux.keys(&awsmfa::mfa::totp::aws_code(&seed, now + 30).unwrap());
+    assert_eq!(wait_done(&tmux, &done), "0", "{}", tmux.screen(false));
+    let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
+    assert!(
+        list.stdout.contains(&format!("/{}  enabled", user.name)),
+        "{list:?}"
+    );
+}

@@ -59,7 +59,63 @@ fn every_seed_policy_gets_its_findings() {
             .starts_with("error[bool-false-deny] Statement[2].Condition.Bool"),
         "{r:?}"
     );
-    assert!(r.stdout.contains("fix: use \"BoolIfExists\""), "{r:?}");
+    assert!(r.stdout.contains("fix: on AWS, \"BoolIfExists\""), "{r:?}");
+}
+
+/// Issue 22 §5: Wasabi's own documented force-MFA policy (seed 000) gets one answer, the
+/// README's: `BoolIfExists` for AWS, and for Wasabi the `s3-compatible` form — never
+/// `BoolIfExists` alone, which Wasabi may not support. Following the advice lints clean
+/// and keeps the policy's intent (s3:* only with MFA).
+#[test]
+fn wasabis_documented_policy_gets_the_s3_compatible_answer() {
+    let env = TestEnv::new();
+    let wasabi = fixture("000-wasabi-force-mfa.json");
+    let r = run(env.awsmfa(&["policy", "lint", &wasabi, "--format", "json"]));
+    assert_eq!(r.status, 1, "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let finding = &v["findings"][0];
+    assert_eq!(finding["rule"], "bool-false-deny");
+    let fix = finding["fix"].as_str().unwrap();
+    let what = finding["what"].as_str().unwrap();
+    assert!(fix.contains("awsmfa policy s3-compatible"), "{fix}");
+    assert!(fix.contains("Wasabi"), "{fix}");
+    assert!(what.contains("Wasabi"), "{what}");
+    // BoolIfExists is named for AWS only, before the S3-compatible advice.
+    let aws = fix.find("on AWS").unwrap();
+    let ifexists = fix.find("BoolIfExists").unwrap();
+    let s3 = fix.find("S3-compatible").unwrap();
+    assert!(aws < ifexists && ifexists < s3, "{fix}");
+    // The README gives the same answer.
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let lint_text = readme
+        .split("`policy lint` knows the classic mistakes")
+        .nth(1)
+        .unwrap();
+    let para = &lint_text[..lint_text.find("\n\n").unwrap()];
+    assert!(
+        para.contains("`s3-compatible` form") && para.contains("Wasabi"),
+        "{para}"
+    );
+    // The advice, followed: the printed policy for Wasabi's actions lints clean, needs
+    // MFA for s3:* and uses no …IfExists operator and no Deny.
+    let r = run(env.awsmfa(&["policy", "s3-compatible", "--action", "s3:*"]));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(!r.stdout.contains("IfExists") && !r.stdout.contains("Deny"));
+    let p: Value = serde_json::from_str(&r.stdout).unwrap();
+    let with_mfa = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["s3:*"]))
+        .expect("s3:* allowed");
+    assert_eq!(
+        with_mfa["Condition"]["Bool"]["aws:MultiFactorAuthPresent"],
+        "true"
+    );
+    let file = env.path("fixed.json");
+    std::fs::write(&file, &r.stdout).unwrap();
+    let r = run(env.awsmfa(&["policy", "lint", file.to_str().unwrap()]));
+    assert_eq!(r.status, 0, "{r:?}");
 }
 
 #[test]

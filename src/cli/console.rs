@@ -200,7 +200,7 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
                     ),
                 )
                 .with_hint(
-                    "define a role that requires MFA and sign in with a profile for it (`awsmfa policy role-trust` prints its trust policy); or, if your policy does not require MFA, pass --federation-token",
+                    "sign in as a role (`awsmfa policy role-trust`), or use --federation-token",
                 ));
             }
             ctx.warn(
@@ -235,7 +235,7 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
             let mut err = Error::from(e);
             if err.hint.is_none() {
                 err.hint = Some(if session_duration.is_some() {
-                    "try without --duration: AWS refuses a console session length for some role sessions".into()
+                    "try without --duration (AWS refuses it for some role sessions)".into()
                 } else {
                     "the sign-in endpoint accepts role and federation-token sessions only".into()
                 });

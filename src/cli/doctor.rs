@@ -452,7 +452,7 @@ fn report_sts_failure(report: &mut Report, e: &StsError, endpoint: &str, keys: &
             );
             let fix = match e.rejection() {
                 Some(Rejection::UnknownKey) => Some(format!(
-                    "the key {} is unknown to this endpoint: check it in the IAM console, or the endpoint settings",
+                    "{} is unknown to this endpoint: check it in IAM, or the endpoint",
                     mask(&keys.access_key_id)
                 )),
                 _ => e.hint(),

@@ -136,7 +136,7 @@ impl server::Provider for EngineProvider<'_> {
             .map(|s| s.creds)
             .map_err(|e| match (e.exit, e.hint) {
                 (Exit::NoPrompt, _) => format!(
-                    "{}; run `awsmfa -p {} exec -- true` in a terminal to enter a code (the server uses the new session), or set mfa_process in the profile",
+                    "{}; run `awsmfa -p {} exec -- true` in a terminal for a code",
                     e.message, self.ctx.profile
                 ),
                 (_, Some(hint)) => format!("{} ({hint})", e.message),

@@ -334,21 +334,24 @@ impl AwsVault {
                 "inside an aws-vault subshell (AWS_VAULT is set): aws-vault is run without it",
             );
         }
-        let finished = crate::proc::run_detached(&argv, &env, self.timeout).map_err(|e| match e {
-            RunError::Spawn(why) => Error::new(
-                Exit::Failure,
-                format!("cannot run aws-vault to {doing}: {why}; nothing imported"),
-            )
-            .with_hint("install aws-vault (or put it on PATH) and run awsmfa import --from aws-vault again"),
-            RunError::Timeout(secs) => Error::new(
-                Exit::NoPrompt,
-                format!(
-                    "aws-vault did not answer within {secs} s to {doing}: it is probably waiting for its store to be unlocked"
+        let finished =
+            crate::proc::run_detached(&argv, &env, self.timeout).map_err(|e| match e {
+                RunError::Spawn(why) => Error::new(
+                    Exit::Failure,
+                    format!("cannot run aws-vault to {doing}: {why}; nothing imported"),
+                )
+                .with_hint("put aws-vault on PATH and run `awsmfa import --from aws-vault` again"),
+                RunError::Timeout(secs) => Error::new(
+                    Exit::NoPrompt,
+                    format!("aws-vault did not answer within {secs} s to {doing}: store locked?"),
+                )
+                .with_hint(
+                    "unlock aws-vault's store first, or set AWSMFA_AWS_VAULT_TIMEOUT higher",
                 ),
-            )
-            .with_hint("unlock aws-vault's store first (aws-vault list works without asking), or set AWSMFA_AWS_VAULT_TIMEOUT higher"),
-            RunError::Failed(why) => Error::new(Exit::Failure, format!("aws-vault failed to {doing}: {why}")),
-        })?;
+                RunError::Failed(why) => {
+                    Error::new(Exit::Failure, format!("aws-vault failed to {doing}: {why}"))
+                }
+            })?;
         if finished.code == Some(0) {
             return Ok(finished);
         }
@@ -382,9 +385,8 @@ impl AwsVault {
             ),
         );
         if prompt {
-            err = err.with_hint(
-                "aws-vault asked for its passphrase and no one can answer it here: set AWS_VAULT_FILE_PASSPHRASE (its file backend), or unlock its store first",
-            );
+            err = err
+                .with_hint("set AWS_VAULT_FILE_PASSPHRASE (its file backend), or unlock its store");
         }
         Err(err)
     }

@@ -290,9 +290,8 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     if !opts.no_verify {
         let sts = sts_client(ctx, &setup)?;
         let id = sts.get_caller_identity(&keys).map_err(|e| {
-            Error::from(e).with_hint(
-                "check the keys (or --endpoint-url for an S3-compatible cloud); --no-verify stores them unchecked",
-            )
+            Error::from(e)
+                .with_hint("check the keys (and --endpoint-url); --no-verify stores them unchecked")
         })?;
         ctx.say(&format!(
             "the keys ({}) belong to {}",
@@ -378,7 +377,7 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     plaintext_copies_warning(ctx, files, name, backend);
     aws_vault_line_warning(ctx, files, name);
     ctx.hint(&format!(
-        "next: awsmfa login -p {name} (the session goes into [{name}] of the credentials file)"
+        "next: `awsmfa login -p {name}` (the session goes into [{name}])"
     ));
     Ok(())
 }
@@ -560,9 +559,7 @@ pub fn remove(ctx: &Context, opts: &RemoveOpts) -> Result<(), Error> {
             String::new()
         }
     ));
-    ctx.hint(
-        "the key still exists in AWS: deactivate or delete it in IAM if it is no longer needed",
-    );
+    ctx.hint("the key still exists in AWS: delete it in IAM if no longer needed");
     Ok(())
 }
 
@@ -790,7 +787,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
                     ),
                 )
                 .with_hint(format!(
-                    "awsmfa import {name} takes the keys from [{name}] or its config section"
+                    "`awsmfa import {name}` takes them from [{name}] or its config section"
                 )));
             }
             match find_plain(&files, name) {
@@ -1006,7 +1003,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
     });
     if let Some(p) = in_profile {
         ctx.hint(&format!(
-            "awsmfa login -p {0} now writes the session into [{0}] (it went to [{0}-mfa] while the keys were there)",
+            "`awsmfa login -p {0}` now writes into [{0}], not [{0}-mfa]",
             p.name
         ));
     } else {
@@ -1089,9 +1086,12 @@ pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
     let me = sts.get_caller_identity(&old)?;
     let new = iam.create_access_key(&caller).map_err(|e| {
         let limit = matches!(&e, StsError::Service { code, .. } if code == "LimitExceeded");
-        let err = Error::from(e).with_message_prefix("creating the new access key: nothing changed: ");
+        let err =
+            Error::from(e).with_message_prefix("creating the new access key: nothing changed: ");
         if limit {
-            err.with_hint("an IAM user has at most two access keys: delete the unused one (aws iam list-access-keys, aws iam delete-access-key) and rotate again")
+            err.with_hint(
+                "IAM allows 2 keys per user: delete one (aws iam delete-access-key), retry",
+            )
         } else {
             err
         }
@@ -1107,7 +1107,7 @@ pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
                 Exit::Failure,
                 format!("{why}; deleting the new key {} failed too ({e}): it still exists in the account, unused; the old key ({}) is unchanged and still in use", mask(&new.access_key_id), mask(&old.access_key_id)),
             )
-            .with_hint("delete the unused key: aws iam list-access-keys, then aws iam delete-access-key"),
+            .with_hint("delete it: aws iam list-access-keys, then aws iam delete-access-key"),
         }
     };
     if let Err(why) = wait_until_works(ctx, &sts, &new, &me.arn, Duration::from_secs(wait)) {
@@ -1137,7 +1137,7 @@ pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
                 mask(&old.access_key_id)
             ),
         )
-        .with_hint("delete the old key yourself: aws iam list-access-keys, then aws iam delete-access-key"));
+        .with_hint("delete it: aws iam list-access-keys, then aws iam delete-access-key"));
     }
     ctx.say(&format!(
         "rotated: profile {:?} now uses {} (stored in {place}); the old key {} was deleted",

@@ -108,7 +108,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     }
 
     let configured = setup.resolved.mfa_serial.is_some() && opts.mfa_serial.is_none();
-    preflight(&setup, &ctx.profile, &target, opts.save && !configured)?;
+    preflight(ctx, &setup, &ctx.profile, &target, opts.save && !configured)?;
 
     let mut req = setup.request();
     req.min_remaining = min_remaining;
@@ -124,7 +124,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     let served = setup.serve(&fx, &req)?;
     let first_time = !setup.files.credentials.has_section(&target);
     output::write_session(&setup.files.credentials_path, &target, &served.creds)?;
-    let inherited = setup.resolved.settings.inheritable();
+    let inherited = session_settings(ctx, &setup);
     if output::ensure_config_profile(&setup.files.config_path, &target, &inherited)? {
         ctx.debug(
             1,
@@ -134,6 +134,21 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
                 setup.files.config_path.display()
             ),
         );
+        if let Some(url) = &ctx.endpoint_url {
+            ctx.say(&format!(
+                "[{}] keeps endpoint_url = {url} (from --endpoint-url), so `aws --profile {target}` reaches the same cloud",
+                AwsFiles::config_section(&target)
+            ));
+        }
+    } else if let Some(url) = &ctx.endpoint_url
+        && !reads_endpoint(&setup.files, &target, url)
+    {
+        // An existing section is the person's: said, not changed.
+        ctx.warn(&format!(
+            "[{}] in {} has no endpoint_url = {url}: `aws --profile {target}` goes to AWS's own endpoints unless you add it",
+            AwsFiles::config_section(&target),
+            setup.files.config_path.display()
+        ));
     }
     if let Some(serial) = served.mfa_serial.as_deref().filter(|_| !configured) {
         if opts.save {
@@ -175,7 +190,13 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
 /// a write that would be refused (a header the AWS CLI would not read back, a
 /// `[DEFAULT]` that would leak into a new section) fails now, with nothing written,
 /// rather than after the session went into one file and not the other.
-fn preflight(setup: &Setup, profile: &str, target: &str, save: bool) -> Result<(), Error> {
+fn preflight(
+    ctx: &Context,
+    setup: &Setup,
+    profile: &str,
+    target: &str,
+    save: bool,
+) -> Result<(), Error> {
     use crate::output::{ensure_edit, save_edit, session_edit, try_edit, with_path};
     let files = &setup.files;
     let placeholder = crate::creds::Credentials {
@@ -188,7 +209,7 @@ fn preflight(setup: &Setup, profile: &str, target: &str, save: bool) -> Result<(
         session_edit(d, target, &placeholder)
     })
     .map_err(|e| with_path(e, &files.credentials_path))?;
-    let inherited = setup.resolved.settings.inheritable();
+    let inherited = session_settings(ctx, setup);
     let config = try_edit(&files.config, |d| ensure_edit(d, target, &inherited))
         .map_err(|e| with_path(e, &files.config_path))?;
     if save {
@@ -203,6 +224,28 @@ fn preflight(setup: &Setup, profile: &str, target: &str, save: bool) -> Result<(
         .map_err(|e| with_path(e, &files.config_path))?;
     }
     Ok(())
+}
+
+/// What a session profile that login creates gets in the config: the source profile's
+/// region and endpoint settings, with `--endpoint-url` as its `endpoint_url` (as if the
+/// source profile said it), so the session reaches the cloud that issued it — Wasabi's,
+/// not AWS's S3 (seed 000 types `--endpoint-url` on every call). A `services` section the
+/// source names still comes first for the services it lists, as the AWS CLI reads it.
+fn session_settings<'a>(ctx: &'a Context, setup: &'a Setup) -> Vec<(&'static str, &'a str)> {
+    let mut settings = setup.resolved.settings.inheritable();
+    if let Some(url) = ctx.endpoint_url.as_deref() {
+        settings.retain(|(k, _)| *k != "endpoint_url");
+        settings.push(("endpoint_url", url));
+    }
+    settings
+}
+
+/// Whether profile `profile` itself already says `endpoint_url = url`.
+fn reads_endpoint(files: &AwsFiles, profile: &str, url: &str) -> bool {
+    crate::config::profile::own_settings(files, profile)
+        .endpoint_url
+        .as_deref()
+        == Some(url)
 }
 
 fn checked_duration(text: &str, role: bool) -> Result<u32, Error> {
@@ -258,7 +301,7 @@ fn report(
     // Said when the section is made, not on every renewal.
     if first_time && setup.resolved.keys_in_profile && target == format!("{profile}-mfa") {
         ctx.hint(&format!(
-            "the long-term keys sit in [{profile}], so the session went to [{target}]: use --profile {target}, or run `awsmfa import {profile}` (moves the keys into the vault) and the session will go to [{profile}]"
+            "use --profile {target}, or `awsmfa import {profile}` to write to [{profile}]"
         ));
     }
     shadow_warnings(ctx, &ctx.env, target);

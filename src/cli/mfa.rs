@@ -48,8 +48,9 @@ pub enum MfaCommand {
         /// Also write the QR code to this PNG file (private: it holds the secret)
         #[arg(long, value_name = "FILE")]
         qr_png: Option<PathBuf>,
-        /// Also show the secret (for apps that cannot scan); without a terminal, print the
-        /// QR code and the secret on stderr — unsafe where output is logged (CI)
+        /// Also show the secret and the otpauth URI as text (for apps that cannot scan, or a
+        /// terminal too small for the QR code); without a terminal, print the QR code and
+        /// them on stderr — unsafe where output is logged (CI)
         #[arg(long)]
         show_secret: bool,
         /// Keep the seed in the vault and compute the codes from it: this machine becomes the second factor
@@ -211,6 +212,29 @@ fn show_secretly(text: &str, show_secret: bool) -> bool {
     show_secret
 }
 
+/// Why the QR code of `data` does not fit the terminal (its lines and the question under
+/// it, its width), if it does not; nothing where the terminal's size is not known.
+fn qr_misfit(data: &str) -> Option<String> {
+    let (cols, rows) = crate::sys::console_size()?;
+    let (width, lines) = qr::terminal_size(data);
+    (width > cols || lines + 1 > rows).then(|| {
+        format!(
+            "the QR code needs {width}×{} and this terminal is {cols}×{rows}",
+            lines + 1
+        )
+    })
+}
+
+/// The refusal when the QR code would scroll off: say so, and name the flags that offer
+/// it another way (the PNG file, the secret and `otpauth` URI as text).
+fn qr_misfit_error(why: &str, outcome: &str) -> Error {
+    Error::new(
+        Exit::NoPrompt,
+        format!("{why}: it would scroll off unseen; {outcome}"),
+    )
+    .with_hint("enlarge it, or use --qr-png FILE (to scan) or --show-secret (as text)")
+}
+
 /// Whether there is a controlling terminal to show a QR code on.
 fn has_terminal() -> bool {
     crate::sys::console_output().is_some()
@@ -352,7 +376,9 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                     Exit::NoPrompt,
                     format!("profile {:?} has no code source", ctx.profile),
                 )
-                .with_hint("set mfa_process in the profile (a command that prints the code), or store the seed with `awsmfa mfa seed add`")
+                .with_hint(
+                    "set mfa_process in the profile, or store the seed: `awsmfa mfa seed add`",
+                )
             })?;
             print(&format!("{}\n", code.as_str()))
         }
@@ -483,9 +509,19 @@ fn create(
             Exit::NoPrompt,
             "there is no terminal to show the new device's QR code on",
         )
-        .with_hint("use --store-seed, or --qr-png FILE, or --show-secret (prints the secret on stderr: unsafe where output is logged)"));
+        .with_hint("use --store-seed, --qr-png FILE, or --show-secret (unsafe where logged)"));
     }
     let acct = account(ctx)?;
+    let user = acct.user()?.to_string();
+    // A QR code taller or wider than the terminal would scroll off unseen: refused before
+    // a device exists, unless the PNG or the secret as text was asked for. Measured with
+    // a seed of AWS's length (64 base32 characters); the drawing measures again.
+    if store.is_none() && qr_png.is_none() && !show_secret {
+        let stand_in = qr::otpauth_uri_short(&user, &acct.identity.account, &"A".repeat(64));
+        if let Some(why) = qr_misfit(&stand_in) {
+            return Err(qr_misfit_error(&why, "nothing was created"));
+        }
+    }
     // The config write comes last, after the device exists in AWS: tried first.
     let files = &acct.setup.files;
     output::try_edit(&files.config, |d| {
@@ -497,7 +533,6 @@ fn create(
         )
     })
     .map_err(|e| output::with_path(e, &files.config_path))?;
-    let user = acct.user()?.to_string();
     let device = acct.iam.create_virtual_mfa_device(&acct.keys, name)?;
     let serial = device.serial_number.clone();
     // From here on, any failure deletes the device again, and so does an interruption
@@ -535,7 +570,18 @@ fn create(
         );
         let colour = ctx.env.get("TERM") != Some("dumb");
         let drawn = qr::render_terminal(&short, colour);
-        let on_terminal = show_secretly(&drawn, show_secret) && has_terminal();
+        let misfit = if has_terminal() {
+            qr_misfit(&short)
+        } else {
+            None
+        };
+        if let Some(why) = &misfit
+            && qr_png.is_none()
+            && !show_secret
+        {
+            return Err(qr_misfit_error(why, "the device is deleted again"));
+        }
+        let on_terminal = misfit.is_none() && show_secretly(&drawn, show_secret) && has_terminal();
         if let Some(path) = qr_png {
             crate::fsx::write_atomic(path, &qr::png(&uri))
                 .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
@@ -544,9 +590,19 @@ fn create(
                 path.display()
             ));
         }
+        if let Some(why) = &misfit {
+            ctx.say(&match qr_png {
+                Some(path) => format!("{why}, so it is not drawn: scan {}", path.display()),
+                None => format!("{why}, so it is not drawn: type the secret below"),
+            });
+        }
         if show_secret {
             show_secretly(
-                &format!("awsmfa: secret: {}\n", device.seed_base32.expose_secret()),
+                &format!(
+                    "awsmfa: secret: {}\nawsmfa: otpauth URI: {}\n",
+                    device.seed_base32.expose_secret(),
+                    uri.as_str()
+                ),
                 true,
             );
         }

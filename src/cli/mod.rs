@@ -369,9 +369,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8, Error> {
 /// work`, so say what that is here.
 fn no_command(global: &GlobalOpts) -> Error {
     let hint = match &global.profile {
-        Some(p) => format!(
-            "to get an MFA session for profile {p} (as aws-mfa does): `awsmfa login -p {p}`; `awsmfa --help` lists the commands"
-        ),
+        Some(p) => format!("an MFA session for {p}, as aws-mfa does: `awsmfa login -p {p}`"),
         None => "`awsmfa login` gets an MFA session; `awsmfa --help` lists the commands".into(),
     };
     Error::new(Exit::Usage, "no command given").with_hint(hint)

@@ -137,7 +137,7 @@ fn decide_region(
                 place(files, &resolved.profile, "region")
             ),
         )
-        .with_hint("set a region there (region = us-east-1), or pass --region or set AWS_REGION"));
+        .with_hint("set one there (region = us-east-1), or pass --region or set AWS_REGION"));
     }
     let chosen = chosen.or_else(|| {
         resolved
@@ -480,12 +480,13 @@ pub fn profile_meant(files: &AwsFiles, name: &str) -> Option<String> {
 /// What to do when an MFA code is needed and nobody can be asked: `--token-code` where
 /// the command has it, else a session cached by `login` in a terminal beforehand.
 pub fn no_prompt_hint(ctx: &Context) -> String {
-    let rest = "set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)";
-    if ctx.has_flag("token-code") {
-        format!("pass --token-code CODE (or - to read it from stdin), {rest}")
+    // The flag is named only where the command has it.
+    let flag = "token-code";
+    if ctx.has_flag(flag) {
+        format!("pass --{flag} CODE (- reads stdin), set mfa_process, or use a terminal")
     } else {
         format!(
-            "run `awsmfa login -p {}` in a terminal first (the session is then cached), {rest}",
+            "run `awsmfa login -p {}` in a terminal first, or set mfa_process",
             ctx.profile
         )
     }

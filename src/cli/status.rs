@@ -223,7 +223,7 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
                 files.config_path.display(),
                 files.credentials_path.display()
             ));
-            ctx.hint("start with `aws configure --profile NAME` (keys in the credentials file) or `awsmfa add NAME` (keys in the vault)");
+            ctx.hint("start with `aws configure --profile NAME` or `awsmfa add NAME` (the vault)");
             return Ok(());
         }
         let width = crate::proc::terminal_width().or_else(|| {
@@ -421,42 +421,96 @@ fn table(report: &Report, width: Option<usize>) -> String {
     let mut widths: Vec<usize> = (0..5)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
-    // Fit the terminal: the widest of the shrinkable columns (keys, device, sessions)
-    // gives up room first; cut cells end with "…".
+    // A column narrows down to its longest word, never cutting one: cells wrap at
+    // spaces onto more lines. The widest column with room to give gives first; KIND
+    // (one short word) never wraps.
+    let longest_word = |i: usize| {
+        rows.iter()
+            .flat_map(|r| r[i].split(' ').map(|w| w.chars().count()))
+            .max()
+            .unwrap_or(0)
+    };
+    let floor: Vec<usize> = (0..5).map(longest_word).collect();
     if let Some(limit) = width {
         let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * (w.len() - 1);
         while total(&widths) > limit {
-            let (i, w) = [2, 3, 4]
-                .iter()
-                .map(|&i| (i, widths[i]))
-                .max_by_key(|(_, w)| *w)
-                .expect("three columns");
-            if w <= 8 {
+            let Some(i) = [0, 2, 3, 4]
+                .into_iter()
+                .filter(|&i| widths[i] > floor[i])
+                .max_by_key(|&i| widths[i])
+            else {
                 break;
-            }
-            widths[i] = w - 1;
+            };
+            widths[i] -= 1;
+        }
+        if total(&widths) > limit {
+            // Words too long to stand side by side: one block per profile.
+            return blocks(&rows, limit);
         }
     }
     let mut out = String::new();
     for r in rows {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| fit(c, *w)).collect();
-        for (i, c) in cells.iter().enumerate().take(4) {
-            out.push_str(&format!("{:<w$}  ", c, w = widths[i]));
+        let cells: Vec<Vec<String>> = r.iter().zip(&widths).map(|(c, w)| wrap(c, *w)).collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+        for line in 0..height {
+            let mut text = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let part = c.get(line).map(String::as_str).unwrap_or("");
+                if i < 4 {
+                    text.push_str(&format!("{:<w$}  ", part, w = widths[i]));
+                } else {
+                    text.push_str(part);
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
         }
-        out.push_str(&cells[4]);
-        out.push('\n');
     }
     out
 }
 
-/// `text` cut to `width` characters, ending with "…" when cut.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
+/// The table for a terminal too narrow for its columns: each profile's name on a line,
+/// then its fields, one a line (`  keys: …`), wrapped at spaces under an indent.
+fn blocks(rows: &[[String; 5]], width: usize) -> String {
+    let mut out = String::new();
+    let (head, body) = rows.split_first().expect("a header row");
+    for r in body {
+        out.push_str(&r[0]);
+        out.push('\n');
+        for (label, value) in head.iter().zip(r).skip(1) {
+            let text = format!("{}: {value}", label.to_lowercase());
+            for (n, line) in wrap(&text, width.saturating_sub(4).max(1))
+                .iter()
+                .enumerate()
+            {
+                out.push_str(if n == 0 { "  " } else { "    " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
     }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
     out
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces only: a word longer
+/// than `width` keeps a line of its own, whole.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if line.is_empty() {
+            line = word.to_string();
+        } else if fits {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_string();
+        }
+    }
+    lines.push(line);
+    lines
 }
 
 /// Where keys live, in few words: `[work-long-term] in the credentials file` →
@@ -530,9 +584,22 @@ mod tests {
         let text = table(&r, None);
         assert!(text.starts_with("PROFILE"));
         assert!(text.contains("file: 1h 0m left"));
-        // At 80 columns every line fits, cut cells ending with "…".
+        // At 80 columns every line fits, and no word is cut: cells wrap at spaces.
         let narrow = table(&r, Some(80));
         assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
-        assert_eq!(narrow.lines().count(), text.lines().count());
+        assert!(!narrow.contains('…'), "{narrow}");
+        let words = |t: &str| {
+            let mut w: Vec<String> = t.split_whitespace().map(String::from).collect();
+            w.sort();
+            w
+        };
+        assert_eq!(words(&narrow), words(&text), "{narrow}");
+        assert_eq!(wrap("file: 1h 0m left", 8), ["file: 1h", "0m left"]);
+        // Too narrow for the columns side by side: a block per profile, every word whole.
+        let blocks = table(&r, Some(30));
+        assert!(blocks.starts_with("admin\n  kind: role\n"), "{blocks}");
+        assert!(blocks.lines().all(|l| l.chars().count() <= 30), "{blocks}");
+        assert!(!blocks.contains('…'), "{blocks}");
+        assert_eq!(wrap("[a-very-long-section]", 8), ["[a-very-long-section]"]);
     }
 }

@@ -128,7 +128,7 @@ pub fn exec_profile_first(
             format!("{first:?} names both a profile and a program, so `awsmfa exec {first}` could mean either"),
         )
         .with_hint(format!(
-            "to run {running} with profile {first}: `awsmfa exec -p {first}{then}`; to run the program: `awsmfa exec -p {} -- {}`",
+            "`awsmfa exec -p {first}{then}` or `awsmfa exec -p {} -- {}`",
             ctx.profile,
             std::iter::once(shell_word(&first)).chain(command[1..].iter().map(|w| shell_word(&w.to_string_lossy()))).collect::<Vec<_>>().join(" ")
         ))),
@@ -148,7 +148,7 @@ pub fn exec_profile_first(
                 format!("no profile and no program named {first:?}"),
             )
             .with_hint(format!(
-                "store the keys of profile {first} with `awsmfa add {first}`, then `awsmfa exec -p {first}{then}`"
+                "store keys: `awsmfa add {first}`; then `awsmfa exec -p {first}{then}`"
             ))),
             None => Ok(()),
         },

@@ -40,12 +40,12 @@ impl MfaError {
         match self {
             // What to type depends on the command (only some take --token-code): the
             // command line adds it (`cli::setup::no_prompt_hint`).
-            MfaError::NoPrompt { .. } => Some(
-                "set mfa_process in the profile, or run awsmfa in a terminal (or with a display and zenity or kdialog)",
-            ),
-            MfaError::ProcessOutput => Some(
-                "mfa_process must print the code, alone or last on a line (as `ykman oath accounts code` does)",
-            ),
+            MfaError::NoPrompt { .. } => {
+                Some("set mfa_process in the profile, or use a terminal (or zenity or kdialog)")
+            }
+            MfaError::ProcessOutput => {
+                Some("mfa_process must print the code alone or last on a line (as ykman does)")
+            }
             MfaError::Malformed(_) => Some("type the 6 digits your MFA device shows"),
             _ => None,
         }

@@ -128,6 +128,13 @@ pub fn render_terminal(data: &str, colour: bool) -> Zeroizing<String> {
     out
 }
 
+/// The (columns, lines) [`render_terminal`] takes for `data`.
+pub fn terminal_size(data: &str) -> (usize, usize) {
+    let drawn = render_terminal(data, false);
+    let width = drawn.lines().next().map_or(0, |l| l.chars().count());
+    (width, drawn.lines().count())
+}
+
 /// A grayscale PNG, 8 pixels per module (stored deflate blocks: no compressor needed).
 pub fn png(data: &str) -> Zeroizing<Vec<u8>> {
     let (m, w) = modules(data);

@@ -3,7 +3,9 @@
 //!
 //! Rules (ids are stable):
 //! - `bool-false-deny` — a Deny on `"Bool": {"aws:MultiFactorAuthPresent": "false"}`:
-//!   long-term keys carry no such key, so the Deny never applies to them.
+//!   long-term keys carry no such key, so on AWS the Deny never applies to them. The fix
+//!   names both forms that hold: `BoolIfExists` on AWS, and for S3-compatible providers
+//!   (which may lack `…IfExists`) the Allow-only form of `policy s3-compatible`.
 //! - `mfa-lockout` — a Deny for requests without MFA that also covers the MFA
 //!   self-service actions: a user without MFA can never set it up.
 //! - `get-session-token-denied` — the same Deny covers `sts:GetSessionToken`: no effect
@@ -43,6 +45,14 @@ pub struct Finding {
 }
 
 const PRESENT: &str = "aws:MultiFactorAuthPresent";
+/// One answer for AWS and for S3-compatible providers, the README's: `BoolIfExists` is
+/// AWS's form, but providers may lack the `…IfExists` operators, so there the Deny goes
+/// and an Allow that needs MFA takes its place (`policy s3-compatible`), which means the
+/// same whether or not the provider takes a missing key as false.
+pub const BOOL_FALSE_FIX: &str = "on AWS, \"BoolIfExists\" instead of \"Bool\" (as `awsmfa policy require-mfa`); \
+     on S3-compatible clouds (Wasabi, MinIO, Ceph), which may lack …IfExists operators, drop \
+     this Deny and allow the actions only with \"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"} \
+     (`awsmfa policy s3-compatible --action …`)";
 const AGE: &str = "aws:MultiFactorAuthAge";
 /// The IAM actions without which nobody can enroll a device.
 const ENROLL: [&str; 4] = [
@@ -260,8 +270,8 @@ pub fn lint(policy: &Value) -> Vec<Finding> {
                     rule: "bool-false-deny",
                     severity: Severity::Error,
                     path: cpath.clone(),
-                    what: "long-term access keys carry no aws:MultiFactorAuthPresent at all, so on AWS this Deny never applies to them: API calls with plain keys are not forced to use MFA".into(),
-                    fix: "use \"BoolIfExists\": {\"aws:MultiFactorAuthPresent\": \"false\"}".into(),
+                    what: "long-term access keys carry no aws:MultiFactorAuthPresent at all, so on AWS this Deny never applies to them: API calls with plain keys are not forced to use MFA; an S3-compatible provider (Wasabi documents this very form) enforces it only if it takes the missing key as false".into(),
+                    fix: BOOL_FALSE_FIX.into(),
                 });
             }
             if eff == "Deny"

@@ -433,8 +433,7 @@ impl Engine<'_> {
             err.message = format!("cannot discover the MFA device: {}", err.message);
             if err.hint.is_none() {
                 err.hint = Some(
-                    "set mfa_serial in the profile, or `awsmfa login --mfa-serial ARN --save` saves it"
-                        .into(),
+                    "set mfa_serial, or save it: `awsmfa login --mfa-serial ARN --save`".into(),
                 );
             }
             err
@@ -456,9 +455,7 @@ impl Engine<'_> {
                         list.join(", ")
                     ),
                 )
-                .with_hint(
-                    "set mfa_serial in the profile to one of them, or `awsmfa login --mfa-serial ARN --save` saves it",
-                ))
+                .with_hint("pick one: mfa_serial, or `awsmfa login --mfa-serial ARN --save`"))
             }
         }
     }

@@ -194,15 +194,11 @@ impl StsError {
                     Some("wait for the next code on your device and run the command again".into())
                 }
                 Rejection::WrongDevice => Some(
-                    "mfa_serial must be a device of the user that owns these keys; compare \
-                     `aws sts get-caller-identity` with the device ARN, or remove mfa_serial \
-                     so awsmfa finds the device itself"
+                    "name this user's device (aws sts get-caller-identity), or drop mfa_serial"
                         .into(),
                 ),
                 Rejection::UnknownKey => Some(
-                    "the access key may be deleted or inactive, or belong to another \
-                     partition or provider than this endpoint"
-                        .into(),
+                    "the key may be deleted, inactive, or of another cloud or partition".into(),
                 ),
                 Rejection::BadSignature if clock_skew.is_some() => {
                     Some("set this machine's clock right (enable NTP) and run again".into())
@@ -213,24 +209,23 @@ impl StsError {
                 Rejection::Throttled => Some("wait a little and run again".into()),
                 Rejection::Entity => match self {
                     StsError::Service { code, .. } if code == "EntityAlreadyExists" => Some(
-                        "an MFA device of that name may be left from an earlier attempt: `awsmfa mfa delete NAME` removes it, or choose another name".into(),
+                        "left from an earlier try? `awsmfa mfa delete NAME`, or choose another name".into(),
                     ),
                     StsError::Service { code, .. } if code == "NoSuchEntity" => {
                         Some("`awsmfa mfa list` shows the user's devices".into())
                     }
                     StsError::Service { code, .. } if code == "DeleteConflict" => Some(
-                        "an enabled device must be deactivated first: `awsmfa mfa deactivate SERIAL`".into(),
+                        "deactivate it first: `awsmfa mfa deactivate SERIAL`".into(),
                     ),
                     StsError::Service { code, .. } if code == "LimitExceeded" => Some(
-                        "IAM allows a limited number of MFA devices per user: delete one you no longer use".into(),
+                        "IAM limits MFA devices per user: delete one you no longer use".into(),
                     ),
                     _ => Some("wait a little and run again".into()),
                 },
                 _ => None,
             },
             StsError::Connect { .. } | StsError::Timeout { .. } => Some(
-                "check the network and the endpoint (--endpoint-url, AWS_ENDPOINT_URL_STS, \
-                 the profile's endpoint settings)"
+                "check the network and the endpoint (--endpoint-url, AWS_ENDPOINT_URL_STS)"
                     .into(),
             ),
             StsError::Unexpected { .. } => {

@@ -695,6 +695,20 @@ pub fn cleanup_on_interrupt<R>(
     result
 }
 
+/// The size (columns, rows) of the controlling terminal, where a QR code is drawn.
+pub fn console_size() -> Option<(usize, usize)> {
+    use std::os::fd::AsRawFd;
+    let tty = console_output()?;
+    // SAFETY: winsize is plain data that TIOCGWINSZ fills for a terminal descriptor.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut size) == 0
+            && size.ws_col > 0
+            && size.ws_row > 0)
+            .then_some((usize::from(size.ws_col), usize::from(size.ws_row)))
+    }
+}
+
 /// The width of the terminal standard output goes to, if it goes to one.
 pub fn terminal_width() -> Option<usize> {
     // SAFETY: winsize is plain data that TIOCGWINSZ fills for a terminal.

@@ -650,6 +650,24 @@ pub fn cleanup_on_interrupt<R>(
     result
 }
 
+/// The size (columns, rows) of the console's visible window, where a QR code is drawn.
+pub fn console_size() -> Option<(usize, usize)> {
+    use windows_sys::Win32::System::Console::{
+        CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
+    };
+    let out = console_output()?;
+    // SAFETY: the info struct is plain data the call fills for a console handle.
+    unsafe {
+        let mut info: CONSOLE_SCREEN_BUFFER_INFO = std::mem::zeroed();
+        if GetConsoleScreenBufferInfo(out.as_raw_handle() as HANDLE, &mut info) == 0 {
+            return None;
+        }
+        let w = i32::from(info.srWindow.Right) - i32::from(info.srWindow.Left) + 1;
+        let h = i32::from(info.srWindow.Bottom) - i32::from(info.srWindow.Top) + 1;
+        Some((usize::try_from(w).ok()?, usize::try_from(h).ok()?)).filter(|(w, h)| *w > 0 && *h > 0)
+    }
+}
+
 /// The width of the console standard output goes to, if it goes to one.
 pub fn terminal_width() -> Option<usize> {
     use windows_sys::Win32::System::Console::{

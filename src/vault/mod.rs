@@ -150,17 +150,17 @@ impl VaultError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             VaultError::WrongPassphrase { .. } => {
-                "type the passphrase the vault was created with (AWSMFA_VAULT_PASSPHRASE and AWSMFA_VAULT_PASSPHRASE_COMMAND are read first)".into()
+                "type the right one, or fix AWSMFA_VAULT_PASSPHRASE(_COMMAND)".into()
             }
             VaultError::Loose { path, .. } => format!("chmod 700 {}", path.display()),
             VaultError::NoPassphrase => {
-                "run awsmfa in a terminal, or set AWSMFA_VAULT_PASSPHRASE_COMMAND to a command that prints the passphrase (e.g. `pass show awsmfa`)".into()
+                "use a terminal, or set AWSMFA_VAULT_PASSPHRASE_COMMAND (`pass show …`)".into()
             }
             VaultError::Unavailable(_) => {
-                "start a Secret Service (gnome-keyring, KeePassXC) in a desktop session, or store the keys with `awsmfa add NAME --backend file`".into()
+                "start a Secret Service, or `awsmfa add NAME --backend file`".into()
             }
             VaultError::Damaged { .. } | VaultError::Missing { .. } => {
-                "restore the entry from a backup, or store the keys again with awsmfa add NAME --replace".into()
+                "restore it from a backup, or `awsmfa add NAME --replace`".into()
             }
             VaultError::NotBuilt => "store the keys with `awsmfa add NAME --backend file`".into(),
             _ => return None,

@@ -531,13 +531,18 @@ pub fn with_core_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
     cmd
 }
 
-/// tmux on a private socket: a real 80×24 terminal whose screen the test reads.
+/// tmux on a private socket: a real terminal (80×24 unless sized) whose screen the test
+/// reads.
 pub struct Tmux {
     socket: String,
 }
 
 impl Tmux {
     pub fn start(command: &str) -> Tmux {
+        Tmux::start_sized(command, 80, 24)
+    }
+
+    pub fn start_sized(command: &str, columns: u16, rows: u16) -> Tmux {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = format!("awsmfa-test-{}-{n}", std::process::id());
@@ -550,9 +555,9 @@ impl Tmux {
                 "new-session",
                 "-d",
                 "-x",
-                "80",
+                &columns.to_string(),
                 "-y",
-                "24",
+                &rows.to_string(),
                 command,
             ])
             .status()
@@ -568,6 +573,15 @@ impl Tmux {
         }
         let out = std::process::Command::new("tmux")
             .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with the lines the terminal wrapped joined again (`capture-pane -J`).
+    pub fn screen_joined(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", self.socket.as_str(), "capture-pane", "-p", "-J"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
