@@ -175,7 +175,19 @@ proptest! {
         doc.set(section, key, &new_value).unwrap();
         // Read as configparser reads it, the file changed exactly as meant.
         if original.check_duplicates().is_ok() {
-            prop_assert!(original.check_edit(&doc).is_ok(), "{:?}", original.check_edit(&doc));
+            match original.check_edit(&doc) {
+                Ok(()) => {}
+                // The one refusal such an edit may meet, rightly: a new `[profile a]`
+                // when another header (`[profile a ]`) already reads as profile a, which
+                // botocore would then read from the new section.
+                Err(e) => {
+                    let claimed = section.strip_prefix("profile ").and_then(|name| {
+                        original.named_section("profile", name).filter(|s| *s != section)
+                    });
+                    prop_assert!(!existed && claimed.is_some(), "{e:?}");
+                    return Ok(());
+                }
+            }
         }
         let after = doc.to_bytes();
         let reparsed = Document::parse(&after).expect("an edited file parses");
