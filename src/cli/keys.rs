@@ -679,7 +679,7 @@ fn self_command(ctx: &Context) -> String {
 }
 
 /// One word as botocore splits a `credential_process` line back into it.
-fn quote_word(word: &str) -> String {
+pub(crate) fn quote_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
