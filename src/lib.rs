@@ -13,6 +13,8 @@ pub mod config;
 pub mod creds;
 pub mod error;
 pub mod fsx;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mfa;
 pub mod output;
 pub mod policy;

@@ -724,7 +724,7 @@ pub(super) fn self_command(ctx: &Context) -> String {
 }
 
 /// One word as botocore splits a `credential_process` line back into it.
-pub(super) fn quote_word(word: &str) -> String {
+pub(crate) fn quote_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -400,7 +400,7 @@ const SEED_WARNING: &str = "with the seed stored, this machine makes the MFA cod
 
 /// A seed as typed or pasted: base32 (spaces, case and padding forgiven), or the
 /// `otpauth://` URI an authenticator app exports.
-fn parse_seed(text: &str) -> Result<SecretString, Error> {
+pub(crate) fn parse_seed(text: &str) -> Result<SecretString, Error> {
     let text = text.trim();
     let raw = match text.strip_prefix("otpauth://") {
         Some(rest) => rest

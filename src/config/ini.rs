@@ -907,6 +907,20 @@ impl Document {
             .unwrap_or(Ending::Lf)
     }
 
+    /// The bytes of the first section called `name` in [`Document::to_bytes`]: from the
+    /// start of its header line to the start of the next header (or the end). For the
+    /// fuzz targets' "an edit changes nothing outside its section".
+    pub(crate) fn section_span(&self, name: &str) -> Option<std::ops::Range<usize>> {
+        let (start, end) = self.section_range(name)?;
+        let offset = |upto: usize| {
+            self.lines[..upto]
+                .iter()
+                .map(|l| l.text.len() + l.ending.as_bytes().len())
+                .sum::<usize>()
+        };
+        Some(offset(start)..offset(end))
+    }
+
     /// `(header index, end index exclusive)` of the first section called `name`.
     fn section_range(&self, name: &str) -> Option<(usize, usize)> {
         self.section_ranges(name).next()

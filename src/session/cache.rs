@@ -179,17 +179,7 @@ impl Cache {
 
     /// Writes an entry atomically (0600).
     pub fn store(&self, key: &str, meta: &Meta, creds: &Credentials) -> Result<(), FsError> {
-        let expiration = creds.expiration.map(|t| t.to_string()).unwrap_or_default();
-        let out = FileOut {
-            version: 1,
-            meta,
-            access_key_id: &creds.access_key_id,
-            secret_access_key: creds.secret(),
-            session_token: creds.token().unwrap_or_default(),
-            expiration,
-        };
-        let bytes = Zeroizing::new(serde_json::to_vec_pretty(&out).expect("serializable"));
-        fsx::write_atomic(&self.path(key, "json"), &bytes)
+        fsx::write_atomic(&self.path(key, "json"), &entry_bytes(meta, creds))
     }
 
     /// Takes the exclusive lock of `key`, telling `on_wait` when another process holds
@@ -307,15 +297,34 @@ fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
         .take(64 * 1024)
         .read_to_end(&mut bytes)
         .map_err(|e| Some(e.to_string()))?;
+    parse_entry(&bytes).map(Some).map_err(Some)
+}
+
+/// The bytes of an entry file, as [`Cache::store`] writes them.
+pub(crate) fn entry_bytes(meta: &Meta, creds: &Credentials) -> Zeroizing<Vec<u8>> {
+    let expiration = creds.expiration.map(|t| t.to_string()).unwrap_or_default();
+    let out = FileOut {
+        version: 1,
+        meta,
+        access_key_id: &creds.access_key_id,
+        secret_access_key: creds.secret(),
+        session_token: creds.token().unwrap_or_default(),
+        expiration,
+    };
+    Zeroizing::new(serde_json::to_vec_pretty(&out).expect("serializable"))
+}
+
+/// An entry file's contents, or what is wrong with them (never the contents).
+pub(crate) fn parse_entry(bytes: &[u8]) -> Result<Cached, String> {
     let parsed: FileIn =
-        serde_json::from_slice(&bytes).map_err(|_| Some("corrupt or truncated".to_string()))?;
+        serde_json::from_slice(bytes).map_err(|_| "corrupt or truncated".to_string())?;
     if parsed.version != 1 {
-        return Err(Some(format!("unknown version {}", parsed.version)));
+        return Err(format!("unknown version {}", parsed.version));
     }
     let expiration: Timestamp = parsed
         .expiration
         .parse()
-        .map_err(|_| Some("corrupt expiration".to_string()))?;
+        .map_err(|_| "corrupt expiration".to_string())?;
     let creds = Credentials {
         access_key_id: parsed.access_key_id,
         secret_access_key: SecretString::from(parsed.secret_access_key),
@@ -324,12 +333,12 @@ fn read_entry(path: &Path) -> Result<Option<Cached>, Option<String>> {
     };
     // A session of another shape is no session STS issued (DESIGN §7).
     if let Some(problem) = crate::config::shape::credentials_problem(&creds) {
-        return Err(Some(problem.to_string()));
+        return Err(problem.to_string());
     }
-    Ok(Some(Cached {
+    Ok(Cached {
         meta: parsed.meta,
         creds,
-    }))
+    })
 }
 
 #[cfg(all(test, unix))]

@@ -8,7 +8,7 @@
 //! or nothing at all.
 
 pub mod endpoint;
-mod xml;
+pub(crate) mod xml;
 
 use std::io::Read;
 use std::time::{Duration, SystemTime};

@@ -25,7 +25,7 @@ struct CredentialsResult {
 }
 
 /// `<…Response><{result}><Credentials>…` → credentials.
-pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials> {
+pub(crate) fn session_credentials(xml: &str, result: &str) -> Option<Credentials> {
     #[derive(Deserialize)]
     struct GetSessionToken {
         #[serde(rename = "GetSessionTokenResult")]
@@ -70,7 +70,7 @@ pub(super) fn session_credentials(xml: &str, result: &str) -> Option<Credentials
     )
 }
 
-pub(super) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
+pub(crate) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Result {
@@ -102,7 +102,7 @@ pub(super) fn caller_identity(xml: &str) -> Option<CallerIdentity> {
     })
 }
 
-pub(super) fn new_device(xml: &str) -> Option<super::NewDevice> {
+pub(crate) fn new_device(xml: &str) -> Option<super::NewDevice> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Device {
@@ -127,14 +127,30 @@ pub(super) fn new_device(xml: &str) -> Option<super::NewDevice> {
     // The seed is a Blob in the IAM API: base64 of the base32 text.
     let seed = base64_decode(&d.base32_string_seed)?;
     let seed = String::from_utf8(seed.to_vec()).ok()?;
+    // A seed of another shape is no answer of IAM's either: it becomes codes, a QR
+    // code and, with `--show-secret`, text on the terminal (found by fuzz/sts_xml).
+    if !seed_shaped(&seed) {
+        return None;
+    }
     Some(super::NewDevice {
         serial_number: d.serial_number,
         seed_base32: secrecy::SecretString::from(seed),
     })
 }
 
+/// IAM's `Base32StringSeed` text: 16 to 128 base32 letters and digits (IAM sends 64),
+/// then at most the padding `=`.
+fn seed_shaped(seed: &str) -> bool {
+    let digits = seed.trim_end_matches('=');
+    (16..=128).contains(&digits.len())
+        && seed.len() - digits.len() < 8
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || (b'2'..=b'7').contains(&b))
+}
+
 /// The new key of a CreateAccessKey response, straight into [`Credentials`].
-pub(super) fn new_access_key(xml: &str) -> Option<Credentials> {
+pub(crate) fn new_access_key(xml: &str) -> Option<Credentials> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Key {
@@ -190,12 +206,12 @@ fn base64_decode(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     Some(out)
 }
 
-pub(super) struct MfaPage {
+pub(crate) struct MfaPage {
     pub devices: Vec<MfaDevice>,
     pub next_marker: Option<String>,
 }
 
-pub(super) fn mfa_devices(xml: &str) -> Option<MfaPage> {
+pub(crate) fn mfa_devices(xml: &str) -> Option<MfaPage> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Member {
@@ -257,7 +273,7 @@ pub(super) fn mfa_devices(xml: &str) -> Option<MfaPage> {
 }
 
 /// The first `Code` and `Message` inside an `Error` element, whatever wraps it.
-pub(super) fn error_fields(xml: &str) -> Option<(String, String)> {
+pub(crate) fn error_fields(xml: &str) -> Option<(String, String)> {
     let mut reader = Reader::from_str(xml);
     let mut in_error = 0usize;
     let mut current: Option<&'static str> = None;
@@ -345,6 +361,31 @@ mod tests {
         assert_eq!(d.seed_base32.expose_secret(), "GEZDGNBVGY3TQOJQ");
         assert_eq!(base64_decode("aGk").unwrap().as_slice(), b"hi");
         assert!(base64_decode("*").is_none());
+    }
+
+    #[test]
+    fn new_device_seeds_that_are_not_base32_are_no_answer() {
+        // Found by fuzz/sts_xml: "…==A" decoded to a seed with a byte that is not
+        // base32, which `mfa create` would draw as a QR code and print raw.
+        let device = |blob: &str| {
+            new_device(&format!(
+                "<CreateVirtualMFADeviceResponse><CreateVirtualMFADeviceResult><VirtualMFADevice><SerialNumber>arn:aws:iam::123456789012:mfa/d</SerialNumber><Base32StringSeed>{blob}</Base32StringSeed></VirtualMFADevice></CreateVirtualMFADeviceResult></CreateVirtualMFADeviceResponse>"
+            ))
+        };
+        // Base64 of "A" * (3n + 1) is "QUFB" * n + "QQ==".
+        assert!(device(&format!("{}QQ==", "QUFB".repeat(21))).is_some());
+        assert!(device("R0VaREdOQlZHWTNUUU9KUT09PT0=").is_some()); // GEZDGNBVGY3TQOJQ====
+        for bad in [
+            "R0VaREdOQlZHWTNUUU9KURtdMDtwd25lZAc=", // GEZDGNBVGY3TQOJQ\x1b]0;pwned\x07
+            "R0VaREdOQlZHWTNUUU9KUcKF",             // GEZDGNBVGY3TQOJQ\u{85}
+            "R0VaREdOQlZHWTNUUU9KUSZzZWNyZXQ9QUFBQUFBQUFBQUFBQUFBQQ==", // …&secret=AAAA…
+            "R0VaRCBHTkJWIEdZM1QgUU9KUQ==",         // GEZD GNBV GY3T QOJQ
+            "R0VaREdOQlY=",                         // GEZDGNBV
+            &format!("{}QQ==", "QUFB".repeat(1333)), // "A" * 4000
+        ] {
+            assert!(device(bad).is_none(), "{bad}");
+        }
+        assert!(device("R0VaREdOQlZHWTNUUU9KUQ==A").is_none());
     }
 
     #[test]

@@ -573,7 +573,7 @@ fn parse_keys(bytes: &[u8]) -> Option<Credentials> {
 }
 
 /// A seed as an `otpauth://` URI, which any authenticator app imports.
-fn seed_payload(serial: &str, seed: &str) -> Zeroizing<String> {
+pub(crate) fn seed_payload(serial: &str, seed: &str) -> Zeroizing<String> {
     let (user, account) = serial_parts(serial);
     let mut uri = crate::mfa::qr::otpauth_uri(&user, &account, seed);
     uri.push('\n');
@@ -587,7 +587,7 @@ fn serial_parts(serial: &str) -> (String, String) {
     (user, account)
 }
 
-fn parse_seed(bytes: &[u8]) -> Option<SecretString> {
+pub(crate) fn parse_seed(bytes: &[u8]) -> Option<SecretString> {
     let text = std::str::from_utf8(bytes).ok()?.trim();
     let query = text.strip_prefix("otpauth://totp/")?.split_once('?')?.1;
     let seed = query
