@@ -314,10 +314,10 @@ impl ResolveError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ResolveError::NoProfile(name) | ResolveError::NoKeys(name) => Some(format!(
-                "store the keys with `awsmfa add {name}`, or put them in [{name}-long-term] of the credentials file (aws-mfa's layout)"
+                "`awsmfa add {name}` stores its keys (or aws-mfa's [{name}-long-term])"
             )),
             ResolveError::SessionOnly(name) => Some(format!(
-                "store the long-term keys with `awsmfa add {name}`, or put them in [{name}-long-term] of the credentials file"
+                "`awsmfa add {name}` stores its long-term keys (or [{name}-long-term])"
             )),
             ResolveError::TargetHoldsKeys(_) | ResolveError::TargetIsRole(_) => {
                 Some("write the session elsewhere: `awsmfa login --target NAME`".into())
