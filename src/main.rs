@@ -110,7 +110,11 @@ mod binary {
                 std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
             })
             .collect();
-        run(args)
+        let code = run(args);
+        // std's runtime flushes stdout at exit; without it, what is still buffered (a
+        // completion list has no final line break) would be lost.
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        code
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Exit};
 use crate::output::{self, formats};
 
 pub fn run(ctx: &Context) -> Result<(), Error> {
-    let setup = Setup::new(ctx)?;
+    let setup = Setup::for_serving(ctx)?;
     let fx = CliEffects::new(ctx, &setup, None);
     let served = setup.serve(&fx, &setup.request()).map_err(|mut e| {
         if e.exit == Exit::NoPrompt {
