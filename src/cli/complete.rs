@@ -18,9 +18,16 @@ pub fn profile_names(files: &AwsFiles) -> BTreeSet<String> {
         .collect()
 }
 
-/// The profiles for completion, read from the files the environment names (errors in
-/// them mean fewer candidates, never a message).
-pub fn profile_candidates() -> Vec<CompletionCandidate> {
+/// The profiles starting with what is typed (`current`), for completion; filtered here,
+/// before clap builds and sorts a candidate for each of 40,000 profiles.
+pub fn profile_completions(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    profile_candidates_where(|name| name.starts_with(typed.as_ref()))
+}
+
+/// The profiles for completion that `keep` keeps, read from the files the environment
+/// names (errors in them mean fewer candidates, never a message).
+fn profile_candidates_where(keep: impl Fn(&str) -> bool) -> Vec<CompletionCandidate> {
     let env = Env::from_process();
     let Ok((config, credentials)) = file_paths(&env, None, None) else {
         return Vec::new();
@@ -37,6 +44,7 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
     };
     profile_names(&files)
         .into_iter()
+        .filter(|name| keep(name))
         .map(CompletionCandidate::new)
         .collect()
 }
