@@ -36,6 +36,7 @@ from process import setup_home  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))
 SIZES = [3, 1_000, 40_000]
+GOALS = {3: 1.2, 1_000: 1.3, 40_000: 2.0}
 
 
 def spawn_wait(cmd, env):
@@ -153,14 +154,25 @@ def main():
                    f"timer: posix_spawn + wait4. Machine: {machine()}, shared with other builds: "
                    "single runs are noisy, the ratios of pairs much less. Floor: `cat` of the same JSON "
                    "(`true` for exec, where the difference is shown).\n")
-        out.append("| profiles | binary | command | median | floor | vs floor (median of pairs) | peak memory |")
-        out.append("|---|---|---|---|---|---|---|")
+        out.append("| profiles | binary | command | median | floor | vs floor (median of pairs) | goal | peak memory |")
+        out.append("|---|---|---|---|---|---|---|---|")
         for n in SIZES:
             for label, _ in binaries:
                 for what in ("process, MFA session", "process, role", "env, role", "exec -- true, role"):
                     r, c, f, rss = results[(n, label, what)]
-                    vs = f"+{(c - f) * 1000:.2f} ms" if what.startswith("exec") else f"{r:.2f}×"
-                    out.append(f"| {n:,} | {label} | `{what}` | {c * 1000:.2f} ms | {f * 1000:.2f} ms | {vs} | {rss / 1024:.1f} MiB |")
+                    if what.startswith("exec"):
+                        vs, met = f"+{(c - f) * 1000:.2f} ms", (c - f) <= 0.001
+                        goal = "≤ +1 ms"
+                    else:
+                        limit = GOALS[n]
+                        vs, met, goal = f"{r:.2f}×", r <= limit, f"≤ {limit}×"
+                    goal += " met" if met else " **missed**"
+                    out.append(f"| {n:,} | {label} | `{what}` | {c * 1000:.2f} ms | {f * 1000:.2f} ms | {vs} | {goal} | {rss / 1024:.1f} MiB |")
+
+        out.append("\nPeak memory by GNU time counts from about 1.0 MiB (`/bin/true`); `cat` measures about 1.6 MiB.")
+        out.append("413f239 parses and resolves both files whole on every call. This tree: no std runtime "
+                   "start (issue 27), and (issue 24) above 64 KiB of files only the sections the profile "
+                   "reaches are read, through the section index kept in the session cache.")
 
         # Completion and status at 40,000 profiles (the files are the 40,000 ones).
         out.append("")

@@ -81,6 +81,7 @@ impl Setup {
                 let (config, config_stamp) = read(&config_path)?;
                 let (credentials, credentials_stamp) = read(&credentials_path)?;
                 if let (Some(a), Some(b)) = (config_stamp, credentials_stamp)
+                    && index::worth_it([a, b])
                     && let Some(bytes) = index::build(
                         &config_path,
                         &credentials_path,

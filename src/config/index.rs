@@ -128,6 +128,16 @@ fn settled(stamp: Stamp, now: SystemTime) -> bool {
     }
 }
 
+/// Whether files of these stamps are big enough for an index to pay: below 64 KiB
+/// together (some 400 profiles) parsing them whole costs less than a few system calls.
+pub fn worth_it(stamps: [Stamp; 2]) -> bool {
+    let size = |s: Stamp| match s {
+        Stamp::Present(n) => n[2],
+        Stamp::Absent => 0,
+    };
+    size(stamps[0]) + size(stamps[1]) >= 64 * 1024
+}
+
 /// The index of two whole, checked files (parsed, no duplicates) with the stamps they
 /// had when read, `now` being a moment before they were opened; `None` when a file
 /// changed too recently for its stamp to tell a later change (then the files are read
