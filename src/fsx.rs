@@ -163,6 +163,12 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
 /// Reads a whole file, or `None` when it does not exist. Refuses directories and files
 /// over [`MAX_FILE_BYTES`].
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    Ok(read_optional_with_meta(path)?.map(|(bytes, _)| bytes))
+}
+
+/// [`read_optional`], with the metadata of the file that was read (taken from the open
+/// file before reading it).
+pub fn read_optional_with_meta(path: &Path) -> Result<Option<(Vec<u8>, fs::Metadata)>, FsError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -197,7 +203,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
             size: buf.len() as u64,
         });
     }
-    Ok(Some(buf))
+    Ok(Some((buf, meta)))
 }
 
 /// The file a write to `path` must replace: `path` itself, or the end of its chain of

@@ -787,3 +787,66 @@ fn seed_003_aws_vault_style_source_profiles_work_unchanged() {
         "{r:?}"
     );
 }
+
+/// Issue 24: with AWS files big enough for the section index, `process` and `env` read the
+/// profile's sections through it, and an edit made at once after the index was written
+/// (the same size, within the same second) is seen by the very next call.
+#[test]
+fn a_big_config_goes_through_the_index_and_an_edit_is_seen_at_once() {
+    let bed = Bed::shared();
+    let s = setup(bed, 1, true);
+    let mut config = s.env.read(".aws/config");
+    for i in 0..2000 {
+        config.push_str(&format!(
+            "\n[profile pad{i}]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/u{i}\n"
+        ));
+    }
+    s.env.write(".aws/config", &config);
+    let first = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(first.status, 0, "{first:?}");
+    // Files written a moment ago get no index; once settled, the next call writes it.
+    std::thread::sleep(Duration::from_millis(2100));
+    let region = |r: &Run| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains("AWS_REGION="))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = run(s.env.awsmfa(&["-p", "r0", "env", "--format", "sh"]));
+    assert!(region(&before).contains("us-east-1"), "{before:?}");
+    let indexes = |dir: &std::path::Path| {
+        let mut found = Vec::new();
+        let mut dirs = vec![dir.to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "idx") {
+                    found.push(p);
+                }
+            }
+        }
+        found
+    };
+    assert_eq!(indexes(s.env.home.path()).len(), 1, "the index is written");
+    let again = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(
+        again.stdout, first.stdout,
+        "the same session, through the index"
+    );
+    // The same size, at once: only the change time can tell.
+    let edited = config.replacen(
+        "source_profile = base\nregion = us-east-1",
+        "source_profile = base\nregion = us-west-2",
+        1,
+    );
+    assert_eq!(edited.len(), config.len());
+    s.env.write(".aws/config", &edited);
+    let after = run(s.env.awsmfa(&["-p", "r0", "env", "--format", "sh"]));
+    assert!(region(&after).contains("us-west-2"), "{after:?}");
+    let process = run(s.env.awsmfa(&["-p", "r0", "process"]));
+    assert_eq!(process.stdout, first.stdout, "still the cached session");
+    assert_eq!(bed.user_calls(&s.user, "sts:AssumeRole"), 1);
+}

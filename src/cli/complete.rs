@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use clap_complete::CompletionCandidate;
 
-use crate::config::{AwsFiles, Env, file_paths, load_document};
+use crate::config::{AwsFiles, Env, file_paths, load_headers};
 
 /// Every profile name a command could be given, as `status` lists them (aws-mfa's
 /// `X-long-term` folded into `X`, the vault's entries), without unprintable ones.
@@ -18,14 +18,23 @@ pub fn profile_names(files: &AwsFiles) -> BTreeSet<String> {
         .collect()
 }
 
-/// The profiles for completion, read from the files the environment names (errors in
-/// them mean fewer candidates, never a message).
-pub fn profile_candidates() -> Vec<CompletionCandidate> {
+/// The profiles starting with what is typed (`current`), for completion; filtered here,
+/// before clap builds and sorts a candidate for each of 40,000 profiles.
+pub fn profile_completions(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    profile_candidates_where(|name| name.starts_with(typed.as_ref()))
+}
+
+/// The profiles for completion that `keep` keeps, read from the files the environment
+/// names (errors in them mean fewer candidates, never a message).
+fn profile_candidates_where(keep: impl Fn(&str) -> bool) -> Vec<CompletionCandidate> {
     let env = Env::from_process();
     let Ok((config, credentials)) = file_paths(&env, None, None) else {
         return Vec::new();
     };
-    let doc = |p: &std::path::Path| load_document(p).unwrap_or_default();
+    // The names are all that is needed: the headers only (40,000 profiles: 251 ms and
+    // 59 MiB when both files were parsed whole).
+    let doc = |p: &std::path::Path| load_headers(p).unwrap_or_default();
     let files = AwsFiles {
         config: doc(&config),
         credentials: doc(&credentials),
@@ -35,6 +44,7 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
     };
     profile_names(&files)
         .into_iter()
+        .filter(|name| keep(name))
         .map(CompletionCandidate::new)
         .collect()
 }

@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, opts: &EnvOpts) -> Result<(), Error> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         formats::env_unsets(format, &names).into()
     } else {
-        let setup = Setup::new(ctx)?;
+        let setup = Setup::for_serving(ctx)?;
         let served = {
             let fx = CliEffects::new(ctx, &setup, None);
             setup.serve(&fx, &setup.request())?

@@ -52,7 +52,12 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
         )
         .with_hint("exit that shell first, or pass --allow-nested"));
     }
-    let setup = Setup::new(ctx)?;
+    // With --server the config may be copied for the child (the files are read whole).
+    let setup = if opts.server {
+        Setup::new(ctx)?
+    } else {
+        Setup::for_serving(ctx)?
+    };
     // Credentials first, in the foreground: a prompt happens now, and errors come
     // before the command starts.
     let served = {

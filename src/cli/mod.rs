@@ -57,7 +57,7 @@ pub struct GlobalOpts {
         long,
         global = true,
         value_name = "NAME",
-        add = clap_complete::engine::ArgValueCandidates::new(complete::profile_candidates)
+        add = clap_complete::engine::ArgValueCompleter::new(complete::profile_completions)
     )]
     pub profile: Option<String>,
     /// Config file [default: $AWS_CONFIG_FILE, else ~/.aws/config]

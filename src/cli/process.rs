@@ -19,7 +19,7 @@ pub struct ProcessOpts {
 }
 
 pub fn run(ctx: &Context, _opts: &ProcessOpts) -> Result<(), Error> {
-    let setup = Setup::new(ctx)?;
+    let setup = Setup::for_serving(ctx)?;
     let fx = CliEffects::new(ctx, &setup, None);
     let served = setup.serve(&fx, &setup.request())?;
     let json = formats::credential_process_json(&served.creds);

@@ -38,7 +38,76 @@ pub struct Setup {
 impl Setup {
     /// Loads the files and resolves the context's profile.
     pub fn new(ctx: &Context) -> Result<Setup, Error> {
-        let files = load_files(ctx)?;
+        Setup::from_files(ctx, load_files(ctx)?)
+    }
+
+    /// [`Setup::new`] for the commands that serve the profile and write neither AWS file
+    /// (`process`, `env`, `exec` without `--server`): the files are read through the
+    /// section index in the cache ([`crate::config::index`]) when it matches them, and
+    /// whole otherwise (then the index is written for the next call). Any error is
+    /// found again by reading the files whole, so it is exactly [`Setup::new`]'s.
+    pub fn for_serving(ctx: &Context) -> Result<Setup, Error> {
+        use crate::config::index::{self, Lookup};
+        let Ok((config_path, credentials_path)) = file_paths(
+            &ctx.env,
+            ctx.config_file.as_deref(),
+            ctx.credentials_file.as_deref(),
+        ) else {
+            return Setup::new(ctx);
+        };
+        let Some(cache) = Cache::from_env(&ctx.env) else {
+            return Setup::new(ctx);
+        };
+        match index::read(cache.dir(), &config_path, &credentials_path, &ctx.profile) {
+            Lookup::Sections(docs) => {
+                let (config, credentials) = *docs;
+                let files = AwsFiles {
+                    config_path,
+                    credentials_path,
+                    config,
+                    credentials,
+                    vault: vault_index(ctx),
+                };
+                resolve(&files, &ctx.profile)
+                    .ok()
+                    .and_then(|resolved| Setup::with(ctx, files, resolved).ok())
+                    .map_or_else(|| Setup::new(ctx), Ok)
+            }
+            Lookup::Stale => {
+                let now = std::time::SystemTime::now();
+                let read = |path: &std::path::Path| {
+                    crate::config::load_document_stamped(path).map_err(Error::from)
+                };
+                let (config, config_stamp) = read(&config_path)?;
+                let (credentials, credentials_stamp) = read(&credentials_path)?;
+                if let (Some(a), Some(b)) = (config_stamp, credentials_stamp)
+                    && index::worth_it([a, b])
+                    && let Some(bytes) = index::build(
+                        &config_path,
+                        &credentials_path,
+                        [(&config, a), (&credentials, b)],
+                        now,
+                    )
+                {
+                    // Only where the cache directory already is and is private; a
+                    // failed write just leaves the files to be read whole next time.
+                    let path = index::path(cache.dir(), &config_path, &credentials_path);
+                    let _ = crate::fsx::write_atomic(&path, &bytes);
+                }
+                let files = AwsFiles {
+                    config_path,
+                    credentials_path,
+                    config,
+                    credentials,
+                    vault: vault_index(ctx),
+                };
+                Setup::from_files(ctx, files)
+            }
+            Lookup::Unusable => Setup::new(ctx),
+        }
+    }
+
+    fn from_files(ctx: &Context, files: AwsFiles) -> Result<Setup, Error> {
         let resolved = resolve_profile(ctx, &files)?;
         Setup::with(ctx, files, resolved)
     }

@@ -212,10 +212,13 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
     let cache = Cache::from_env(&ctx.env);
     let report = build(&files, cache.as_ref(), Timestamp::now());
     let text = if opts.json || opts.format == StatusFormat::Json {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).expect("serializable")
-        )
+        // The files, then the report, are let go before the next is made (40,000
+        // profiles: 156 MiB at the peak when all three and a copy of the text were held).
+        drop(files);
+        let mut text = serde_json::to_string_pretty(&report).expect("serializable");
+        drop(report);
+        text.push('\n');
+        text
     } else {
         if report.profiles.is_empty() {
             ctx.say(&format!(

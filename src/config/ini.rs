@@ -85,6 +85,10 @@ impl Ending {
     fn is_empty(self) -> bool {
         self == Ending::None
     }
+
+    fn len(self) -> usize {
+        self.as_bytes().len()
+    }
 }
 
 /// A byte range inside one line. Lines are far shorter than 4 GiB (the files are capped
@@ -153,6 +157,10 @@ pub struct Document {
     named: std::collections::HashMap<(&'static str, String), String>,
     /// What the edits since parsing meant, for [`Document::check_reads_as_meant`].
     edits: Vec<Edit>,
+    /// For a document of some sections of a file ([`Document::parse_sections`]): where
+    /// each section starts, as (index into `lines`, its line number in the file), so
+    /// that line numbers are the file's. Empty for a whole file.
+    chunks: Vec<(usize, usize)>,
 }
 
 /// One intended change, as the AWS CLI should read it afterwards.
@@ -189,6 +197,17 @@ impl Document {
     /// sections and keys are accepted here (so any file round-trips) and reported by
     /// [`Document::check_duplicates`].
     pub fn parse(bytes: &[u8]) -> Result<Document, IniError> {
+        Document::parse_keeping(bytes, false)
+    }
+
+    /// [`Document::parse`] keeping the section headers only: the sections and their
+    /// names as the whole document has them (every line is read and checked), without
+    /// their keys. What listing profile names needs, at a fraction of the memory.
+    pub fn parse_headers(bytes: &[u8]) -> Result<Document, IniError> {
+        Document::parse_keeping(bytes, true)
+    }
+
+    fn parse_keeping(bytes: &[u8], headers_only: bool) -> Result<Document, IniError> {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -243,6 +262,9 @@ impl Document {
                     option = Some((raw.len() - raw.trim_start().len(), value.0 == value.1));
                 }
                 _ => {}
+            }
+            if headers_only && !matches!(kind, Kind::Section { .. }) {
+                continue;
             }
             lines.push(Line {
                 text: raw.to_string(),
@@ -462,6 +484,8 @@ impl Document {
 
     /// The document's bytes: the input, byte for byte, plus whatever was edited.
     pub fn to_bytes(&self) -> Vec<u8> {
+        // Some sections of a file are never written back as if they were the file.
+        assert!(self.chunks.is_empty(), "a partial document is read-only");
         let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.text.len() + 2).sum());
         for line in &self.lines {
             out.extend_from_slice(line.text.as_bytes());
@@ -581,10 +605,15 @@ impl Document {
                             _ => "",
                         }
                     });
-                    f(Some(p), k, &|| line.slice(*value).to_string(), i + 1);
+                    f(
+                        Some(p),
+                        k,
+                        &|| line.slice(*value).to_string(),
+                        self.number(i),
+                    );
                 } else {
                     parent = Some((i, end));
-                    f(None, k, &|| self.value_at(i, end), i + 1);
+                    f(None, k, &|| self.value_at(i, end), self.number(i));
                 }
             }
         }
@@ -595,7 +624,7 @@ impl Document {
     /// (1-based, as [`Document::entries`] gives it), in file order; empty when that
     /// line starts no block.
     pub fn nested_at(&self, number: usize) -> Vec<(String, String)> {
-        let Some(idx) = number.checked_sub(1).filter(|&i| i < self.lines.len()) else {
+        let Some(idx) = self.index_of(number).filter(|&i| i < self.lines.len()) else {
             return Vec::new();
         };
         if !matches!(
@@ -915,10 +944,94 @@ impl Document {
         let offset = |upto: usize| {
             self.lines[..upto]
                 .iter()
-                .map(|l| l.text.len() + l.ending.as_bytes().len())
+                .map(|l| l.text.len() + l.ending.len())
                 .sum::<usize>()
         };
         Some(offset(start)..offset(end))
+    }
+
+    /// The file's line number of line `i` (0-based index into `lines`).
+    fn number(&self, i: usize) -> usize {
+        match self.chunks.partition_point(|&(start, _)| start <= i) {
+            0 => i + 1,
+            k => {
+                let (start, first) = self.chunks[k - 1];
+                first + (i - start)
+            }
+        }
+    }
+
+    /// The index into `lines` of the file's line `number`, when this document has it.
+    fn index_of(&self, number: usize) -> Option<usize> {
+        if self.chunks.is_empty() {
+            return number.checked_sub(1);
+        }
+        let k = self.chunks.partition_point(|&(_, first)| first <= number);
+        let (start, first) = *self.chunks.get(k.checked_sub(1)?)?;
+        let i = start + (number - first);
+        let end = self.chunks.get(k).map_or(self.lines.len(), |&(s, _)| s);
+        (i < end).then_some(i)
+    }
+
+    /// A document of some sections of a file, each given as its bytes (from its header
+    /// line to the next header) and the file's line number of its header, in file order.
+    /// Reads as the whole file reads for these sections, line numbers included, provided
+    /// the whole file parses and has no duplicates (see [`crate::config::index`]).
+    pub fn parse_sections(sections: &[(&[u8], usize)]) -> Result<Document, IniError> {
+        let mut lines = Vec::new();
+        let mut chunks = Vec::with_capacity(sections.len());
+        for (bytes, first) in sections {
+            let mut part = Document::parse(bytes)?;
+            if !matches!(
+                part.lines.first().map(|l| &l.kind),
+                Some(Kind::Section { .. })
+            ) {
+                return Err(IniError::BadLine {
+                    line: *first,
+                    what: "not the start of a section",
+                });
+            }
+            chunks.push((lines.len(), *first));
+            lines.append(&mut part.lines);
+        }
+        let mut doc = Document {
+            lines,
+            chunks,
+            ..Default::default()
+        };
+        doc.reindex();
+        Ok(doc)
+    }
+
+    /// Every section of a whole file as (its name, the byte offset and length of the
+    /// section from its header line to the next header, the header's line number).
+    pub fn section_spans(&self) -> Vec<(&str, usize, usize, usize)> {
+        let mut offset = 0;
+        let mut starts = Vec::with_capacity(self.headers.len() + 1);
+        let mut next = self.headers.iter().peekable();
+        for (i, line) in self.lines.iter().enumerate() {
+            if next.peek() == Some(&&i) {
+                next.next();
+                starts.push((i, offset));
+            }
+            offset += line.text.len() + line.ending.len();
+        }
+        starts
+            .iter()
+            .enumerate()
+            .map(|(k, &(i, start))| {
+                let end = starts.get(k + 1).map_or(offset, |&(_, s)| s);
+                let Kind::Section { name } = &self.lines[i].kind else {
+                    unreachable!("headers index section lines")
+                };
+                (
+                    self.lines[i].slice(*name),
+                    start,
+                    end - start,
+                    self.number(i),
+                )
+            })
+            .collect()
     }
 
     /// `(header index, end index exclusive)` of the first section called `name`.

@@ -5,6 +5,7 @@
 //! `~/.aws/config` and `~/.aws/credentials` as the AWS CLI does and resolves profiles
 //! into plain values; `profile` holds the rules that pick keys, device and target.
 
+pub mod index;
 pub mod ini;
 pub mod profile;
 pub mod shape;
@@ -172,15 +173,42 @@ pub fn file_paths(
 
 /// Reads and parses one AWS file; a missing file is an empty document.
 pub fn load_document(path: &Path) -> Result<Document, ConfigError> {
-    // The credentials file's text holds keys: wiped once parsed.
+    Ok(load_document_stamped(path)?.0)
+}
+
+/// One AWS file's section headers only ([`Document::parse_headers`]); a missing file
+/// has none. A repeated section is refused as [`load_document`] refuses it (a repeated
+/// key is not looked for: the keys are not kept).
+pub fn load_headers(path: &Path) -> Result<Document, ConfigError> {
     let bytes = zeroize::Zeroizing::new(fsx::read_optional(path)?.unwrap_or_default());
+    let parse_err = |source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    };
+    let doc = Document::parse_headers(&bytes).map_err(parse_err)?;
+    doc.check_duplicates().map_err(parse_err)?;
+    Ok(doc)
+}
+
+/// [`load_document`], with the stamp of what was read ([`index::Stamp`]): `None` where
+/// the system gives none.
+pub fn load_document_stamped(path: &Path) -> Result<(Document, Option<index::Stamp>), ConfigError> {
+    // The credentials file's text holds keys: wiped once parsed.
+    let (bytes, stamp) = match fsx::read_optional_with_meta(path)? {
+        Some((bytes, meta)) => (
+            bytes,
+            crate::sys::file_stamp(&meta).map(index::Stamp::Present),
+        ),
+        None => (Vec::new(), Some(index::Stamp::Absent)),
+    };
+    let bytes = zeroize::Zeroizing::new(bytes);
     let parse_err = |source| ConfigError::Parse {
         path: path.to_path_buf(),
         source,
     };
     let doc = Document::parse(&bytes).map_err(parse_err)?;
     doc.check_duplicates().map_err(parse_err)?;
-    Ok(doc)
+    Ok((doc, stamp))
 }
 
 impl AwsFiles {

@@ -27,9 +27,9 @@ use windows as imp;
 pub use imp::{
     Console, Group, Owner, StopSignals, alive, block_stop_signals, cleanup_on_interrupt,
     close_stdout, console_output, console_size, create_private_dir, credential_process_command,
-    euid, exit_code, forward_interrupts_to, harden, install_interrupt_forwarding, is_symlink_loop,
-    kill, new_session, null_device, open_nofollow, owner_and_mode, parent_name, parent_of,
-    parent_pid, private_tempdir, process_exe, process_start, raise_open_files_limit,
+    euid, exit_code, file_stamp, forward_interrupts_to, harden, install_interrupt_forwarding,
+    is_symlink_loop, kill, new_session, null_device, open_nofollow, owner_and_mode, parent_name,
+    parent_of, parent_pid, private_tempdir, process_exe, process_start, raise_open_files_limit,
     redirect_stderr, replace_file, restore_limits, set_private_mode, shell_command, stdout_reader,
     sync_dir, terminal_width, terminate, wait_for_signal, wait_readable,
 };

@@ -606,6 +606,23 @@ pub struct Owner {
     pub links: u64,
 }
 
+/// What identifies a file's content without reading it: device, inode, size, and the
+/// modification and change times to the nanosecond. Any write, truncation, rename over
+/// it or `touch` sets the change time to the clock's present (no call sets it back),
+/// so the stamp of a file last changed before some instant T differs from its stamp
+/// after any change made after T (the session cache's file index relies on it).
+pub fn file_stamp(meta: &Metadata) -> Option<[i64; 7]> {
+    Some([
+        meta.dev() as i64,
+        meta.ino() as i64,
+        meta.size() as i64,
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ])
+}
+
 /// This process's effective user id.
 pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -535,6 +535,12 @@ pub fn is_symlink_loop(_e: &io::Error) -> bool {
     false
 }
 
+/// Windows has no change time that every write sets (and no inode number in std's
+/// metadata): no stamp, so the file index is not used there.
+pub fn file_stamp(_meta: &Metadata) -> Option<[i64; 7]> {
+    None
+}
+
 /// Owner and mode are Unix ideas; privacy on Windows is the inherited access list.
 pub fn owner_and_mode(_meta: &Metadata) -> Option<Owner> {
     None
