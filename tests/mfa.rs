@@ -415,7 +415,16 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stderr.contains("warning:"), "{r:?}");
     // No flag, no mfa_process, no terminal: the stored seed makes the code.
+    let step = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 30
+    };
+    let mut used = vec![step()];
     let r = run(env.awsmfa(&["-p", "u", "login", "-v"]));
+    used.push(step());
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stderr.contains("from its stored TOTP seed"), "{r:?}");
     let ls = run(env.aws(&["--profile", "u", "s3", "ls"]));
@@ -432,6 +441,8 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
 
     // Resync with two codes, then deactivate with an explicit code (no cached session),
     // then delete: the device is gone from the user's list.
+    let resync_at = step();
+    used.extend([resync_at + 1, resync_at + 2]);
     let codes = format!(
         "{}\n{}\n",
         bed.code(&user.mfa_serial, 1),
@@ -447,7 +458,18 @@ fn a_stored_seed_is_a_code_source_and_deactivate_takes_a_code() {
     assert_eq!(r.status, 0, "{r:?}");
     let bad = run(env.awsmfa(&["-p", "u", "mfa", "deactivate", "--token-code", "12x"]));
     assert_eq!(bad.status, 2, "{bad:?}");
-    let code = bed.code(&user.mfa_serial, -1);
+    // A code within AWS's window (±1 step) that neither the login nor the resync used:
+    // awsmfa refuses a code sent before (AWS would), so the test must not pick one.
+    let code = loop {
+        let now = step();
+        if let Some(offset) = [-1i64, 0, 1]
+            .into_iter()
+            .find(|o| !used.contains(&now.saturating_add_signed(*o)))
+        {
+            break bed.code(&user.mfa_serial, offset);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    };
     let r = run(env.awsmfa(&["-p", "u", "mfa", "deactivate", "--token-code", &code]));
     assert_eq!(r.status, 0, "{r:?}");
     let list = run(env.awsmfa(&["-p", "u", "mfa", "list"]));
