@@ -2,6 +2,9 @@
 //! is exactly the profile resolved from the whole files, on generated files; and the
 //! index is never used for files changed after it was built, even within the same
 //! second and at the same size.
+// File stamps and private directories as on Unix; Windows is covered by the smoke test
+// in scripts/cross.
+#![cfg(unix)]
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
