@@ -621,6 +621,17 @@ fn exec_status_for_missing_programs_and_a_word_before_a_shell_and_core_limits() 
     assert_eq!(r.stdout, String::from_utf8_lossy(&want.stdout));
 }
 
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22).
+fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 /// The pid a line `until pid N exits` of `server --list` names.
 fn watched_pids(list: &str) -> Vec<String> {
     list.lines()
@@ -774,13 +785,7 @@ fn a_process_that_took_the_shells_pid_does_not_keep_the_server_alive() {
     assert_eq!(r.status, 0, "{r:?}");
     let mut stranger = Command::new("sleep").arg("60").spawn().unwrap();
     let pid = stranger.id().to_string();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start: u64 = stat[stat.rfind(')').unwrap() + 1..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let start = start_time(stranger.id());
     for (watch_start, lives) in [(start + 1, false), (start, true)] {
         let mut daemon = s.env.awsmfa(&[
             "-p",
@@ -858,13 +863,7 @@ fn list_and_stop_trust_no_record_they_cannot_verify() {
     let pid = victim.id();
     // A record that names the victim by pid and start time but not by executable, held
     // locked as a running server's is, with terminal escapes in its fields.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start: u64 = stat[stat.rfind(')').unwrap() + 1..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let start = start_time(pid);
     let record = servers.join(format!("{pid}.json"));
     std::fs::write(
         &record,
