@@ -232,6 +232,19 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf, FsError> {
     })
 }
 
+/// A file-name-safe name for what `parts` say (the first 128 bits of their SHA-256, in
+/// hex): the session cache's entries and the files index are named so.
+pub fn hashed_name(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Creates `dir` and its missing parents with mode 0700.
 pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
     sys::create_private_dir(dir).map_err(io_err(dir))

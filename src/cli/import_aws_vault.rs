@@ -258,19 +258,7 @@ struct AwsVault {
 /// How long one aws-vault call may take: `AWSMFA_AWS_VAULT_TIMEOUT`, else 60 s (enough to
 /// answer an OS dialog that unlocks a keychain).
 fn timeout(ctx: &Context) -> Result<Duration, Error> {
-    match ctx.env.get("AWSMFA_AWS_VAULT_TIMEOUT") {
-        None => Ok(Duration::from_secs(60)),
-        Some(text) => crate::session::parse_duration(text)
-            .ok()
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                Error::new(
-                    Exit::Config,
-                    "AWSMFA_AWS_VAULT_TIMEOUT must be a duration such as 30s or 2m",
-                )
-            }),
-    }
+    super::setup::timeout_var(ctx, "AWSMFA_AWS_VAULT_TIMEOUT", 60)
 }
 
 /// The last line aws-vault wrote on standard error, cleaned and shortened.

@@ -321,8 +321,14 @@ pub fn open_vault_to_store(ctx: &Context) -> Result<Vault<'_>, Error> {
 /// How long `mfa_process` may run: `AWSMFA_MFA_PROCESS_TIMEOUT`, else 60 s (enough to
 /// find and touch a security key, or unlock a password manager).
 pub fn mfa_process_timeout(ctx: &Context) -> Result<Duration, Error> {
-    match ctx.env.get("AWSMFA_MFA_PROCESS_TIMEOUT") {
-        None => Ok(Duration::from_secs(60)),
+    timeout_var(ctx, "AWSMFA_MFA_PROCESS_TIMEOUT", 60)
+}
+
+/// A time limit from variable `name` (`30s`, `2m`, a number of seconds; more than
+/// zero), else `default` seconds.
+pub fn timeout_var(ctx: &Context, name: &str, default: u64) -> Result<Duration, Error> {
+    match ctx.env.get(name) {
+        None => Ok(Duration::from_secs(default)),
         Some(text) => session::parse_duration(text)
             .ok()
             .filter(|s| *s > 0)
@@ -330,7 +336,7 @@ pub fn mfa_process_timeout(ctx: &Context) -> Result<Duration, Error> {
             .ok_or_else(|| {
                 Error::new(
                     Exit::Config,
-                    "AWSMFA_MFA_PROCESS_TIMEOUT must be a duration such as 30s or 2m",
+                    format!("{name} must be a duration such as 30s or 2m"),
                 )
             }),
     }

@@ -60,7 +60,7 @@ const MAX_SECTIONS: usize = 4096;
 
 /// The index file for this pair of paths, in the cache directory.
 pub fn path(cache_dir: &Path, config: &Path, credentials: &Path) -> PathBuf {
-    let key = crate::session::cache::Cache::key(&[
+    let key = crate::fsx::hashed_name(&[
         "files-index",
         &String::from_utf8_lossy(config.as_os_str().as_encoded_bytes()),
         &String::from_utf8_lossy(credentials.as_os_str().as_encoded_bytes()),

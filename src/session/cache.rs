@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::Env;
@@ -101,13 +100,7 @@ impl Cache {
 
     /// A file-name-safe key for the parts that determine a session.
     pub fn key(parts: &[&str]) -> String {
-        let mut h = Sha256::new();
-        for p in parts {
-            h.update(p.as_bytes());
-            h.update([0u8]);
-        }
-        let digest = h.finalize();
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        fsx::hashed_name(parts)
     }
 
     fn path(&self, key: &str, ext: &str) -> PathBuf {
