@@ -31,6 +31,24 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// Why a credential value is not one: access key ids are 16–128 letters and digits;
+    /// secrets and tokens are non-empty visible ASCII (no space, no line break, nothing a
+    /// file or a shell could read as structure). Names the part, never the value.
+    pub fn problem(&self) -> Option<&'static str> {
+        let id = self.access_key_id.as_bytes();
+        if !(16..=128).contains(&id.len()) || !id.iter().all(u8::is_ascii_alphanumeric) {
+            return Some("the access key id is not 16 to 128 letters and digits");
+        }
+        let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+        if !visible(self.secret()) {
+            return Some("the secret access key is not visible ASCII");
+        }
+        if self.token().is_some_and(|t| !visible(t)) {
+            return Some("the session token is not visible ASCII");
+        }
+        None
+    }
+
     pub fn long_term(access_key_id: &str, secret: &str) -> Credentials {
         Credentials {
             access_key_id: access_key_id.to_string(),
@@ -90,7 +108,7 @@ pub fn from_credential_process_json(bytes: &[u8]) -> Result<Credentials, String>
         session_token: parsed.session_token.map(SecretString::from),
         expiration,
     };
-    match crate::config::shape::credentials_problem(&creds) {
+    match creds.problem() {
         Some(problem) => Err(format!("in its output, {problem}")),
         None => Ok(creds),
     }
@@ -110,6 +128,19 @@ pub fn mask(key_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_shapes() {
+        let ok = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "wJalr/K7+MDENG=");
+        assert_eq!(ok.problem(), None);
+        let bad_id = Credentials::long_term("AKIA\n[evil]\nx=1234", "s");
+        assert!(bad_id.problem().is_some());
+        let bad_secret = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "a b");
+        assert!(bad_secret.problem().is_some());
+        let mut bad_token = ok.clone();
+        bad_token.session_token = Some(SecretString::from("t\r\n".to_string()));
+        assert!(bad_token.problem().is_some());
+    }
 
     #[test]
     fn debug_never_shows_secrets() {

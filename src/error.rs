@@ -6,10 +6,10 @@
 
 use crate::config::ConfigError;
 use crate::config::profile::ResolveError;
+use crate::lifetime::DurationError;
 use crate::mfa::MfaError;
 use crate::output::WriteError;
 use crate::output::formats::Unquotable;
-use crate::session::DurationError;
 use crate::sts::StsError;
 use crate::vault::VaultError;
 
@@ -121,8 +121,18 @@ impl From<WriteError> for Error {
 }
 
 impl From<VaultError> for Error {
+    /// 3 for a passphrase that was refused (like a refused code), 4 when one was needed
+    /// and could not be asked for, 2 for a bad choice, 5 for the vault's files and stores.
     fn from(e: VaultError) -> Error {
-        Error::new(e.exit(), e.to_string()).maybe_hint(e.hint())
+        let exit = match e {
+            VaultError::WrongPassphrase { .. } => Exit::Rejected,
+            VaultError::NoPassphrase => Exit::NoPrompt,
+            VaultError::UnknownBackend(_) | VaultError::Mismatch | VaultError::EmptyPassphrase => {
+                Exit::Usage
+            }
+            _ => Exit::Config,
+        };
+        Error::new(exit, e.to_string()).maybe_hint(e.hint())
     }
 }
 

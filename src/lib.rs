@@ -15,12 +15,14 @@ pub mod error;
 pub mod fsx;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lifetime;
 pub mod mfa;
 pub mod output;
 pub mod policy;
 pub mod proc;
 pub mod server;
 pub mod session;
+pub mod shlex;
 pub mod slow;
 pub mod sts;
 pub mod sys;

@@ -11,7 +11,7 @@ mod binary {
     use clap::error::ErrorKind;
 
     use awsmfa::cli::{self, Cli};
-    use awsmfa::config::Env;
+    use awsmfa::sys::Env;
 
     /// Runs the command line `args` (the program's name first) and returns the exit
     /// status. The arguments are handed in, never read from `std::env::args`: without

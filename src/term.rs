@@ -4,7 +4,7 @@
 //! that came from outside may hold escape sequences that set the window title, clear the
 //! screen, or write the clipboard (OSC 52). [`clean`] shows every control character as
 //! visible text (`\x1b`, `\u{202e}`) instead; the places that print to stderr or the
-//! terminal (`main`'s error line, [`crate::cli::Context`]'s messages, the prompts, the
+//! terminal (`main`'s error line, the command context's messages, the prompts, the
 //! `status` table) pass their text through it.
 
 use std::borrow::Cow;

@@ -89,7 +89,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The keys the vault holds for `name`, read through the library.
 fn vault_keys(env: &TestEnv, name: &str) -> (String, String) {
-    use awsmfa::config::Env;
+    use awsmfa::sys::Env;
     use awsmfa::vault::{Kind, Passphrase, Vault, passphrase::Memo};
     struct NoAsk;
     impl awsmfa::mfa::Prompt for NoAsk {

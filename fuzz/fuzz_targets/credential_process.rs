@@ -5,7 +5,6 @@
 
 #![no_main]
 
-use awsmfa::config::shape;
 use awsmfa::creds::from_credential_process_json;
 use awsmfa::output::formats::credential_process_json;
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    assert_eq!(shape::credentials_problem(&creds), None);
+    assert_eq!(creds.problem(), None);
     let out = credential_process_json(&creds);
     let again = from_credential_process_json(out.as_bytes())
         .unwrap_or_else(|e| panic!("awsmfa's own output does not read back: {e}"));

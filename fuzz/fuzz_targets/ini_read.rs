@@ -7,7 +7,8 @@
 #![no_main]
 
 use awsmfa::config::ini::Document;
-use awsmfa::config::{AwsFiles, shlex_split};
+use awsmfa::config::AwsFiles;
+use awsmfa::shlex::split as shlex_split;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

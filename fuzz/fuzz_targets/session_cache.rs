@@ -4,7 +4,6 @@
 
 #![no_main]
 
-use awsmfa::config::shape;
 use awsmfa::fuzzing::{cache_entry, cache_entry_bytes};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    assert_eq!(shape::credentials_problem(&cached.creds), None);
+    assert_eq!(cached.creds.problem(), None);
     let bytes = cache_entry_bytes(&cached.meta, &cached.creds);
     let again = cache_entry(&bytes).expect("a written entry reads back");
     assert_eq!(again.meta, cached.meta);

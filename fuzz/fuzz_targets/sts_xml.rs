@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         "GetFederationTokenResult",
     ] {
         if let Some(creds) = fuzzing::sts_session_credentials(&xml, result) {
-            assert_eq!(shape::credentials_problem(&creds), None);
+            assert_eq!(creds.problem(), None);
             assert!(creds.token().is_some() && creds.expiration.is_some());
         }
     }
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(awsmfa::term::clean(seed), &seed[..]);
     }
     if let Some(creds) = fuzzing::iam_new_access_key(&xml) {
-        assert_eq!(shape::credentials_problem(&creds), None);
+        assert_eq!(creds.problem(), None);
     }
     if let Some((devices, marker)) = fuzzing::iam_mfa_devices(&xml) {
         for d in devices {

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use clap_complete::CompletionCandidate;
 
-use crate::config::{AwsFiles, Env, file_paths, load_headers};
+use crate::config::{AwsFiles, file_paths, load_headers};
+use crate::sys::Env;
 
 /// Every profile name a command could be given, as `status` lists them (aws-mfa's
 /// `X-long-term` folded into `X`, the vault's entries), without unprintable ones.

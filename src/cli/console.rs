@@ -146,7 +146,7 @@ pub fn run(ctx: &Context, opts: &ConsoleOpts) -> Result<(), Error> {
     let duration = match &opts.duration {
         None => None,
         Some(text) => {
-            let secs = crate::session::parse_duration(text)
+            let secs = crate::lifetime::parse_duration(text)
                 .map_err(|e| Error::new(Exit::Usage, format!("--duration: {e}")))?;
             if !(CONSOLE_MIN_SECS..=CONSOLE_MAX_SECS).contains(&secs) {
                 return Err(Error::new(

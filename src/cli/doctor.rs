@@ -20,8 +20,8 @@ use crate::config::profile::{KeysFrom, KeysSource, Kind};
 use crate::config::{AwsFiles, file_paths, load_document};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
+use crate::lifetime::{human_remaining, remaining};
 use crate::output;
-use crate::session::{human_remaining, remaining};
 use crate::sts::{Iam, QueryClient, Rejection, Sts, StsError};
 
 #[derive(Debug, Args)]

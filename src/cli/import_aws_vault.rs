@@ -73,7 +73,7 @@ pub fn runs_aws_vault(value: &str) -> bool {
 /// global flags anywhere, `--flag=value` or `--flag value`, `-d value` or `-dvalue`,
 /// `--` ending the flags.
 pub fn parse_line(value: &str) -> Parsed {
-    let Some(words) = crate::config::shlex_split(value) else {
+    let Some(words) = crate::shlex::split(value) else {
         // botocore cannot split it either; only say it runs aws-vault if it plainly does.
         return if value.split_whitespace().next().is_some_and(is_aws_vault) {
             Parsed::Unusable("its quoting does not parse".into())

@@ -840,7 +840,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
                     .err()
                     .map(|e| (cli, e))
                 });
-                match crate::config::shape::credentials_problem(&p.keys) {
+                match p.keys.problem() {
                     Some(problem) => format!("in {}, {problem}", p.describe(&files)),
                     None if let Some((cli, e)) = &unservable => format!(
                         "roles use {cli:?} as source_profile, and the credential_process that would keep them working cannot be written: {e}"
@@ -1020,7 +1020,7 @@ enum Home {
 
 pub fn rotate(ctx: &Context, opts: &RotateOpts) -> Result<(), Error> {
     let wait = match &opts.wait {
-        Some(text) => crate::session::parse_duration(text)?,
+        Some(text) => crate::lifetime::parse_duration(text)?,
         None => 60,
     };
     let files = load_files(ctx)?;

@@ -12,12 +12,12 @@ use jiff::{Timestamp, tz::TimeZone};
 
 use super::setup::{CliEffects, Setup, load_files};
 use super::{Context, check_section_name};
+use crate::config::AwsFiles;
 use crate::config::profile::{Kind, check_target};
-use crate::config::{AwsFiles, Env};
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
 use crate::output;
-use crate::session;
+use crate::sys::Env;
 
 #[derive(Debug, Args)]
 pub struct LoginOpts {
@@ -86,7 +86,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
     };
     let setup = Setup::with(ctx, files, resolved)?;
     let min_remaining = match &opts.min_remaining {
-        Some(text) => session::parse_duration(text)? as i64,
+        Some(text) => crate::lifetime::parse_duration(text)? as i64,
         None => setup.min_remaining,
     };
     let now = Timestamp::now();
@@ -97,7 +97,7 @@ pub fn run(ctx: &Context, opts: &LoginOpts) -> Result<(), Error> {
         // nothing was done, unless -v; a person typing `awsmfa login` is told.
         let message = format!(
             "[{target}] is still valid for {}; nothing to do (--force renews it)",
-            session::human_remaining(left)
+            crate::lifetime::human_remaining(left)
         );
         if opts.min_remaining.is_none() {
             ctx.say(&message);
@@ -249,7 +249,7 @@ fn reads_endpoint(files: &AwsFiles, profile: &str, url: &str) -> bool {
 }
 
 fn checked_duration(text: &str, role: bool) -> Result<u32, Error> {
-    let secs = session::parse_duration(text)?;
+    let secs = crate::lifetime::parse_duration(text)?;
     if role {
         if !(900..=43_200).contains(&secs) {
             return Err(Error::new(
@@ -261,7 +261,7 @@ fn checked_duration(text: &str, role: bool) -> Result<u32, Error> {
         }
         return Ok(secs as u32);
     }
-    Ok(session::check_session_duration(secs, false)?)
+    Ok(crate::lifetime::check_session_duration(secs, false)?)
 }
 
 fn report(
@@ -292,7 +292,7 @@ fn report(
         };
         ctx.say(&format!(
             "logged in: profile {target} until {until}, {} left{how}",
-            session::human_remaining(session::remaining(exp, now))
+            crate::lifetime::human_remaining(crate::lifetime::remaining(exp, now))
         ));
     } else {
         ctx.say(&format!("logged in: profile {target}{how}"));
@@ -334,6 +334,6 @@ fn still_valid(files: &AwsFiles, target: &str, now: Timestamp, min: i64) -> Opti
         .iter()
         .find_map(|k| files.credentials.get(target, k))?;
     let exp = crate::sts::parse_expiration(&files.credentials.get(target, "expiration")?)?;
-    let left = session::remaining(exp, now);
+    let left = crate::lifetime::remaining(exp, now);
     (left > min).then_some(left)
 }

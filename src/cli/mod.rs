@@ -27,8 +27,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Env;
 use crate::error::{Error, Exit};
+use crate::sys::Env;
 use crate::term::clean;
 
 /// MFA in front of every programmatic use of AWS and S3-compatible clouds.

@@ -12,7 +12,6 @@ use super::Context;
 use crate::error::{Error, Exit};
 use crate::output;
 use crate::policy::{self, RequireMfa, lint};
-use crate::session;
 
 #[derive(Debug, Args)]
 pub struct PolicyOpts {
@@ -70,7 +69,7 @@ pub enum LintFormat {
 
 fn seconds(text: &Option<String>) -> Result<Option<u64>, Error> {
     text.as_deref()
-        .map(|t| session::parse_duration(t).map_err(Error::from))
+        .map(|t| crate::lifetime::parse_duration(t).map_err(Error::from))
         .transpose()
 }
 

@@ -15,10 +15,10 @@ use crate::config::profile::{KeysFrom, KeysSource, Resolved, resolve};
 use crate::config::{AwsFiles, file_paths};
 use crate::creds::Credentials;
 use crate::error::{Error, Exit};
+use crate::lifetime::DEFAULT_MIN_REMAINING_SECS;
 use crate::mfa::{CodeSources, MfaError, Prompt};
 use crate::session::cache::Cache;
 use crate::session::engine::{Code, Effects, Engine, Request, Served};
-use crate::session::{self, DEFAULT_MIN_REMAINING_SECS};
 use crate::sts::{
     Endpoint, EndpointInputs, HttpSettings, Iam, QueryClient, Service, Sts, endpoint,
 };
@@ -131,7 +131,7 @@ impl Setup {
             )
         })?;
         let min_remaining = match ctx.env.get("AWSMFA_MIN_REMAINING") {
-            Some(text) => session::parse_duration(text)
+            Some(text) => crate::lifetime::parse_duration(text)
                 .map_err(|e| Error::new(Exit::Config, format!("AWSMFA_MIN_REMAINING: {e}")))?
                 as i64,
             None => DEFAULT_MIN_REMAINING_SECS as i64,
@@ -329,7 +329,7 @@ pub fn mfa_process_timeout(ctx: &Context) -> Result<Duration, Error> {
 pub fn timeout_var(ctx: &Context, name: &str, default: u64) -> Result<Duration, Error> {
     match ctx.env.get(name) {
         None => Ok(Duration::from_secs(default)),
-        Some(text) => session::parse_duration(text)
+        Some(text) => crate::lifetime::parse_duration(text)
             .ok()
             .filter(|s| *s > 0)
             .map(Duration::from_secs)
@@ -469,11 +469,11 @@ fn endpoint_inputs(
 
 pub(crate) fn http_settings(ctx: &Context, resolved: &Resolved) -> Result<HttpSettings, Error> {
     let mut settings = HttpSettings {
-        proxies: ctx.env.proxies(),
+        proxies: crate::config::Proxies::from_env(&ctx.env),
         ..HttpSettings::default()
     };
     if let Some(text) = ctx.env.get("AWSMFA_HTTP_TIMEOUT") {
-        let secs = session::parse_duration(text)
+        let secs = crate::lifetime::parse_duration(text)
             .ok()
             .filter(|s| *s > 0)
             .ok_or_else(|| {

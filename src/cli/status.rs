@@ -13,9 +13,9 @@ use super::setup::load_files;
 use crate::config::profile::{Kind, resolve};
 use crate::config::{AwsFiles, Profile};
 use crate::error::{Error, Exit};
+use crate::lifetime::{human_remaining, remaining};
 use crate::output;
 use crate::session::cache::Cache;
-use crate::session::{human_remaining, remaining};
 
 #[derive(Debug, Args)]
 pub struct StatusOpts {

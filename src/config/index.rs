@@ -80,7 +80,7 @@ fn hash(name: &str) -> u64 {
 /// credentials file, NAME of `[NAME-long-term]`.
 fn section_keys(name: &str, which: Which) -> Vec<String> {
     let mut keys = vec![name.to_string()];
-    if let Some(words) = super::shlex_split(name)
+    if let Some(words) = crate::shlex::split(name)
         && words.len() == 2
     {
         keys.push(words[1].clone());

@@ -295,7 +295,7 @@ impl Document {
                 let section = line.slice(*name);
                 for prefix in ["profile", "services"] {
                     if section.starts_with(prefix)
-                        && let Some(mut words) = super::shlex_split(section)
+                        && let Some(mut words) = crate::shlex::split(section)
                         && words.len() == 2
                     {
                         let key = (prefix, words.pop().expect("two words"));

@@ -1,8 +1,7 @@
 //! The user's AWS setup: environment, files, profiles.
 //!
-//! This is the only module that reads the process environment ([`Env::from_process`]);
-//! everything else receives an [`Env`], so tests control it completely. It reads
-//! `~/.aws/config` and `~/.aws/credentials` as the AWS CLI does and resolves profiles
+//! It reads the environment only through the snapshot [`Env`] (`sys::env`), so tests
+//! control it completely, and reads `~/.aws/config` and `~/.aws/credentials` as the AWS CLI does and resolves profiles
 //! into plain values; `profile` holds the rules that pick keys, device and target.
 
 pub mod index;
@@ -14,105 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::fsx::{self, FsError};
+use crate::sys::Env;
 use ini::{Document, IniError};
-
-/// A snapshot of the environment variables awsmfa may read.
-#[derive(Debug, Clone, Default)]
-pub struct Env {
-    vars: BTreeMap<String, String>,
-}
-
-impl Env {
-    /// Takes the snapshot. Variables that are not UTF-8 are skipped.
-    pub fn from_process() -> Env {
-        Env {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
-    }
-
-    pub fn from_pairs<I, K, V>(pairs: I) -> Env
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
-    }
-
-    /// A variable's value; set-but-empty counts as unset, as in the AWS CLI.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    pub fn is_set(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
-    /// The home directory as the AWS CLI finds it (`HOME`; `USERPROFILE` on Windows).
-    pub fn home(&self) -> Option<PathBuf> {
-        crate::sys::home(self)
-    }
-
-    /// Python's `os.path.expandvars`, which botocore applies to `AWS_CONFIG_FILE` and
-    /// `AWS_SHARED_CREDENTIALS_FILE` before `~`: `$NAME` and `${NAME}` (letters, digits,
-    /// `_`) replaced by set variables, anything else left as written.
-    pub fn expand_vars(&self, text: &str) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let (name, len) = if let Some(braced) = after.strip_prefix('{') {
-                match braced.find('}') {
-                    Some(end) => (&braced[..end], end + 2),
-                    None => ("", 0),
-                }
-            } else {
-                let end = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                (&after[..end], end)
-            };
-            let valid =
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            match self.vars.get(name).filter(|_| valid) {
-                Some(value) => {
-                    out.push_str(value);
-                    rest = &after[len..];
-                }
-                None => {
-                    out.push('$');
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-
-    /// Expands a leading `~` or `~/` (also `~\` on Windows) with the home directory, as
-    /// the AWS CLI does for file paths.
-    pub fn expand(&self, path: &str) -> PathBuf {
-        let sep = std::path::is_separator;
-        match (path.strip_prefix('~'), self.home()) {
-            (Some(""), Some(home)) => home,
-            (Some(rest), Some(home)) if rest.starts_with(sep) => {
-                home.join(rest.trim_start_matches(sep))
-            }
-            _ => PathBuf::from(path),
-        }
-    }
-}
 
 /// Which of the two files a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,64 +280,6 @@ impl AwsFiles {
 /// configparser's default section: its keys appear in every section of the same file.
 pub const DEFAULT_SECTION: &str = "DEFAULT";
 
-/// Python's `shlex.split` (POSIX mode, no comments), which botocore applies to config
-/// section names: words split at white space, `'…'` literal, `"…"` with `\"` and `\\`
-/// escapes, `\x` outside quotes is `x`. `None` where shlex raises (an open quote, a
-/// trailing backslash).
-pub fn shlex_split(text: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\r' | '\n' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\\' => {
-                word.push(chars.next()?);
-                in_word = true;
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            c @ ('"' | '\\') => word.push(c),
-                            c => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                        },
-                        c => word.push(c),
-                    }
-                }
-            }
-            c => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
-}
-
 /// Whether the config has a section botocore reads as profile `name`.
 pub fn has_profile_section(config: &Document, name: &str) -> bool {
     config.named_section("profile", name).is_some()
@@ -468,27 +312,27 @@ pub struct Proxy {
     pub variable: String,
 }
 
-impl Env {
-    pub fn proxies(&self) -> Proxies {
+impl Proxies {
+    pub fn from_env(env: &Env) -> Proxies {
         let mut by_scheme = BTreeMap::new();
-        for (name, value) in &self.vars {
+        for (name, value) in env.entries() {
             let lower = name.to_lowercase();
             if !value.is_empty()
                 && let Some(scheme) = lower.strip_suffix("_proxy")
             {
-                by_scheme.insert(scheme.to_string(), (value.clone(), name.clone()));
+                by_scheme.insert(scheme.to_string(), (value.to_string(), name.to_string()));
             }
         }
-        if self.vars.contains_key("REQUEST_METHOD") {
+        if env.is_present("REQUEST_METHOD") {
             by_scheme.remove("http");
         }
-        for (name, value) in &self.vars {
+        for (name, value) in env.entries() {
             if let Some(scheme) = name.strip_suffix("_proxy") {
                 let scheme = scheme.to_lowercase();
                 if value.is_empty() {
                     by_scheme.remove(&scheme);
                 } else {
-                    by_scheme.insert(scheme, (value.clone(), name.clone()));
+                    by_scheme.insert(scheme, (value.to_string(), name.to_string()));
                 }
             }
         }
@@ -603,7 +447,7 @@ mod tests {
                 "internal.example, .corp.example,host.example:8443",
             ),
         ]);
-        let p = env.proxies();
+        let p = Proxies::from_env(&env);
         let url = |u: &str| p.for_url(u).map(|p| (p.url, p.variable));
         assert_eq!(
             url("https://sts.amazonaws.com"),
@@ -625,13 +469,13 @@ mod tests {
         assert!(url("https://host.example:9443").is_some());
         // A lower-case empty variable removes the scheme; CGI drops HTTP_PROXY.
         let env = Env::from_pairs([("HTTPS_PROXY", "p:1"), ("https_proxy", "")]);
-        assert_eq!(env.proxies().for_url("https://x"), None);
+        assert_eq!(Proxies::from_env(&env).for_url("https://x"), None);
         let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("REQUEST_METHOD", "GET")]);
-        assert_eq!(env.proxies().for_url("http://x"), None);
+        assert_eq!(Proxies::from_env(&env).for_url("http://x"), None);
         let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("no_proxy", "*")]);
-        assert_eq!(env.proxies().for_url("http://x"), None);
+        assert_eq!(Proxies::from_env(&env).for_url("http://x"), None);
         let env = Env::from_pairs([("HTTP_PROXY", "p:1"), ("no_proxy", "10.0.0.0/8")]);
-        assert!(env.proxies().for_url("http://10.1.2.3").is_some());
+        assert!(Proxies::from_env(&env).for_url("http://10.1.2.3").is_some());
     }
 
     fn files(config: &str, credentials: &str) -> AwsFiles {
@@ -761,11 +605,6 @@ mod tests {
         assert_eq!(f.config_section_of("a.b"), "profile \"a.b\"");
         assert_eq!(f.config_section_of("new"), "profile new");
         assert_eq!(f.profile_names(), vec![" t ", "a.b", "default", "x"]);
-        assert_eq!(
-            shlex_split("profile \"a\\\"b\""),
-            Some(vec!["profile".into(), "a\"b".into()])
-        );
-        assert_eq!(shlex_split("profile 'x"), None);
     }
 
     #[test]

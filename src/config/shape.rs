@@ -105,24 +105,6 @@ pub fn cleartext_remote(url: &str) -> bool {
     !loopback
 }
 
-/// Why a credential value is not one: access key ids are 16–128 letters and digits;
-/// secrets and tokens are non-empty visible ASCII (no space, no line break, nothing a
-/// file or a shell could read as structure). Names the part, never the value.
-pub fn credentials_problem(creds: &crate::creds::Credentials) -> Option<&'static str> {
-    let id = creds.access_key_id.as_bytes();
-    if !(16..=128).contains(&id.len()) || !id.iter().all(u8::is_ascii_alphanumeric) {
-        return Some("the access key id is not 16 to 128 letters and digits");
-    }
-    let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
-    if !visible(creds.secret()) {
-        return Some("the secret access key is not visible ASCII");
-    }
-    if creds.token().is_some_and(|t| !visible(t)) {
-        return Some("the session token is not visible ASCII");
-    }
-    None
-}
-
 /// Why `arn` is not an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, at most
 /// 2048 visible ASCII characters (no white space, no line break), a partition that starts
 /// with `aws` and a service name. Used for every ARN that comes from the network.
@@ -256,20 +238,6 @@ mod tests {
         assert!(!cleartext_remote("http://localhost:9000"));
         assert!(!cleartext_remote("http://[::1]:9000"));
         assert!(!cleartext_remote("https://sts.example.com"));
-    }
-
-    #[test]
-    fn credential_shapes() {
-        use crate::creds::Credentials;
-        let ok = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "wJalr/K7+MDENG=");
-        assert_eq!(credentials_problem(&ok), None);
-        let bad_id = Credentials::long_term("AKIA\n[evil]\nx=1234", "s");
-        assert!(credentials_problem(&bad_id).is_some());
-        let bad_secret = Credentials::long_term("AKIAIOSFODNN7EXAMPLE", "a b");
-        assert!(credentials_problem(&bad_secret).is_some());
-        let mut bad_token = ok.clone();
-        bad_token.session_token = Some(secrecy::SecretString::from("t\r\n".to_string()));
-        assert!(credentials_problem(&bad_token).is_some());
     }
 
     #[test]

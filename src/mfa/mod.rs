@@ -210,7 +210,7 @@ pub struct SystemPrompt {
 }
 
 impl SystemPrompt {
-    pub fn new(env: &crate::config::Env) -> SystemPrompt {
+    pub fn new(env: &crate::sys::Env) -> SystemPrompt {
         SystemPrompt {
             display: crate::sys::has_desktop(env),
             path: env.get("PATH").map(String::from),

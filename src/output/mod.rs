@@ -265,7 +265,7 @@ pub fn readable_config_section(
     let reads_back = if section == "default" {
         true
     } else {
-        config::shlex_split(&section).is_some_and(|w| w.len() == 2 && w[1] == profile)
+        crate::shlex::split(&section).is_some_and(|w| w.len() == 2 && w[1] == profile)
     };
     if !reads_back {
         return Err(config::ini::IniError::Unwritable {

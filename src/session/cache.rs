@@ -17,9 +17,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::config::Env;
 use crate::creds::Credentials;
 use crate::fsx::{self, FsError};
+use crate::sys::Env;
 
 /// What a cached session is, for `status` and `clear`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,7 +325,7 @@ pub(crate) fn parse_entry(bytes: &[u8]) -> Result<Cached, String> {
         expiration: Some(expiration),
     };
     // A session of another shape is no session STS issued (DESIGN §7).
-    if let Some(problem) = crate::config::shape::credentials_problem(&creds) {
+    if let Some(problem) = creds.problem() {
         return Err(problem.to_string());
     }
     Ok(Cached {

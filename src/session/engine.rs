@@ -23,10 +23,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::cache::{Cache, Meta};
-use super::{DEFAULT_SESSION_SECS, human_remaining, remaining, renew_below};
 use crate::config::profile::{KeysFrom, KeysSource, Kind, Resolved, RoleSpec, Source};
 use crate::creds::{Credentials, mask};
 use crate::error::{Error, Exit};
+use crate::lifetime::{DEFAULT_SESSION_SECS, human_remaining, remaining, renew_below};
 use crate::sts::{AssumeRoleRequest, Iam, SessionTokenRequest, Sts, StsError};
 
 /// AWS's cap on role sessions assumed with session credentials (role chaining).

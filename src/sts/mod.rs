@@ -984,9 +984,7 @@ fn session_from_parts(
         expiration: Some(expiration),
     };
     // Credentials of another shape are no answer of STS's (DESIGN §7).
-    crate::config::shape::credentials_problem(&creds)
-        .is_none()
-        .then_some(creds)
+    creds.problem().is_none().then_some(creds)
 }
 
 /// RFC 3339 expiry, with or without fractional seconds, `Z` or an offset.

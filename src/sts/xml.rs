@@ -173,9 +173,7 @@ pub(crate) fn new_access_key(xml: &str) -> Option<Credentials> {
         .access_key;
     let secret = zeroize::Zeroizing::new(key.secret_access_key);
     let creds = Credentials::long_term(&key.access_key_id, &secret);
-    crate::config::shape::credentials_problem(&creds)
-        .is_none()
-        .then_some(creds)
+    creds.problem().is_none().then_some(creds)
 }
 
 /// Standard base64 (with or without padding); `None` for anything else.

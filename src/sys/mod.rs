@@ -12,7 +12,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::config::Env;
+mod env;
+pub use env::Env;
 
 #[cfg(unix)]
 mod unix;

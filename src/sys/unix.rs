@@ -130,7 +130,7 @@ pub fn shell_command(command: &str) -> Command {
 /// A source profile's `credential_process` as botocore runs it on Unix: split into words
 /// as `shlex.split` splits them and run with no shell (no `$VAR`, `~`, pipes or `;`).
 pub fn credential_process_command(command: &str) -> Result<Command, String> {
-    let words = crate::config::shlex_split(command)
+    let words = crate::shlex::split(command)
         .ok_or("its command line has an unclosed quote or a trailing backslash")?;
     let (program, args) = words.split_first().ok_or("its command line is empty")?;
     let mut cmd = Command::new(program);

@@ -258,8 +258,8 @@ impl Store for FileStore<'_> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::config::Env;
     use crate::mfa::Prompt;
+    use crate::sys::Env;
     use crate::vault::passphrase::Memo;
     use std::os::unix::fs::MetadataExt;
 

@@ -28,9 +28,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::config::Env;
 use crate::creds::{Credentials, key_fingerprint, mask};
 use crate::fsx::{self, FsError};
+use crate::sys::Env;
 pub use passphrase::Passphrase;
 
 /// Where secrets are kept.
@@ -165,20 +165,6 @@ impl VaultError {
             VaultError::NotBuilt => "store the keys with `awsmfa add NAME --backend file`".into(),
             _ => return None,
         })
-    }
-
-    /// 3 for a passphrase that was refused (like a refused code), 4 when one was needed
-    /// and could not be asked for, 2 for a bad choice, 5 for the vault's files and stores.
-    pub fn exit(&self) -> crate::error::Exit {
-        use crate::error::Exit;
-        match self {
-            VaultError::WrongPassphrase { .. } => Exit::Rejected,
-            VaultError::NoPassphrase => Exit::NoPrompt,
-            VaultError::UnknownBackend(_) | VaultError::Mismatch | VaultError::EmptyPassphrase => {
-                Exit::Usage
-            }
-            _ => Exit::Config,
-        }
     }
 }
 
@@ -567,9 +553,7 @@ fn parse_keys(bytes: &[u8]) -> Option<Credentials> {
     let creds = Credentials::long_term(id?, secret?);
     // Keys of another shape (a keyring entry another program wrote, a damaged file)
     // never reach a file, an environment or STS (DESIGN §7).
-    crate::config::shape::credentials_problem(&creds)
-        .is_none()
-        .then_some(creds)
+    creds.problem().is_none().then_some(creds)
 }
 
 /// A seed as an `otpauth://` URI, which any authenticator app imports.
@@ -642,15 +626,15 @@ mod tests {
     fn keys_payload_is_a_credentials_section() {
         let creds = Credentials::long_term("AKIAEXAMPLE000000001", "s3cr/t+key");
         let p = keys_payload("work", &creds);
-        let doc = crate::config::ini::Document::parse(p.as_bytes()).unwrap();
-        assert_eq!(
-            doc.get("work", "aws_access_key_id").as_deref(),
-            Some("AKIAEXAMPLE000000001")
+        // The credentials-file format: `age -d` of a file-vault entry can be pasted there.
+        assert!(
+            p.ends_with(
+                "\n[work]\naws_access_key_id = AKIAEXAMPLE000000001\naws_secret_access_key = s3cr/t+key\n"
+            ),
+            "{}",
+            p.as_str()
         );
-        assert_eq!(
-            doc.get("work", "aws_secret_access_key").as_deref(),
-            Some("s3cr/t+key")
-        );
+        assert!(p.lines().next().unwrap().starts_with("# "));
         let back = parse_keys(p.as_bytes()).unwrap();
         assert_eq!(back.access_key_id, "AKIAEXAMPLE000000001");
         assert_eq!(back.secret(), "s3cr/t+key");

@@ -10,8 +10,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::VaultError;
-use crate::config::Env;
 use crate::mfa::Prompt;
+use crate::sys::Env;
 
 /// How long a passphrase command may take (a password manager may ask to unlock).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
