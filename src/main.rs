@@ -31,7 +31,9 @@ mod binary {
                 Err(e) => return usage_error(e),
             }
         }
-        let cli = match Cli::try_parse_from(args) {
+        // `credential_process`'s own command line skips clap (cli::hot); the rest parses.
+        let parsed = cli::hot::parse(&args).map_or_else(|| Cli::try_parse_from(args), Ok);
+        let cli = match parsed {
             Ok(cli) => cli,
             Err(e) => return usage_error(e),
         };

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod handoff;
+pub mod hot;
 pub mod import_aws_vault;
 pub mod keys;
 pub mod login;

@@ -100,7 +100,10 @@ pub fn harden() {
 /// Gives a command the core-file limit awsmfa started with.
 pub fn restore_limits(cmd: &mut Command) {
     let soft = CORE_LIMIT.load(Ordering::SeqCst);
-    if soft == u64::MAX {
+    // Unknown, or 0 as awsmfa runs now (the usual soft limit): the child inherits the
+    // right one, and with no step between fork and exec std starts it with posix_spawn
+    // (vfork) instead of a fork, which `exec` pays for on every call.
+    if soft == u64::MAX || soft == 0 {
         return;
     }
     // SAFETY: between fork and exec only async-signal-safe calls are made: getrlimit
