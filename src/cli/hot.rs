@@ -12,21 +12,32 @@
 
 use std::ffi::OsString;
 
+use clap::ValueEnum;
+
+use crate::output::formats::EnvFormat;
+
 use super::{
     Cli, ColorChoice, Command, GlobalOpts, env::EnvOpts, exec::ExecOpts, process::ProcessOpts,
 };
 
-/// The parsed command line when `args` (program name first) is `process`, `env` or
-/// `exec -- COMMAND…`, with at most one `--profile NAME` (`-p NAME`, `--profile=NAME`)
+/// The parsed command line when `args` (program name first) is `process`, `env` (with
+/// `--format F`) or `exec -- COMMAND…`, with at most one `--profile NAME` (`-p NAME`, `--profile=NAME`)
 /// before or after the command's name.
 pub fn parse(args: &[OsString]) -> Option<Cli> {
     let mut profile: Option<&str> = None;
     let mut name: Option<&str> = None;
+    let mut format = None;
     let mut i = 1;
     while let Some(word) = args.get(i) {
         let word = word.to_str()?;
         let value = match word {
             "--" if name == Some("exec") => break,
+            "--format" if name == Some("env") && format.is_none() => {
+                i += 1;
+                format = Some(EnvFormat::from_str(args.get(i)?.to_str()?, false).ok()?);
+                i += 1;
+                continue;
+            }
             "-p" | "--profile" => {
                 i += 1;
                 Some(args.get(i)?.to_str()?)
@@ -48,7 +59,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
     let command = match name? {
         "process" if i == args.len() => Command::Process(ProcessOpts { profile_word: None }),
         "env" if i == args.len() => Command::Env(EnvOpts {
-            format: None,
+            format,
             unset: false,
             profile_word: None,
         }),
@@ -103,6 +114,9 @@ mod tests {
             &["env"],
             &["env", "-p", "work"],
             &["--profile=work", "env"],
+            &["-p", "r", "env", "--format", "sh"],
+            &["env", "--format", "powershell", "-p", "r"],
+            &["env", "--format", "fish"],
             &["exec", "--", "true"],
             &["-p", "work", "exec", "--", "aws", "s3", "ls"],
             &["exec", "-p", "work", "--", "sh", "-c", "exit 3"],
@@ -134,7 +148,12 @@ mod tests {
             &["--version"],
             &["-p", "a", "-p", "b", "process"],
             &["process", "env"],
-            &["env", "--format", "fish"],
+            &["env", "--format", "Fish"],
+            &["env", "--format", "tcsh"],
+            &["env", "--format"],
+            &["env", "--format=sh"],
+            &["env", "--format", "sh", "--format", "sh"],
+            &["process", "--format", "sh"],
             &["env", "--unset"],
             &["exec"],
             &["exec", "--"],
