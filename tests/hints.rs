@@ -92,6 +92,12 @@ fn literals(file: &str, source: &str) -> Vec<Literal> {
                 (text, j + 1)
             };
             let statement = code.rfind(';').map_or(code.as_str(), |s| &code[s + 1..]);
+            // A function's start ends the statement too: one whose body ends without a
+            // `;` (`fn hint` returning a match) must not lend its name to the next.
+            let item = statement.rmatch_indices("fn ").find(|(at, _)| {
+                !statement[..*at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+            let statement = item.map_or(statement, |(at, _)| &statement[at..]);
             out.push(Literal {
                 file: file.to_string(),
                 line: source[..start].matches('\n').count() + 1,
