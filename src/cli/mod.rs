@@ -11,7 +11,6 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod handoff;
-pub mod import_aws_vault;
 pub mod keys;
 pub mod login;
 pub mod mfa;

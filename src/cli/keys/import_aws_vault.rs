@@ -21,9 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::time::Duration;
 
-use super::Context;
-use super::keys::{process_line, quote_word, self_command, sts_client};
-use super::setup::{Setup, load_files, open_vault_to_store};
+use super::shared::{process_line, quote_word, self_command, sts_client};
+use crate::cli::Context;
+use crate::cli::setup::{Setup, load_files, open_vault_to_store};
 use crate::config::AwsFiles;
 use crate::config::profile::{self, KeysFrom, KeysSource};
 use crate::creds::{Credentials, key_fingerprint, mask};
@@ -258,7 +258,7 @@ struct AwsVault {
 /// How long one aws-vault call may take: `AWSMFA_AWS_VAULT_TIMEOUT`, else 60 s (enough to
 /// answer an OS dialog that unlocks a keychain).
 fn timeout(ctx: &Context) -> Result<Duration, Error> {
-    super::setup::timeout_var(ctx, "AWSMFA_AWS_VAULT_TIMEOUT", 60)
+    crate::cli::setup::timeout_var(ctx, "AWSMFA_AWS_VAULT_TIMEOUT", 60)
 }
 
 /// The last line aws-vault wrote on standard error, cleaned and shortened.
@@ -500,7 +500,7 @@ fn ignored_settings(files: &AwsFiles, profiles: &BTreeSet<String>) -> Vec<String
 
 pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), Error> {
     for name in names {
-        super::check_section_name(name, "profile")?;
+        crate::cli::check_section_name(name, "profile")?;
     }
     let files = load_files(ctx)?;
     let tool = AwsVault::new(ctx)?;
@@ -533,7 +533,7 @@ pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), E
     // Names that are not profile names stay behind.
     let chosen: Vec<String> = chosen
         .into_iter()
-        .filter(|n| match super::check_section_name(n, "credential") {
+        .filter(|n| match crate::cli::check_section_name(n, "credential") {
             Ok(()) => true,
             Err(e) => {
                 failures.push((n.clone(), e));
