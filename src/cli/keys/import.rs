@@ -194,6 +194,79 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         return import_aws_vault::import(ctx, &opts.names, backend);
     }
     let files = load_files(ctx)?;
+    let candidates = candidates(&files, opts)?;
+    let plan = Plan {
+        files: &files,
+        roles: roles_by_source(&files),
+        command: self_command(ctx),
+    };
+    let found = movable(ctx, &plan, candidates, !opts.names.is_empty())?;
+    if found.is_empty() {
+        ctx.say(&format!(
+            "nothing to import: {} and {} hold no long-term keys to move",
+            files.credentials_path.display(),
+            files.config_path.display()
+        ));
+        return Ok(());
+    }
+    let (moved, failed) = store_in_vault(ctx, &files, backend, &found)?;
+    let served = serve_roles(&plan, &moved)?;
+    let kept_back = remove_from_files(&files, &moved)?;
+    report(
+        ctx,
+        &plan,
+        backend,
+        &Outcome {
+            moved: &moved,
+            kept_back: &kept_back,
+            served: &served,
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let in_profile = moved.iter().find(|p| {
+        p.places
+            .iter()
+            .any(|pl| pl.which == Which::Credentials && pl.section == p.name)
+    });
+    if let Some(p) = in_profile {
+        ctx.hint(&format!(
+            "`awsmfa login -p {0}` now writes into [{0}], not [{0}-mfa]",
+            p.name
+        ));
+    } else {
+        ctx.hint("awsmfa login -p NAME writes the session into [NAME], as before");
+    }
+    Ok(())
+}
+
+/// What the steps of `import` read: the files as loaded, the roles the AWS CLI assumes
+/// with each profile's keys, and the command that runs this awsmfa.
+struct Plan<'a> {
+    files: &'a AwsFiles,
+    roles: std::collections::HashMap<String, Vec<String>>,
+    command: String,
+}
+
+impl Plan<'_> {
+    /// Whether roles take their keys from AWS CLI profile `cli`, which has no
+    /// `credential_process` of its own to give them once the keys are gone.
+    fn needs_process(&self, cli: &str) -> bool {
+        self.roles.contains_key(cli)
+            && !self
+                .files
+                .profile(cli)
+                .is_some_and(|prof| prof.has("credential_process"))
+    }
+}
+
+/// A profile to import and its plaintext keys, or why they cannot be taken.
+type Candidate = (String, Result<Plain, String>);
+
+/// The profiles to import: the names given, each of which must have keys, else every
+/// profile that has some.
+fn candidates(files: &AwsFiles, opts: &ImportOpts) -> Result<Vec<Candidate>, Error> {
     let aws_mfa = opts.from == Some(ImportFrom::AwsMfa);
     let has_long_term = |name: &str| {
         files
@@ -214,94 +287,68 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         for name in names {
             if seen.insert(name.clone())
                 && (!aws_mfa || has_long_term(&name))
-                && let Some(p) = find_plain(&files, &name)
+                && let Some(p) = find_plain(files, &name)
             {
                 candidates.push((name, p));
             }
         }
-    } else {
-        for name in &opts.names {
-            check_section_name(name, "profile")?;
-            if aws_mfa && !has_long_term(name) {
+        return Ok(candidates);
+    }
+    for name in &opts.names {
+        check_section_name(name, "profile")?;
+        if aws_mfa && !has_long_term(name) {
+            return Err(Error::new(
+                Exit::Config,
+                format!(
+                    "no [{name}-long-term] section with keys in {}; nothing imported",
+                    files.credentials_path.display()
+                ),
+            )
+            .with_hint(format!(
+                "`awsmfa import {name}` takes them from [{name}] or its config section"
+            )));
+        }
+        match find_plain(files, name) {
+            Some(p) => candidates.push((name.clone(), p)),
+            None => {
                 return Err(Error::new(
                     Exit::Config,
                     format!(
-                        "no [{name}-long-term] section with keys in {}; nothing imported",
-                        files.credentials_path.display()
+                        "no long-term keys for profile {name:?} in [{name}-long-term] or [{name}] of {} or in its section of {}",
+                        files.credentials_path.display(),
+                        files.config_path.display()
                     ),
-                )
-                .with_hint(format!(
-                    "`awsmfa import {name}` takes them from [{name}] or its config section"
-                )));
-            }
-            match find_plain(&files, name) {
-                Some(p) => candidates.push((name.clone(), p)),
-                None => {
-                    return Err(Error::new(
-                        Exit::Config,
-                        format!(
-                            "no long-term keys for profile {name:?} in [{name}-long-term] or [{name}] of {} or in its section of {}",
-                            files.credentials_path.display(),
-                            files.config_path.display()
-                        ),
-                    ));
-                }
+                ));
             }
         }
     }
-    // What cannot be moved stays where it is: different keys in two places, keys not of
-    // the shape of keys (a value with continuation lines), a role that is its own
-    // source (the AWS CLI cannot assume it without its keys there). Named profiles fail
-    // whole, before anything changes; with no names the rest is imported.
-    let roles = roles_by_source(&files);
-    let command = self_command(ctx);
-    let needs_process = |cli: &str| {
-        roles.contains_key(cli)
-            && !files
-                .profile(cli)
-                .is_some_and(|prof| prof.has("credential_process"))
-    };
+    Ok(candidates)
+}
+
+/// What cannot be moved stays where it is: different keys in two places, keys not of
+/// the shape of keys (a value with continuation lines), a role that is its own source
+/// (the AWS CLI cannot assume it without its keys there). Named profiles fail whole,
+/// before anything changes; with no names the rest is imported.
+fn movable(
+    ctx: &Context,
+    plan: &Plan,
+    candidates: Vec<Candidate>,
+    named: bool,
+) -> Result<Vec<Plain>, Error> {
     let mut found = Vec::new();
     for (name, candidate) in candidates {
         let why = match candidate {
             Err(why) => why,
-            Ok(p) => {
-                let self_sourced = p.cli_profiles().iter().any(|cli| {
-                    files.profile(cli).is_some_and(|prof| {
-                        prof.has("role_arn") && prof.get("source_profile") == Some(cli)
-                    })
-                });
-                // Roles assumed with these keys will get them from awsmfa: the
-                // credential_process line is tried on the config as read.
-                let unservable = p.cli_profiles().into_iter().find_map(|cli| {
-                    if !needs_process(cli) {
-                        return None;
-                    }
-                    let line = process_line(&command, &p.name);
-                    output::try_edit(&files.config, |d| {
-                        output::save_edit(d, cli, "credential_process", &line)
-                    })
-                    .err()
-                    .map(|e| (cli, e))
-                });
-                match p.keys.problem() {
-                    Some(problem) => format!("in {}, {problem}", p.describe(&files)),
-                    None if let Some((cli, e)) = &unservable => format!(
-                        "roles use {cli:?} as source_profile, and the credential_process that would keep them working cannot be written: {e}"
-                    ),
-                    None if self_sourced => format!(
-                        "{} is a role whose source_profile is itself, which the AWS CLI cannot assume without its keys there",
-                        p.describe(&files)
-                    ),
-                    None => {
-                        found.push(p);
-                        continue;
-                    }
+            Ok(p) => match why_it_stays(plan, &p) {
+                Some(why) => why,
+                None => {
+                    found.push(p);
+                    continue;
                 }
-            }
+            },
         };
         let message = format!("left the keys of profile {name:?} where they are: {why}");
-        if !opts.names.is_empty() {
+        if named {
             return Err(Error::new(
                 Exit::Config,
                 format!("{message}; nothing imported"),
@@ -309,18 +356,54 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         }
         ctx.warn(&message);
     }
-    if found.is_empty() {
-        ctx.say(&format!(
-            "nothing to import: {} and {} hold no long-term keys to move",
-            files.credentials_path.display(),
-            files.config_path.display()
-        ));
-        return Ok(());
+    Ok(found)
+}
+
+/// Why keys found whole cannot move, if they cannot.
+fn why_it_stays(plan: &Plan, p: &Plain) -> Option<String> {
+    let files = plan.files;
+    let self_sourced = p.cli_profiles().iter().any(|cli| {
+        files
+            .profile(cli)
+            .is_some_and(|prof| prof.has("role_arn") && prof.get("source_profile") == Some(cli))
+    });
+    // Roles assumed with these keys will get them from awsmfa: the
+    // credential_process line is tried on the config as read.
+    let unservable = p.cli_profiles().into_iter().find_map(|cli| {
+        if !plan.needs_process(cli) {
+            return None;
+        }
+        let line = process_line(&plan.command, &p.name);
+        output::try_edit(&files.config, |d| {
+            output::save_edit(d, cli, "credential_process", &line)
+        })
+        .err()
+        .map(|e| (cli, e))
+    });
+    match p.keys.problem() {
+        Some(problem) => Some(format!("in {}, {problem}", p.describe(files))),
+        None if let Some((cli, e)) = &unservable => Some(format!(
+            "roles use {cli:?} as source_profile, and the credential_process that would keep them working cannot be written: {e}"
+        )),
+        None if self_sourced => Some(format!(
+            "{} is a role whose source_profile is itself, which the AWS CLI cannot assume without its keys there",
+            p.describe(files)
+        )),
+        None => None,
     }
+}
+
+/// Stores each profile's keys in the vault (or checks the copy already there), in
+/// order, up to the first failure: the keys stored, and that failure.
+fn store_in_vault<'p>(
+    ctx: &Context,
+    files: &AwsFiles,
+    backend: Backend,
+    found: &'p [Plain],
+) -> Result<(Vec<&'p Plain>, Option<Error>), Error> {
     let vault = open_vault_to_store(ctx)?;
     let mut moved = Vec::new();
-    let mut failed = None;
-    for p in &found {
+    for p in found {
         let existing = files.vault.get(vault::Kind::Keys, &p.name)?;
         let result = match existing {
             Some(meta)
@@ -348,32 +431,38 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
         };
         match result {
             Ok(_) => moved.push(p),
-            Err(e) => {
-                failed = Some(Error::from(e));
-                break;
-            }
+            Err(e) => return Ok((moved, Some(Error::from(e)))),
         }
     }
-    // Roles the AWS CLI assumes with keys about to leave the files get them from
-    // awsmfa instead: `credential_process` in the source profile, written (in one edit)
-    // before the keys go (while they are there, they win over it).
+    Ok((moved, None))
+}
+
+/// Roles the AWS CLI assumes with keys about to leave the files get them from awsmfa
+/// instead: `credential_process` in the source profile, written (in one edit) before
+/// the keys go (while they are there, they win over it). The lines written, by profile.
+fn serve_roles<'p>(plan: &Plan, moved: &[&'p Plain]) -> Result<Vec<(&'p str, String)>, Error> {
     let mut served: Vec<(&str, String)> = Vec::new();
-    for p in &moved {
+    for p in moved {
         for cli in p.cli_profiles() {
-            if needs_process(cli) && !served.iter().any(|(c, _)| *c == cli) {
-                served.push((cli, process_line(&command, &p.name)));
+            if plan.needs_process(cli) && !served.iter().any(|(c, _)| *c == cli) {
+                served.push((cli, process_line(&plan.command, &p.name)));
             }
         }
     }
     if !served.is_empty() {
-        output::edit_file(&files.config_path, |doc| {
+        output::edit_file(&plan.files.config_path, |doc| {
             for (cli, line) in &served {
                 output::save_edit(doc, cli, "credential_process", line)?;
             }
             Ok(())
         })?;
     }
-    // One edit per file: only sections that still hold the same keys lose them.
+    Ok(served)
+}
+
+/// Deletes the moved keys from the files, one edit per file: only sections that still
+/// hold the same keys lose them. The sections that changed meanwhile, by profile.
+fn remove_from_files(files: &AwsFiles, moved: &[&Plain]) -> Result<Vec<(String, Place)>, Error> {
     let mut kept_back = Vec::new();
     for (which, path) in [
         (Which::Credentials, &files.credentials_path),
@@ -405,8 +494,25 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             Ok::<(), WriteError>(())
         })?;
     }
-    for p in &moved {
-        let left: Vec<&Place> = kept_back
+    Ok(kept_back)
+}
+
+/// What an import did, for its report.
+struct Outcome<'a> {
+    moved: &'a [&'a Plain],
+    /// Sections that changed while importing and kept their keys, by profile.
+    kept_back: &'a [(String, Place)],
+    /// The `credential_process` lines written, by profile.
+    served: &'a [(&'a str, String)],
+}
+
+/// Says what moved where, which sections were left as they are now, and which roles
+/// now get their keys through `credential_process`.
+fn report(ctx: &Context, plan: &Plan, backend: Backend, done: &Outcome) {
+    let files = plan.files;
+    for p in done.moved {
+        let left: Vec<&Place> = done
+            .kept_back
             .iter()
             .filter(|(n, _)| *n == p.name)
             .map(|(_, place)| place)
@@ -415,7 +521,7 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             "moved the keys of profile {:?} ({}) from {} into {}",
             p.name,
             mask(&p.keys.access_key_id),
-            p.describe(&files),
+            p.describe(files),
             backend.describe()
         ));
         for place in left {
@@ -425,33 +531,16 @@ pub fn import(ctx: &Context, opts: &ImportOpts) -> Result<(), Error> {
             ));
         }
     }
-    for (cli, value) in &served {
+    for (cli, value) in done.served {
         ctx.say(&format!(
             "set credential_process = {value} in [{}] of {}, so the AWS CLI still assumes {} with {cli:?}'s credentials (an MFA session from awsmfa)",
             files.config_section_of(cli),
             files.config_path.display(),
-            roles[*cli]
+            plan.roles[*cli]
                 .iter()
                 .map(|r| format!("{r:?}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let in_profile = moved.iter().find(|p| {
-        p.places
-            .iter()
-            .any(|pl| pl.which == Which::Credentials && pl.section == p.name)
-    });
-    if let Some(p) = in_profile {
-        ctx.hint(&format!(
-            "`awsmfa login -p {0}` now writes into [{0}], not [{0}-mfa]",
-            p.name
-        ));
-    } else {
-        ctx.hint("awsmfa login -p NAME writes the session into [NAME], as before");
-    }
-    Ok(())
 }
