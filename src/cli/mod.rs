@@ -16,6 +16,7 @@ pub mod login;
 pub mod mfa;
 pub mod policy;
 pub mod process;
+pub mod profiles;
 pub mod server;
 pub mod setup;
 pub mod status;
