@@ -135,36 +135,12 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     let files = load_files(ctx)?;
     let name = opts.name.as_str();
     let before = stored(&files, name)?;
-    if before.is_some() && !opts.replace {
-        let place = match &before {
-            Some(Stored::Vault(m)) => format!(
-                "{} ({})",
-                m.backend().describe(),
-                m.key_id.as_deref().unwrap_or("?")
-            ),
-            _ => format!("[{name}-long-term] of the credentials file"),
-        };
-        return Err(Error::new(
-            Exit::Usage,
-            format!("profile {name:?} already has long-term keys in {place}"),
-        )
-        .with_hint("pass --replace to replace them, or awsmfa rotate to make new ones"));
+    if let Some(stored) = &before
+        && !opts.replace
+    {
+        return Err(already_stored(stored, name));
     }
-    // Writes made after the keys are stored, tried first: the plaintext section, and
-    // an mfa_serial given to be saved.
-    if backend == Backend::Plaintext {
-        let placeholder = Credentials::long_term("AKIAPLACEHOLDER00000", "placeholder");
-        output::try_edit(&files.credentials, |d| {
-            plaintext_edit(d, &format!("{name}-long-term"), &placeholder)
-        })
-        .map_err(|e| output::with_path(e, &files.credentials_path))?;
-    }
-    if let Some(serial) = &opts.mfa_serial {
-        output::try_edit(&files.config, |d| {
-            output::save_edit(d, name, "mfa_serial", serial)
-        })
-        .map_err(|e| output::with_path(e, &files.config_path))?;
-    }
+    try_later_writes(&files, opts, backend)?;
     let keys = keys_to_add(ctx, opts)?;
     let source = KeysSource {
         profile: name.to_string(),
@@ -175,85 +151,17 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     let resolved = profile::with_keys(&files, name, source);
     let configured_serial = resolved.mfa_serial.clone();
     let setup = Setup::with(ctx, files, resolved)?;
-    let mut arn = None;
-    let mut discovered = None;
-    if !opts.no_verify {
-        let sts = sts_client(ctx, &setup)?;
-        let id = sts.get_caller_identity(&keys).map_err(|e| {
-            Error::from(e)
-                .with_hint("check the keys (and --endpoint-url); --no-verify stores them unchecked")
-        })?;
-        ctx.say(&format!(
-            "the keys ({}) belong to {}",
-            mask(&keys.access_key_id),
-            id.arn
-        ));
-        if configured_serial.is_none()
-            && opts.mfa_serial.is_none()
-            && id.arn.contains(":user/")
-            && let Ok(iam) = iam_client(ctx, &setup)
-        {
-            use crate::sts::Iam;
-            match iam.list_mfa_devices(&keys, None) {
-                Ok(devices) if devices.len() == 1 => {
-                    discovered = Some(devices[0].serial_number.clone())
-                }
-                Ok(devices) if devices.is_empty() => ctx.warn(&format!(
-                    "{} has no MFA device; `awsmfa mfa create` enrolls one",
-                    id.arn
-                )),
-                Ok(_) => ctx.say(
-                    "the user has several MFA devices: choose one with awsmfa add --replace --mfa-serial ARN, or login --mfa-serial ARN --save",
-                ),
-                Err(e) => ctx.debug(1, &format!("could not list the MFA devices: {e}")),
-            }
-        }
-        arn = Some(id.arn);
-    }
+    let (arn, discovered) = if opts.no_verify {
+        (None, None)
+    } else {
+        let look_for_device = configured_serial.is_none() && opts.mfa_serial.is_none();
+        let (arn, found) = verify(ctx, &setup, &keys, look_for_device)?;
+        (Some(arn), found)
+    };
     let files = &setup.files;
     match backend {
-        Backend::Plaintext => {
-            let section = format!("{name}-long-term");
-            output::edit_file(&files.credentials_path, |doc| {
-                plaintext_edit(doc, &section, &keys)
-            })?;
-            let back = crate::config::load_document(&files.credentials_path)?;
-            if back.get(&section, "aws_secret_access_key").as_deref() != Some(keys.secret()) {
-                return Err(Error::new(
-                    Exit::Config,
-                    "the credentials file did not keep the keys as written",
-                ));
-            }
-            ctx.say(&format!(
-                "stored the keys of profile {name:?} ({}) in [{section}] of {}",
-                mask(&keys.access_key_id),
-                files.credentials_path.display()
-            ));
-        }
-        _ => {
-            let vault = open_vault_to_store(ctx)?;
-            let meta = vault.store_keys(name, backend, &keys, arn.as_deref())?;
-            if let Some(Stored::Vault(old)) = &before
-                && old.backend != meta.backend
-            {
-                // Replaced in another backend: the old secret goes too.
-                if let Err(e) = vault_delete_secret(ctx, old) {
-                    ctx.warn(&format!(
-                        "the old copy in {}: {e}",
-                        old.backend().describe()
-                    ));
-                }
-            }
-            let place = match backend {
-                Backend::File => vault.dir().display().to_string(),
-                _ => format!("indexed in {}", vault.dir().display()),
-            };
-            ctx.say(&format!(
-                "stored the keys of profile {name:?} ({}) in {} ({place})",
-                mask(&keys.access_key_id),
-                backend.describe(),
-            ));
-        }
+        Backend::Plaintext => store_plaintext(ctx, files, name, &keys)?,
+        _ => store_in_vault(ctx, name, backend, &keys, arn.as_deref(), &before)?,
     }
     if let Some(Stored::Vault(old)) = &before
         && old.fingerprint.as_deref() != Some(&key_fingerprint(&keys.access_key_id))
@@ -268,6 +176,144 @@ pub fn add(ctx: &Context, opts: &AddOpts) -> Result<(), Error> {
     aws_vault_line_warning(ctx, files, name);
     ctx.hint(&format!(
         "next: `awsmfa login -p {name}` (the session goes into [{name}])"
+    ));
+    Ok(())
+}
+
+/// The refusal to add keys over those already stored without `--replace`.
+fn already_stored(stored: &Stored, name: &str) -> Error {
+    let place = match stored {
+        Stored::Vault(m) => format!(
+            "{} ({})",
+            m.backend().describe(),
+            m.key_id.as_deref().unwrap_or("?")
+        ),
+        _ => format!("[{name}-long-term] of the credentials file"),
+    };
+    Error::new(
+        Exit::Usage,
+        format!("profile {name:?} already has long-term keys in {place}"),
+    )
+    .with_hint("pass --replace to replace them, or awsmfa rotate to make new ones")
+}
+
+/// Writes made after the keys are stored, tried first: the plaintext section, and an
+/// mfa_serial given to be saved.
+fn try_later_writes(files: &AwsFiles, opts: &AddOpts, backend: Backend) -> Result<(), Error> {
+    let name = opts.name.as_str();
+    if backend == Backend::Plaintext {
+        let placeholder = Credentials::long_term("AKIAPLACEHOLDER00000", "placeholder");
+        output::try_edit(&files.credentials, |d| {
+            plaintext_edit(d, &format!("{name}-long-term"), &placeholder)
+        })
+        .map_err(|e| output::with_path(e, &files.credentials_path))?;
+    }
+    if let Some(serial) = &opts.mfa_serial {
+        output::try_edit(&files.config, |d| {
+            output::save_edit(d, name, "mfa_serial", serial)
+        })
+        .map_err(|e| output::with_path(e, &files.config_path))?;
+    }
+    Ok(())
+}
+
+/// Checks the keys with GetCallerIdentity: whose they are, and (when `look_for_device`)
+/// the user's one MFA device, if it has exactly one.
+fn verify(
+    ctx: &Context,
+    setup: &Setup,
+    keys: &Credentials,
+    look_for_device: bool,
+) -> Result<(String, Option<String>), Error> {
+    let sts = sts_client(ctx, setup)?;
+    let id = sts.get_caller_identity(keys).map_err(|e| {
+        Error::from(e)
+            .with_hint("check the keys (and --endpoint-url); --no-verify stores them unchecked")
+    })?;
+    ctx.say(&format!(
+        "the keys ({}) belong to {}",
+        mask(&keys.access_key_id),
+        id.arn
+    ));
+    let mut discovered = None;
+    if look_for_device
+        && id.arn.contains(":user/")
+        && let Ok(iam) = iam_client(ctx, setup)
+    {
+        use crate::sts::Iam;
+        match iam.list_mfa_devices(keys, None) {
+            Ok(devices) if devices.len() == 1 => {
+                discovered = Some(devices[0].serial_number.clone())
+            }
+            Ok(devices) if devices.is_empty() => ctx.warn(&format!(
+                "{} has no MFA device; `awsmfa mfa create` enrolls one",
+                id.arn
+            )),
+            Ok(_) => ctx.say(
+                "the user has several MFA devices: choose one with awsmfa add --replace --mfa-serial ARN, or login --mfa-serial ARN --save",
+            ),
+            Err(e) => ctx.debug(1, &format!("could not list the MFA devices: {e}")),
+        }
+    }
+    Ok((id.arn, discovered))
+}
+
+/// Stores the keys in `[NAME-long-term]` of the credentials file, and reads them back.
+fn store_plaintext(
+    ctx: &Context,
+    files: &AwsFiles,
+    name: &str,
+    keys: &Credentials,
+) -> Result<(), Error> {
+    let section = format!("{name}-long-term");
+    output::edit_file(&files.credentials_path, |doc| {
+        plaintext_edit(doc, &section, keys)
+    })?;
+    let back = crate::config::load_document(&files.credentials_path)?;
+    if back.get(&section, "aws_secret_access_key").as_deref() != Some(keys.secret()) {
+        return Err(Error::new(
+            Exit::Config,
+            "the credentials file did not keep the keys as written",
+        ));
+    }
+    ctx.say(&format!(
+        "stored the keys of profile {name:?} ({}) in [{section}] of {}",
+        mask(&keys.access_key_id),
+        files.credentials_path.display()
+    ));
+    Ok(())
+}
+
+/// Stores the keys in the vault; keys replaced in another backend lose their old secret.
+fn store_in_vault(
+    ctx: &Context,
+    name: &str,
+    backend: Backend,
+    keys: &Credentials,
+    arn: Option<&str>,
+    before: &Option<Stored>,
+) -> Result<(), Error> {
+    let vault = open_vault_to_store(ctx)?;
+    let meta = vault.store_keys(name, backend, keys, arn)?;
+    if let Some(Stored::Vault(old)) = before
+        && old.backend != meta.backend
+    {
+        // Replaced in another backend: the old secret goes too.
+        if let Err(e) = vault_delete_secret(ctx, old) {
+            ctx.warn(&format!(
+                "the old copy in {}: {e}",
+                old.backend().describe()
+            ));
+        }
+    }
+    let place = match backend {
+        Backend::File => vault.dir().display().to_string(),
+        _ => format!("indexed in {}", vault.dir().display()),
+    };
+    ctx.say(&format!(
+        "stored the keys of profile {name:?} ({}) in {} ({place})",
+        mask(&keys.access_key_id),
+        backend.describe(),
     ));
     Ok(())
 }
