@@ -69,6 +69,18 @@ pub fn runs_aws_vault(value: &str) -> bool {
     !matches!(parse_line(value), Parsed::NotAwsVault)
 }
 
+/// aws-vault's global flags that take a value.
+const GLOBAL_VALUE: [&str; 8] = [
+    "--backend",
+    "--prompt",
+    "--keychain",
+    "--secret-service-collection",
+    "--pass-dir",
+    "--pass-cmd",
+    "--pass-prefix",
+    "--file-dir",
+];
+
 /// Reads a `credential_process` value as aws-vault v7.2.0 (kingpin) reads its arguments:
 /// global flags anywhere, `--flag=value` or `--flag value`, `-d value` or `-dvalue`,
 /// `--` ending the flags.
@@ -87,16 +99,6 @@ pub fn parse_line(value: &str) -> Parsed {
     if !is_aws_vault(program) {
         return Parsed::NotAwsVault;
     }
-    const GLOBAL_VALUE: [&str; 8] = [
-        "--backend",
-        "--prompt",
-        "--keychain",
-        "--secret-service-collection",
-        "--pass-dir",
-        "--pass-cmd",
-        "--pass-prefix",
-        "--file-dir",
-    ];
     let mut command: Option<&str> = None;
     let mut positionals: Vec<&str> = Vec::new();
     let mut line = VaultLine {
@@ -182,32 +184,8 @@ pub fn parse_line(value: &str) -> Parsed {
             }
         }
     }
-    match command {
-        Some("export") => match format.as_deref() {
-            Some("json") => {}
-            Some(other) => {
-                return Parsed::Unusable(format!(
-                    "it exports --format={other}, not the JSON credential_process needs"
-                ));
-            }
-            None => {
-                return Parsed::Unusable(
-                    "it exports environment lines (no --format=json), not the JSON credential_process needs".into(),
-                );
-            }
-        },
-        Some("exec") if json => {}
-        Some("exec") => {
-            return Parsed::Unusable(
-                "it runs a command (exec without --json), not credential_process JSON".into(),
-            );
-        }
-        Some(other) => {
-            return Parsed::Unusable(format!(
-                "aws-vault {other} prints no credential_process JSON"
-            ));
-        }
-        None => return Parsed::Unusable("it names no aws-vault command".into()),
+    if let Some(why) = why_no_json(command, format.as_deref(), json) {
+        return Parsed::Unusable(why);
     }
     match positionals.as_slice() {
         [profile] => {
@@ -216,6 +194,30 @@ pub fn parse_line(value: &str) -> Parsed {
         }
         [] => Parsed::Unusable("it names no profile".into()),
         _ => Parsed::Unusable("it has words after the profile".into()),
+    }
+}
+
+/// Why an aws-vault command line does not print credential_process JSON, if it does not:
+/// only `export --format=json` and `exec --json` do.
+fn why_no_json(command: Option<&str>, format: Option<&str>, json: bool) -> Option<String> {
+    match command {
+        Some("export") => match format {
+            Some("json") => None,
+            Some(other) => Some(format!(
+                "it exports --format={other}, not the JSON credential_process needs"
+            )),
+            None => Some(
+                "it exports environment lines (no --format=json), not the JSON credential_process needs".into(),
+            ),
+        },
+        Some("exec") if json => None,
+        Some("exec") => Some(
+            "it runs a command (exec without --json), not credential_process JSON".into(),
+        ),
+        Some(other) => Some(format!(
+            "aws-vault {other} prints no credential_process JSON"
+        )),
+        None => Some("it names no aws-vault command".into()),
     }
 }
 
