@@ -77,5 +77,5 @@ pub fn vault_seed(bytes: &[u8]) -> Option<SecretString> {
 
 /// One word of a `credential_process` line, quoted as `awsmfa keys import` writes it.
 pub fn credential_process_word(word: &str) -> String {
-    crate::cli::keys::quote_word(word)
+    crate::cli::keys::shared::quote_word(word)
 }

@@ -159,7 +159,11 @@ fn commands_of(file: &str) -> Vec<&'static str> {
         .and_then(|f| f.strip_suffix(".rs"))
         .unwrap_or("");
     match module {
-        "keys" => vec!["add", "remove", "import", "rotate"],
+        "keys/shared" => vec!["add", "remove", "import", "rotate"],
+        "keys/add" => vec!["add"],
+        "keys/remove" => vec!["remove"],
+        "keys/import" | "keys/import_aws_vault" => vec!["import"],
+        "keys/rotate" => vec!["rotate"],
         "login" | "exec" | "env" | "process" | "console" | "doctor" | "status" | "clear"
         | "policy" | "mfa" | "server" => vec![
             Cli::command()

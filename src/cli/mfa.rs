@@ -246,35 +246,7 @@ fn print(text: &str) -> Result<(), Error> {
 
 pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
     match &opts.command {
-        MfaCommand::List => {
-            let acct = account(ctx)?;
-            let devices = acct.iam.list_mfa_devices(&acct.keys, None)?;
-            let mut out = String::new();
-            if devices.is_empty() {
-                ctx.say(&format!("{} has no MFA device", acct.user()?));
-            }
-            for d in devices {
-                // In local time to the minute, as `login` shows times.
-                let enabled = d
-                    .enable_date
-                    .as_deref()
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                    .map(|t| {
-                        t.to_zoned(jiff::tz::TimeZone::system())
-                            .strftime("%Y-%m-%d %H:%M %Z")
-                            .to_string()
-                    })
-                    .unwrap_or_else(|| {
-                        crate::term::clean(d.enable_date.as_deref().unwrap_or("-")).into_owned()
-                    });
-                out.push_str(&format!(
-                    "{}  enabled {}\n",
-                    crate::term::clean(&d.serial_number),
-                    enabled
-                ));
-            }
-            print(&out)
-        }
+        MfaCommand::List => list(ctx),
         MfaCommand::Create {
             name,
             qr_png,
@@ -293,7 +265,13 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
                     "seeds are kept in the vault only: choose --backend file or keyring",
                 ));
             }
-            create(ctx, name, qr_png.as_deref(), *show_secret, store, codes)
+            let how = Enrollment {
+                qr_png: qr_png.as_deref(),
+                show_secret: *show_secret,
+                store,
+                codes,
+            };
+            create(ctx, name, &how)
         }
         MfaCommand::Enable { serial, codes } => {
             let acct = account(ctx)?;
@@ -327,22 +305,7 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
             Ok(())
         }
         MfaCommand::Deactivate { serial, token_code } => {
-            if let Some(code) = token_code.as_deref().filter(|c| *c != "-") {
-                check_code(code)?;
-            }
-            let acct = account(ctx)?;
-            let serial = configured_serial(&acct.setup, serial.as_ref())?;
-            let user = acct.user()?.to_string();
-            // Policies that force MFA allow this only with MFA: use the MFA session.
-            let fx = CliEffects::new(ctx, &acct.setup, token_code.clone());
-            let session = acct.setup.serve(&fx, &acct.setup.request())?;
-            acct.iam
-                .deactivate_mfa_device(&session.creds, &user, &serial)?;
-            let cleared = acct.setup.cache.remove_where(|_| true).unwrap_or(0);
-            ctx.say(&format!(
-                "deactivated {serial} for {user} (dropped {cleared} cached sessions)"
-            ));
-            Ok(())
+            deactivate(ctx, serial.as_ref(), token_code.as_ref())
         }
         MfaCommand::Delete { serial } => {
             let acct = account(ctx)?;
@@ -360,30 +323,86 @@ pub fn run(ctx: &Context, opts: &MfaOpts) -> Result<(), Error> {
             ctx.say(&format!("deleted {serial}"));
             Ok(())
         }
-        MfaCommand::Code => {
-            let setup = Setup::new(ctx)?;
-            if let Some(command) = setup.resolved.mfa_process.as_deref() {
-                let timeout = super::setup::mfa_process_timeout(ctx)?;
-                let code = mfa::run_code_process(command, timeout)?;
-                return print(&format!("{code}\n"));
-            }
-            let stored = match configured_serial(&setup, None) {
-                Ok(serial) => stored_seed_code(ctx, &serial)?,
-                Err(_) => None,
-            };
-            let code = stored.ok_or_else(|| {
-                Error::new(
-                    Exit::NoPrompt,
-                    format!("profile {:?} has no code source", ctx.profile),
-                )
-                .with_hint(
-                    "set mfa_process in the profile, or store the seed: `awsmfa mfa seed add`",
-                )
-            })?;
-            print(&format!("{}\n", code.as_str()))
-        }
+        MfaCommand::Code => code(ctx),
         MfaCommand::Seed { command } => seed(ctx, command),
     }
+}
+
+/// `mfa list`: the user's devices, each with when it was enabled.
+fn list(ctx: &Context) -> Result<(), Error> {
+    let acct = account(ctx)?;
+    let devices = acct.iam.list_mfa_devices(&acct.keys, None)?;
+    let mut out = String::new();
+    if devices.is_empty() {
+        ctx.say(&format!("{} has no MFA device", acct.user()?));
+    }
+    for d in devices {
+        // In local time to the minute, as `login` shows times.
+        let enabled = d
+            .enable_date
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_else(|| {
+                crate::term::clean(d.enable_date.as_deref().unwrap_or("-")).into_owned()
+            });
+        out.push_str(&format!(
+            "{}  enabled {}\n",
+            crate::term::clean(&d.serial_number),
+            enabled
+        ));
+    }
+    print(&out)
+}
+
+/// `mfa deactivate`: with an MFA session, as policies that force MFA allow it.
+fn deactivate(
+    ctx: &Context,
+    serial: Option<&String>,
+    token_code: Option<&String>,
+) -> Result<(), Error> {
+    if let Some(code) = token_code.filter(|c| *c != "-") {
+        check_code(code)?;
+    }
+    let acct = account(ctx)?;
+    let serial = configured_serial(&acct.setup, serial)?;
+    let user = acct.user()?.to_string();
+    // Policies that force MFA allow this only with MFA: use the MFA session.
+    let fx = CliEffects::new(ctx, &acct.setup, token_code.cloned());
+    let session = acct.setup.serve(&fx, &acct.setup.request())?;
+    acct.iam
+        .deactivate_mfa_device(&session.creds, &user, &serial)?;
+    let cleared = acct.setup.cache.remove_where(|_| true).unwrap_or(0);
+    ctx.say(&format!(
+        "deactivated {serial} for {user} (dropped {cleared} cached sessions)"
+    ));
+    Ok(())
+}
+
+/// `mfa code`: the current code, from mfa_process or the stored seed.
+fn code(ctx: &Context) -> Result<(), Error> {
+    let setup = Setup::new(ctx)?;
+    if let Some(command) = setup.resolved.mfa_process.as_deref() {
+        let timeout = super::setup::mfa_process_timeout(ctx)?;
+        let code = mfa::run_code_process(command, timeout)?;
+        return print(&format!("{code}\n"));
+    }
+    let stored = match configured_serial(&setup, None) {
+        Ok(serial) => stored_seed_code(ctx, &serial)?,
+        Err(_) => None,
+    };
+    let code = stored.ok_or_else(|| {
+        Error::new(
+            Exit::NoPrompt,
+            format!("profile {:?} has no code source", ctx.profile),
+        )
+        .with_hint("set mfa_process in the profile, or store the seed: `awsmfa mfa seed add`")
+    })?;
+    print(&format!("{}\n", code.as_str()))
 }
 
 /// Codes spent on EnableMFADevice/ResyncMFADevice go to the replay guard.
@@ -484,14 +503,24 @@ fn seed(ctx: &Context, command: &SeedCommand) -> Result<(), Error> {
     }
 }
 
-fn create(
-    ctx: &Context,
-    name: &str,
-    qr_png: Option<&std::path::Path>,
+/// How `mfa create` shows the new device and where the codes that enable it come from.
+struct Enrollment<'a> {
+    qr_png: Option<&'a std::path::Path>,
     show_secret: bool,
+    /// Store the seed in this backend and compute the codes from it.
     store: Option<Backend>,
-    codes: &CodesOpt,
-) -> Result<(), Error> {
+    codes: &'a CodesOpt,
+}
+
+impl Enrollment<'_> {
+    /// Whether the QR code on the terminal is the only way the device is shown.
+    fn terminal_only(&self) -> bool {
+        self.store.is_none() && self.qr_png.is_none() && !self.show_secret
+    }
+}
+
+/// IAM's rule for a virtual MFA device's name.
+fn check_device_name(name: &str) -> Result<(), Error> {
     if name.is_empty()
         || name.len() > 128
         || !name
@@ -503,7 +532,12 @@ fn create(
             "a device name uses letters, digits and +=,.@-_ (at most 128)",
         ));
     }
-    if store.is_none() && qr_png.is_none() && !show_secret && !has_terminal() {
+    Ok(())
+}
+
+fn create(ctx: &Context, name: &str, how: &Enrollment) -> Result<(), Error> {
+    check_device_name(name)?;
+    if how.terminal_only() && !has_terminal() {
         // Nobody could scan the code: refuse before a device exists.
         return Err(Error::new(
             Exit::NoPrompt,
@@ -516,7 +550,7 @@ fn create(
     // A QR code taller or wider than the terminal would scroll off unseen: refused before
     // a device exists, unless the PNG or the secret as text was asked for. Measured with
     // a seed of AWS's length (64 base32 characters); the drawing measures again.
-    if store.is_none() && qr_png.is_none() && !show_secret {
+    if how.terminal_only() {
         let stand_in = qr::otpauth_uri_short(&user, &acct.identity.account, &"A".repeat(64));
         if let Some(why) = qr_misfit(&stand_in) {
             return Err(qr_misfit_error(&why, "nothing was created"));
@@ -557,105 +591,16 @@ fn create(
         }
         true
     };
-    let enroll = || -> Result<(), Error> {
-        let uri = qr::otpauth_uri(
-            &user,
-            &acct.identity.account,
-            device.seed_base32.expose_secret(),
-        );
-        let short = qr::otpauth_uri_short(
-            &user,
-            &acct.identity.account,
-            device.seed_base32.expose_secret(),
-        );
-        let colour = ctx.env.get("TERM") != Some("dumb");
-        let drawn = qr::render_terminal(&short, colour);
-        let misfit = if has_terminal() {
-            qr_misfit(&short)
-        } else {
-            None
-        };
-        if let Some(why) = &misfit
-            && qr_png.is_none()
-            && !show_secret
-        {
-            return Err(qr_misfit_error(why, "the device is deleted again"));
-        }
-        let on_terminal = misfit.is_none() && show_secretly(&drawn, show_secret) && has_terminal();
-        if let Some(path) = qr_png {
-            crate::fsx::write_atomic(path, &qr::png(&uri))
-                .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
-            ctx.say(&format!(
-                "QR code written to {} (private: it holds the secret)",
-                path.display()
-            ));
-        }
-        if let Some(why) = &misfit {
-            ctx.say(&match qr_png {
-                Some(path) => format!("{why}, so it is not drawn: scan {}", path.display()),
-                None => format!("{why}, so it is not drawn: type the secret below"),
-            });
-        }
-        if show_secret {
-            show_secretly(
-                &format!(
-                    "awsmfa: secret: {}\nawsmfa: otpauth URI: {}\n",
-                    device.seed_base32.expose_secret(),
-                    uri.as_str()
-                ),
-                true,
-            );
-        }
-        let pair = match store {
-            Some(backend) => {
-                // Stored before enabling: an enabled device whose seed was lost would lock
-                // the user out. Two consecutive codes computed from it.
-                open_vault_to_store(ctx)?.store_seed(&serial, backend, &device.seed_base32)?;
-                seed_stored.store(true, std::sync::atomic::Ordering::SeqCst);
-                ctx.warn(SEED_WARNING);
-                let now = jiff::Timestamp::now().as_second().max(0) as u64;
-                let seed = device.seed_base32.expose_secret();
-                let code = |t| {
-                    mfa::totp::aws_code(seed, t).ok_or_else(|| {
-                        Error::new(Exit::Failure, "IAM returned a seed that is not base32")
-                    })
-                };
-                // The previous and the current step: the next login's code is then
-                // a fresh one within 30 s (each code is accepted once).
-                (code(now.saturating_sub(30))?, code(now)?)
-            }
-            None => {
-                if on_terminal && codes.codes.is_none() {
-                    // The code stays on screen until the person has scanned it, then is
-                    // wiped (it is the second factor) before the codes are asked for.
-                    let lines = drawn.lines().count();
-                    let _ = ctx
-                        .prompt
-                        .ask("scan the QR code with your authenticator app, then press Enter: ");
-                    show_secretly(&format!("\x1b[{}F\x1b[J", lines + 1), false);
-                    ctx.say(&format!("enter two consecutive codes for {serial}"));
-                } else {
-                    ctx.say(&format!(
-                        "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
-                    ));
-                }
-                two_codes(ctx, codes, &serial)?
-            }
-        };
-        acct.iam.device_codes(
-            &acct.keys,
-            "EnableMFADevice",
-            &user,
-            &serial,
-            (&pair.0, &pair.1),
-        )?;
-        spent(&acct, &serial, &pair);
-        Ok(())
+    let new = NewOne {
+        acct: &acct,
+        user: &user,
+        device: &device,
+        seed_stored: &seed_stored,
     };
     crate::proc::cleanup_on_interrupt(
         |sig| undo(&format!("interrupted (signal {sig})")),
         || {
-            let result = enroll();
+            let result = enroll(ctx, &new, how);
             if result.is_err() {
                 undo("enrollment failed");
             }
@@ -679,4 +624,122 @@ fn create(
         ctx.warn(&why);
     }
     Ok(())
+}
+
+/// A device just created in AWS, not yet enabled, and whose it is.
+struct NewOne<'a> {
+    acct: &'a Account,
+    user: &'a str,
+    device: &'a crate::sts::NewDevice,
+    /// Set once its seed is in the vault (so that undoing removes it again).
+    seed_stored: &'a std::sync::atomic::AtomicBool,
+}
+
+/// Shows the new device, gets two consecutive codes for it and enables it.
+fn enroll(ctx: &Context, new: &NewOne, how: &Enrollment) -> Result<(), Error> {
+    let drawn_lines = show_device(ctx, new, how)?;
+    let pair = match how.store {
+        Some(backend) => stored_seed_codes(ctx, new, backend)?,
+        None => {
+            let serial = &new.device.serial_number;
+            if let Some(lines) = drawn_lines
+                && how.codes.codes.is_none()
+            {
+                // The code stays on screen until the person has scanned it, then is
+                // wiped (it is the second factor) before the codes are asked for.
+                let _ = ctx
+                    .prompt
+                    .ask("scan the QR code with your authenticator app, then press Enter: ");
+                show_secretly(&format!("\x1b[{}F\x1b[J", lines + 1), false);
+                ctx.say(&format!("enter two consecutive codes for {serial}"));
+            } else {
+                ctx.say(&format!(
+                    "scan the code with your authenticator app; then enter two consecutive codes for {serial}"
+                ));
+            }
+            two_codes(ctx, how.codes, serial)?
+        }
+    };
+    let serial = &new.device.serial_number;
+    new.acct.iam.device_codes(
+        &new.acct.keys,
+        "EnableMFADevice",
+        new.user,
+        serial,
+        (&pair.0, &pair.1),
+    )?;
+    spent(new.acct, serial, &pair);
+    Ok(())
+}
+
+/// Shows the new device as asked: the QR code on the terminal (where it fits), the PNG
+/// file, the secret and URI as text. The lines of the QR code when it was drawn on the
+/// terminal.
+fn show_device(ctx: &Context, new: &NewOne, how: &Enrollment) -> Result<Option<usize>, Error> {
+    let (user, account) = (new.user, &new.acct.identity.account);
+    let seed = new.device.seed_base32.expose_secret();
+    let uri = qr::otpauth_uri(user, account, seed);
+    let short = qr::otpauth_uri_short(user, account, seed);
+    let colour = ctx.env.get("TERM") != Some("dumb");
+    let drawn = qr::render_terminal(&short, colour);
+    let misfit = if has_terminal() {
+        qr_misfit(&short)
+    } else {
+        None
+    };
+    if let Some(why) = &misfit
+        && how.qr_png.is_none()
+        && !how.show_secret
+    {
+        return Err(qr_misfit_error(why, "the device is deleted again"));
+    }
+    let on_terminal = misfit.is_none() && show_secretly(&drawn, how.show_secret) && has_terminal();
+    if let Some(path) = how.qr_png {
+        crate::fsx::write_atomic(path, &qr::png(&uri))
+            .map_err(|e| Error::new(Exit::Config, e.to_string()))?;
+        ctx.say(&format!(
+            "QR code written to {} (private: it holds the secret)",
+            path.display()
+        ));
+    }
+    if let Some(why) = &misfit {
+        ctx.say(&match how.qr_png {
+            Some(path) => format!("{why}, so it is not drawn: scan {}", path.display()),
+            None => format!("{why}, so it is not drawn: type the secret below"),
+        });
+    }
+    if how.show_secret {
+        show_secretly(
+            &format!(
+                "awsmfa: secret: {}\nawsmfa: otpauth URI: {}\n",
+                seed,
+                uri.as_str()
+            ),
+            true,
+        );
+    }
+    Ok(on_terminal.then(|| drawn.lines().count()))
+}
+
+/// Stores the seed before the device is enabled (an enabled device whose seed was lost
+/// would lock the user out), and computes two consecutive codes from it.
+fn stored_seed_codes(
+    ctx: &Context,
+    new: &NewOne,
+    backend: Backend,
+) -> Result<(String, String), Error> {
+    let serial = &new.device.serial_number;
+    open_vault_to_store(ctx)?.store_seed(serial, backend, &new.device.seed_base32)?;
+    new.seed_stored
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    ctx.warn(SEED_WARNING);
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    let seed = new.device.seed_base32.expose_secret();
+    let code = |t| {
+        mfa::totp::aws_code(seed, t)
+            .ok_or_else(|| Error::new(Exit::Failure, "IAM returned a seed that is not base32"))
+    };
+    // The previous and the current step: the next login's code is then a fresh one
+    // within 30 s (each code is accepted once).
+    Ok((code(now.saturating_sub(30))?, code(now)?))
 }

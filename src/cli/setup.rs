@@ -539,17 +539,11 @@ pub fn resolve_profile(ctx: &Context, files: &AwsFiles) -> Result<Resolved, Erro
     resolve(files, &ctx.profile).map_err(|e| {
         let typo = matches!(e, crate::config::profile::ResolveError::NoProfile(_));
         let mut err = Error::from(e);
-        if typo && let Some(meant) = profile_meant(files, &ctx.profile) {
+        if typo && let Some(meant) = super::profiles::profile_meant(files, &ctx.profile) {
             err.hint = Some(format!("did you mean `-p {meant}`?"));
         }
         err
     })
-}
-
-/// The known profile a mistyped `name` most likely meant.
-pub fn profile_meant(files: &AwsFiles, name: &str) -> Option<String> {
-    let known = super::complete::profile_names(files);
-    super::complete::did_you_mean(name, known.iter().map(String::as_str)).map(String::from)
 }
 
 /// What to do when an MFA code is needed and nobody can be asked: `--token-code` where

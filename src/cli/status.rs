@@ -2,13 +2,12 @@
 //! and the sessions written or cached for it with their time left. `--json` has a
 //! stable schema (`version` 1); nothing here calls AWS or asks for a code.
 
-use std::collections::BTreeSet;
-
 use clap::Args;
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Context;
+use super::profiles;
 use super::setup::load_files;
 use crate::config::profile::{Kind, resolve};
 use crate::config::{AwsFiles, Profile};
@@ -240,29 +239,9 @@ pub fn run(ctx: &Context, opts: &StatusOpts) -> Result<(), Error> {
     output::print_stdout(&text).map_err(|e| Error::new(Exit::Failure, format!("stdout: {e}")))
 }
 
-/// Profile names as the AWS CLI sees them, `-long-term` sections folded into their base.
-pub fn profile_names(files: &AwsFiles) -> Vec<String> {
-    let mut names: BTreeSet<String> = files.profile_names().into_iter().collect();
-    // aws-mfa's layout: [NAME-long-term] is NAME's keys, not a profile of its own.
-    let folded: Vec<String> = names
-        .iter()
-        .filter(|n| files.credentials.has_section(n))
-        .filter_map(|n| n.strip_suffix("-long-term"))
-        .map(String::from)
-        .collect();
-    for base in folded {
-        names.remove(&format!("{base}-long-term"));
-        names.insert(base);
-    }
-    for meta in files.vault.list(crate::vault::Kind::Keys) {
-        names.insert(meta.name);
-    }
-    names.into_iter().collect()
-}
-
 pub fn build(files: &AwsFiles, cache: Option<&Cache>, now: Timestamp) -> Report {
     let cached_all = cache.map(|c| c.entries()).unwrap_or_default();
-    let profiles = profile_names(files)
+    let profiles = profiles::names(files)
         .into_iter()
         .map(|name| {
             let profile = files.profile(&name);

@@ -10,7 +10,8 @@
 
 use std::ffi::OsString;
 
-use super::setup::{load_files, profile_meant};
+use super::profiles::{did_you_mean, printable_names, profile_meant};
+use super::setup::load_files;
 use super::{Context, check_section_name};
 use crate::error::{Error, Exit};
 
@@ -65,7 +66,7 @@ fn unknown_option(cmd: &str, word: &str) -> Error {
         .filter(|a| !a.is_hide_set())
         .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
         .collect();
-    let hint = match super::complete::did_you_mean(flag, longs.iter().map(String::as_str)) {
+    let hint = match did_you_mean(flag, longs.iter().map(String::as_str)) {
         Some(similar) => format!("a similar option exists: {similar}"),
         None => format!("`awsmfa {cmd} --help` lists its options"),
     };
@@ -94,7 +95,7 @@ pub fn exec_profile_first(
     }
     let dashes_next = command.get(1).is_some_and(|w| w == "--");
     let files = load_files(ctx)?;
-    let is_profile = super::complete::profile_names(&files).contains(&first);
+    let is_profile = printable_names(&files).contains(&first);
     let is_program = ctx
         .env
         .get("PATH")

@@ -206,185 +206,259 @@ pub fn lint(policy: &Value) -> Vec<Finding> {
         _ => Vec::new(),
     };
     let mut out = Vec::new();
-    let allowed_without_mfa = |action: &str| {
-        statements
-            .iter()
-            .any(|(_, s)| effect(s) == "Allow" && !requires_mfa(s) && covers(s, action))
-    };
     for (path, stmt) in &statements {
-        let eff = effect(stmt);
         for (op, key, values, cpath) in conditions(stmt, path) {
             let op_l = op.to_ascii_lowercase();
-            let base_op = op_l.trim_end_matches("ifexists").to_string();
-            // Spelling and case of the MFA keys.
-            for canonical in [PRESENT, AGE] {
-                if key != canonical && key.eq_ignore_ascii_case(canonical) {
-                    out.push(Finding {
-                        rule: "condition-key-spelling",
-                        severity: Severity::Warning,
-                        path: cpath.clone(),
-                        what: format!("{key:?} works on AWS, which compares condition keys without case, but S3-compatible providers may not match it"),
-                        fix: format!("write it as {canonical:?}"),
-                    });
-                } else if !key.eq_ignore_ascii_case(canonical)
-                    && key.to_ascii_lowercase().starts_with("aws:")
-                    && edit_distance(&key, canonical) <= 3
-                {
-                    out.push(Finding {
-                        rule: "condition-key-spelling",
-                        severity: Severity::Error,
-                        path: cpath.clone(),
-                        what: format!("{key:?} is not a condition key AWS sets, so this condition never matches"),
-                        fix: format!("did you mean {canonical:?}?"),
-                    });
-                }
-            }
-            // Value types.
-            if is_key(&key, PRESENT) || base_op == "bool" {
-                if base_op.starts_with("numeric")
-                    || base_op.starts_with("string") && is_key(&key, PRESENT)
-                {
-                    out.push(Finding {
-                        rule: "condition-value-type",
-                        severity: Severity::Error,
-                        path: cpath.clone(),
-                        what: format!("{key} is a boolean key; the {op} operator never compares it as intended"),
-                        fix: "use Bool (or BoolIfExists) with \"true\" or \"false\"".into(),
-                    });
-                } else if values.iter().any(|v| bool_value(v).is_none()) && base_op == "bool" {
-                    out.push(Finding {
-                        rule: "condition-value-type",
-                        severity: Severity::Error,
-                        path: cpath.clone(),
-                        what: "a Bool condition value that is neither true nor false never matches"
-                            .into(),
-                        fix: "use \"true\" or \"false\"".into(),
-                    });
-                }
-            }
-            if is_key(&key, AGE) {
-                let numeric = values.iter().all(|v| match v {
-                    Value::Number(_) => true,
-                    Value::String(s) => s.parse::<f64>().is_ok(),
-                    _ => false,
-                });
-                if !base_op.starts_with("numeric") || !numeric {
-                    out.push(Finding {
-                        rule: "condition-value-type",
-                        severity: Severity::Error,
-                        path: cpath.clone(),
-                        what: format!("{AGE} is a number of seconds; {op} with these values never compares it as intended"),
-                        fix: "use a Numeric operator with a number of seconds, e.g. \"NumericLessThan\": {\"aws:MultiFactorAuthAge\": \"3600\"}".into(),
-                    });
-                }
-            }
-            // The classic: Bool + false in a Deny.
-            if eff == "Deny"
-                && op_l == "bool"
-                && is_key(&key, PRESENT)
-                && values.iter().any(|v| bool_value(v) == Some(false))
-            {
-                out.push(Finding {
-                    rule: "bool-false-deny",
-                    severity: Severity::Error,
-                    path: cpath.clone(),
-                    what: "long-term access keys carry no aws:MultiFactorAuthPresent at all, so on AWS this Deny never applies to them: API calls with plain keys are not forced to use MFA; an S3-compatible provider (Wasabi documents this very form) enforces it only if it takes the missing key as false".into(),
-                    fix: BOOL_FALSE_FIX.into(),
-                });
-            }
-            if eff == "Deny"
-                && is_key(&key, AGE)
-                && !op_l.ends_with("ifexists")
-                && !requires_mfa(stmt)
-                && !without_mfa(stmt)
-            {
-                out.push(Finding {
-                    rule: "age-without-presence",
-                    severity: Severity::Warning,
-                    path: cpath.clone(),
-                    what: "long-term keys carry no aws:MultiFactorAuthAge, so this Deny never applies to them; without a separate Deny for requests without MFA, plain keys pass".into(),
-                    fix: "also deny when MFA is absent (\"BoolIfExists\": {\"aws:MultiFactorAuthPresent\": \"false\"}), or use NumericGreaterThanIfExists".into(),
-                });
-            }
-        }
-        if eff == "Deny" && without_mfa(stmt) {
-            let blocked: Vec<&str> = ENROLL.iter().copied().filter(|a| covers(stmt, a)).collect();
-            if !blocked.is_empty() {
-                out.push(Finding {
-                    rule: "mfa-lockout",
-                    severity: Severity::Error,
-                    path: path.clone(),
-                    what: format!(
-                        "without MFA this denies {}: a user who has no MFA yet can never set it up",
-                        blocked.join(", ")
-                    ),
-                    fix: format!("exempt them: add {} to NotAction", blocked.join(", ")),
-                });
-            }
-            if covers(stmt, "sts:GetSessionToken") {
-                out.push(Finding {
-                    rule: "get-session-token-denied",
-                    severity: Severity::Info,
-                    path: path.clone(),
-                    what: "this Deny also covers sts:GetSessionToken; AWS ignores policies for it, but S3-compatible providers may apply them, locking users out of MFA sessions".into(),
-                    fix: "add sts:GetSessionToken to NotAction".into(),
-                });
-            }
-        }
-        if eff == "Allow" && requires_mfa(stmt) {
-            let needs: Vec<&str> = ENROLL
-                .iter()
-                .copied()
-                .filter(|a| covers(stmt, a) && !allowed_without_mfa(a))
-                .collect();
-            if needs.len() == ENROLL.len() {
-                out.push(Finding {
-                    rule: "self-service-needs-mfa",
-                    severity: Severity::Warning,
-                    path: path.clone(),
-                    what: "this Allow requires MFA, and nothing allows the MFA self-service actions without it: long-term keys cannot list, create or enable their MFA device".into(),
-                    fix: format!("add a statement allowing {} without the condition", MFA_SELF_SERVICE[..7].join(", ")),
-                });
-            }
-        }
-        if eff == "Allow" && stmt.get("NotAction").is_some() {
-            out.push(Finding {
-                rule: "notaction-allow",
-                severity: Severity::Warning,
-                path: format!("{path}.NotAction"),
-                what: "Allow with NotAction allows every action not listed, including services and actions added later".into(),
-                fix: "list the allowed actions in Action instead".into(),
-            });
-        }
-        if eff == "Allow" && covers(stmt, "sts:AssumeRole") {
-            let anyone = match stmt.get("Principal") {
-                Some(Value::String(s)) => s == "*",
-                Some(Value::Object(m)) => {
-                    m.values().any(|v| list(Some(v)).iter().any(|p| p == "*"))
-                }
-                _ => false,
+            let c = Cond {
+                stmt,
+                base_op: op_l.trim_end_matches("ifexists").to_string(),
+                op_l,
+                op,
+                key,
+                values,
+                path: cpath,
             };
-            if stmt.get("Principal").is_some() && !requires_mfa(stmt) {
-                out.push(Finding {
-                    rule: "trust-without-mfa",
-                    severity: Severity::Warning,
-                    path: path.clone(),
-                    what: "this trust policy lets the principal assume the role without MFA: long-term keys alone reach everything the role may do".into(),
-                    fix: "add \"Condition\": {\"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"}} (`awsmfa policy role-trust` prints one)".into(),
-                });
-            }
-            if anyone {
-                out.push(Finding {
-                    rule: "wildcard-principal",
-                    severity: Severity::Error,
-                    path: format!("{path}.Principal"),
-                    what: "any AWS account can assume this role (an MFA condition only asks that they used MFA in their own account)".into(),
-                    fix: "name the account or users: \"Principal\": {\"AWS\": \"arn:aws:iam::ACCOUNT:root\"}".into(),
-                });
-            }
+            key_spelling(&mut out, &c);
+            value_types(&mut out, &c);
+            deny_never_applies(&mut out, &c);
         }
+        deny_findings(&mut out, path, stmt);
+        allow_findings(&mut out, path, stmt, &statements);
     }
     out
+}
+
+/// One condition entry of a statement, as the rules read it.
+struct Cond<'a> {
+    stmt: &'a Value,
+    op: String,
+    /// The operator in lower case.
+    op_l: String,
+    /// The operator in lower case, without `IfExists`.
+    base_op: String,
+    key: String,
+    values: Vec<Value>,
+    /// Where, as a JSON path.
+    path: String,
+}
+
+/// `condition-key-spelling`: the spelling and case of the MFA keys.
+fn key_spelling(out: &mut Vec<Finding>, c: &Cond) {
+    let Cond {
+        key, path: cpath, ..
+    } = c;
+    for canonical in [PRESENT, AGE] {
+        if key != canonical && key.eq_ignore_ascii_case(canonical) {
+            out.push(Finding {
+                rule: "condition-key-spelling",
+                severity: Severity::Warning,
+                path: cpath.clone(),
+                what: format!("{key:?} works on AWS, which compares condition keys without case, but S3-compatible providers may not match it"),
+                fix: format!("write it as {canonical:?}"),
+            });
+        } else if !key.eq_ignore_ascii_case(canonical)
+            && key.to_ascii_lowercase().starts_with("aws:")
+            && edit_distance(key, canonical) <= 3
+        {
+            out.push(Finding {
+                rule: "condition-key-spelling",
+                severity: Severity::Error,
+                path: cpath.clone(),
+                what: format!(
+                    "{key:?} is not a condition key AWS sets, so this condition never matches"
+                ),
+                fix: format!("did you mean {canonical:?}?"),
+            });
+        }
+    }
+}
+
+/// `condition-value-type`: a value of the wrong type for its operator or key.
+fn value_types(out: &mut Vec<Finding>, c: &Cond) {
+    let Cond {
+        op,
+        base_op,
+        key,
+        values,
+        path: cpath,
+        ..
+    } = c;
+    if is_key(key, PRESENT) || base_op == "bool" {
+        if base_op.starts_with("numeric") || base_op.starts_with("string") && is_key(key, PRESENT) {
+            out.push(Finding {
+                rule: "condition-value-type",
+                severity: Severity::Error,
+                path: cpath.clone(),
+                what: format!(
+                    "{key} is a boolean key; the {op} operator never compares it as intended"
+                ),
+                fix: "use Bool (or BoolIfExists) with \"true\" or \"false\"".into(),
+            });
+        } else if values.iter().any(|v| bool_value(v).is_none()) && base_op == "bool" {
+            out.push(Finding {
+                rule: "condition-value-type",
+                severity: Severity::Error,
+                path: cpath.clone(),
+                what: "a Bool condition value that is neither true nor false never matches".into(),
+                fix: "use \"true\" or \"false\"".into(),
+            });
+        }
+    }
+    if is_key(key, AGE) {
+        let numeric = values.iter().all(|v| match v {
+            Value::Number(_) => true,
+            Value::String(s) => s.parse::<f64>().is_ok(),
+            _ => false,
+        });
+        if !base_op.starts_with("numeric") || !numeric {
+            out.push(Finding {
+                rule: "condition-value-type",
+                severity: Severity::Error,
+                path: cpath.clone(),
+                what: format!("{AGE} is a number of seconds; {op} with these values never compares it as intended"),
+                fix: "use a Numeric operator with a number of seconds, e.g. \"NumericLessThan\": {\"aws:MultiFactorAuthAge\": \"3600\"}".into(),
+            });
+        }
+    }
+}
+
+/// `bool-false-deny` and `age-without-presence`: a Deny on a condition that long-term
+/// keys do not carry, which so never applies to them.
+fn deny_never_applies(out: &mut Vec<Finding>, c: &Cond) {
+    let Cond {
+        stmt,
+        op_l,
+        key,
+        values,
+        path: cpath,
+        ..
+    } = c;
+    let eff = effect(stmt);
+    if eff == "Deny"
+        && op_l == "bool"
+        && is_key(key, PRESENT)
+        && values.iter().any(|v| bool_value(v) == Some(false))
+    {
+        out.push(Finding {
+            rule: "bool-false-deny",
+            severity: Severity::Error,
+            path: cpath.clone(),
+            what: "long-term access keys carry no aws:MultiFactorAuthPresent at all, so on AWS this Deny never applies to them: API calls with plain keys are not forced to use MFA; an S3-compatible provider (Wasabi documents this very form) enforces it only if it takes the missing key as false".into(),
+            fix: BOOL_FALSE_FIX.into(),
+        });
+    }
+    if eff == "Deny"
+        && is_key(key, AGE)
+        && !op_l.ends_with("ifexists")
+        && !requires_mfa(stmt)
+        && !without_mfa(stmt)
+    {
+        out.push(Finding {
+            rule: "age-without-presence",
+            severity: Severity::Warning,
+            path: cpath.clone(),
+            what: "long-term keys carry no aws:MultiFactorAuthAge, so this Deny never applies to them; without a separate Deny for requests without MFA, plain keys pass".into(),
+            fix: "also deny when MFA is absent (\"BoolIfExists\": {\"aws:MultiFactorAuthPresent\": \"false\"}), or use NumericGreaterThanIfExists".into(),
+        });
+    }
+}
+
+/// `mfa-lockout` and `get-session-token-denied`: what a Deny for requests without MFA
+/// also covers.
+fn deny_findings(out: &mut Vec<Finding>, path: &str, stmt: &Value) {
+    let eff = effect(stmt);
+    if eff == "Deny" && without_mfa(stmt) {
+        let blocked: Vec<&str> = ENROLL.iter().copied().filter(|a| covers(stmt, a)).collect();
+        if !blocked.is_empty() {
+            out.push(Finding {
+                rule: "mfa-lockout",
+                severity: Severity::Error,
+                path: path.to_string(),
+                what: format!(
+                    "without MFA this denies {}: a user who has no MFA yet can never set it up",
+                    blocked.join(", ")
+                ),
+                fix: format!("exempt them: add {} to NotAction", blocked.join(", ")),
+            });
+        }
+        if covers(stmt, "sts:GetSessionToken") {
+            out.push(Finding {
+                rule: "get-session-token-denied",
+                severity: Severity::Info,
+                path: path.to_string(),
+                what: "this Deny also covers sts:GetSessionToken; AWS ignores policies for it, but S3-compatible providers may apply them, locking users out of MFA sessions".into(),
+                fix: "add sts:GetSessionToken to NotAction".into(),
+            });
+        }
+    }
+}
+
+/// Whether any statement allows `action` without MFA.
+fn allowed_without_mfa(statements: &[(String, &Value)], action: &str) -> bool {
+    statements
+        .iter()
+        .any(|(_, s)| effect(s) == "Allow" && !requires_mfa(s) && covers(s, action))
+}
+
+/// `self-service-needs-mfa`, `notaction-allow`, `trust-without-mfa` and
+/// `wildcard-principal`: what an Allow lets through, or keeps from those without MFA.
+fn allow_findings(
+    out: &mut Vec<Finding>,
+    path: &str,
+    stmt: &Value,
+    statements: &[(String, &Value)],
+) {
+    let eff = effect(stmt);
+    if eff == "Allow" && requires_mfa(stmt) {
+        let needs: Vec<&str> = ENROLL
+            .iter()
+            .copied()
+            .filter(|a| covers(stmt, a) && !allowed_without_mfa(statements, a))
+            .collect();
+        if needs.len() == ENROLL.len() {
+            out.push(Finding {
+                rule: "self-service-needs-mfa",
+                severity: Severity::Warning,
+                path: path.to_string(),
+                what: "this Allow requires MFA, and nothing allows the MFA self-service actions without it: long-term keys cannot list, create or enable their MFA device".into(),
+                fix: format!("add a statement allowing {} without the condition", MFA_SELF_SERVICE[..7].join(", ")),
+            });
+        }
+    }
+    if eff == "Allow" && stmt.get("NotAction").is_some() {
+        out.push(Finding {
+            rule: "notaction-allow",
+            severity: Severity::Warning,
+            path: format!("{path}.NotAction"),
+            what: "Allow with NotAction allows every action not listed, including services and actions added later".into(),
+            fix: "list the allowed actions in Action instead".into(),
+        });
+    }
+    if eff == "Allow" && covers(stmt, "sts:AssumeRole") {
+        let anyone = match stmt.get("Principal") {
+            Some(Value::String(s)) => s == "*",
+            Some(Value::Object(m)) => m.values().any(|v| list(Some(v)).iter().any(|p| p == "*")),
+            _ => false,
+        };
+        if stmt.get("Principal").is_some() && !requires_mfa(stmt) {
+            out.push(Finding {
+                rule: "trust-without-mfa",
+                severity: Severity::Warning,
+                path: path.to_string(),
+                what: "this trust policy lets the principal assume the role without MFA: long-term keys alone reach everything the role may do".into(),
+                fix: "add \"Condition\": {\"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"}} (`awsmfa policy role-trust` prints one)".into(),
+            });
+        }
+        if anyone {
+            out.push(Finding {
+                rule: "wildcard-principal",
+                severity: Severity::Error,
+                path: format!("{path}.Principal"),
+                what: "any AWS account can assume this role (an MFA condition only asks that they used MFA in their own account)".into(),
+                fix: "name the account or users: \"Principal\": {\"AWS\": \"arn:aws:iam::ACCOUNT:root\"}".into(),
+            });
+        }
+    }
 }
 
 /// Findings as text, one block each, for a terminal: the names and values they quote

@@ -21,14 +21,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::time::Duration;
 
-use super::Context;
-use super::keys::{process_line, quote_word, self_command, sts_client};
-use super::setup::{Setup, load_files, open_vault_to_store};
+use super::shared::{process_line, quote_word, self_command, sts_client};
+use crate::cli::Context;
+use crate::cli::setup::{Setup, load_files, open_vault_to_store};
 use crate::config::AwsFiles;
 use crate::config::profile::{self, KeysFrom, KeysSource};
 use crate::creds::{Credentials, key_fingerprint, mask};
 use crate::error::{Error, Exit};
-use crate::output;
+use crate::output::{self, WriteError};
 use crate::proc::{Finished, RunError};
 use crate::sts::Sts;
 use crate::vault::{self, Backend};
@@ -69,6 +69,18 @@ pub fn runs_aws_vault(value: &str) -> bool {
     !matches!(parse_line(value), Parsed::NotAwsVault)
 }
 
+/// aws-vault's global flags that take a value.
+const GLOBAL_VALUE: [&str; 8] = [
+    "--backend",
+    "--prompt",
+    "--keychain",
+    "--secret-service-collection",
+    "--pass-dir",
+    "--pass-cmd",
+    "--pass-prefix",
+    "--file-dir",
+];
+
 /// Reads a `credential_process` value as aws-vault v7.2.0 (kingpin) reads its arguments:
 /// global flags anywhere, `--flag=value` or `--flag value`, `-d value` or `-dvalue`,
 /// `--` ending the flags.
@@ -87,16 +99,6 @@ pub fn parse_line(value: &str) -> Parsed {
     if !is_aws_vault(program) {
         return Parsed::NotAwsVault;
     }
-    const GLOBAL_VALUE: [&str; 8] = [
-        "--backend",
-        "--prompt",
-        "--keychain",
-        "--secret-service-collection",
-        "--pass-dir",
-        "--pass-cmd",
-        "--pass-prefix",
-        "--file-dir",
-    ];
     let mut command: Option<&str> = None;
     let mut positionals: Vec<&str> = Vec::new();
     let mut line = VaultLine {
@@ -182,32 +184,8 @@ pub fn parse_line(value: &str) -> Parsed {
             }
         }
     }
-    match command {
-        Some("export") => match format.as_deref() {
-            Some("json") => {}
-            Some(other) => {
-                return Parsed::Unusable(format!(
-                    "it exports --format={other}, not the JSON credential_process needs"
-                ));
-            }
-            None => {
-                return Parsed::Unusable(
-                    "it exports environment lines (no --format=json), not the JSON credential_process needs".into(),
-                );
-            }
-        },
-        Some("exec") if json => {}
-        Some("exec") => {
-            return Parsed::Unusable(
-                "it runs a command (exec without --json), not credential_process JSON".into(),
-            );
-        }
-        Some(other) => {
-            return Parsed::Unusable(format!(
-                "aws-vault {other} prints no credential_process JSON"
-            ));
-        }
-        None => return Parsed::Unusable("it names no aws-vault command".into()),
+    if let Some(why) = why_no_json(command, format.as_deref(), json) {
+        return Parsed::Unusable(why);
     }
     match positionals.as_slice() {
         [profile] => {
@@ -216,6 +194,30 @@ pub fn parse_line(value: &str) -> Parsed {
         }
         [] => Parsed::Unusable("it names no profile".into()),
         _ => Parsed::Unusable("it has words after the profile".into()),
+    }
+}
+
+/// Why an aws-vault command line does not print credential_process JSON, if it does not:
+/// only `export --format=json` and `exec --json` do.
+fn why_no_json(command: Option<&str>, format: Option<&str>, json: bool) -> Option<String> {
+    match command {
+        Some("export") => match format {
+            Some("json") => None,
+            Some(other) => Some(format!(
+                "it exports --format={other}, not the JSON credential_process needs"
+            )),
+            None => Some(
+                "it exports environment lines (no --format=json), not the JSON credential_process needs".into(),
+            ),
+        },
+        Some("exec") if json => None,
+        Some("exec") => Some(
+            "it runs a command (exec without --json), not credential_process JSON".into(),
+        ),
+        Some(other) => Some(format!(
+            "aws-vault {other} prints no credential_process JSON"
+        )),
+        None => Some("it names no aws-vault command".into()),
     }
 }
 
@@ -258,7 +260,7 @@ struct AwsVault {
 /// How long one aws-vault call may take: `AWSMFA_AWS_VAULT_TIMEOUT`, else 60 s (enough to
 /// answer an OS dialog that unlocks a keychain).
 fn timeout(ctx: &Context) -> Result<Duration, Error> {
-    super::setup::timeout_var(ctx, "AWSMFA_AWS_VAULT_TIMEOUT", 60)
+    crate::cli::setup::timeout_var(ctx, "AWSMFA_AWS_VAULT_TIMEOUT", 60)
 }
 
 /// The last line aws-vault wrote on standard error, cleaned and shortened.
@@ -500,40 +502,18 @@ fn ignored_settings(files: &AwsFiles, profiles: &BTreeSet<String>) -> Vec<String
 
 pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), Error> {
     for name in names {
-        super::check_section_name(name, "profile")?;
+        crate::cli::check_section_name(name, "profile")?;
     }
     let files = load_files(ctx)?;
     let tool = AwsVault::new(ctx)?;
-    let stored = tool.list(ctx)?;
-    let chosen: Vec<String> = if names.is_empty() {
-        if stored.is_empty() {
-            ctx.say("aws-vault holds no credentials (aws-vault list --credentials printed none): nothing to import");
-            return Ok(());
-        }
-        stored.clone()
-    } else {
-        let missing: Vec<&String> = names.iter().filter(|n| !stored.contains(n)).collect();
-        if let Some(first) = missing.first() {
-            return Err(Error::new(
-                Exit::Config,
-                format!(
-                    "aws-vault holds no credentials named {first:?} (it holds: {}); nothing imported",
-                    if stored.is_empty() {
-                        "none".to_string()
-                    } else {
-                        stored.join(", ")
-                    }
-                ),
-            ));
-        }
-        names.to_vec()
+    let Some(chosen) = chosen(ctx, &tool, names)? else {
+        return Ok(());
     };
-    let all_or_nothing = !names.is_empty();
     let mut failures: Vec<(String, Error)> = Vec::new();
     // Names that are not profile names stay behind.
     let chosen: Vec<String> = chosen
         .into_iter()
-        .filter(|n| match super::check_section_name(n, "credential") {
+        .filter(|n| match crate::cli::check_section_name(n, "credential") {
             Ok(()) => true,
             Err(e) => {
                 failures.push((n.clone(), e));
@@ -542,74 +522,280 @@ pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), E
         })
         .collect();
     // The vault is opened (its passphrase asked) before aws-vault is asked for keys.
-    let vault = open_vault_to_store(ctx)?;
+    let run = Run {
+        ctx,
+        files: &files,
+        vault: open_vault_to_store(ctx)?,
+        backend,
+        all_or_nothing: !names.is_empty(),
+    };
     let command = self_command(ctx);
     let mut ready: Vec<Candidate> = Vec::new();
     for name in &chosen {
-        let result = (|| -> Result<Candidate, Error> {
-            let existing = files.vault.get(vault::Kind::Keys, name)?;
-            let keys = tool.export(ctx, name)?;
-            let already = match &existing {
-                Some(meta)
-                    if meta.fingerprint.as_deref()
-                        == Some(&key_fingerprint(&keys.access_key_id)) =>
-                {
-                    if vault.read_keys(meta)?.secret() != keys.secret() {
-                        return Err(Error::new(
-                            Exit::Config,
-                            format!(
-                                "awsmfa's vault holds a different secret for {}",
-                                mask(&keys.access_key_id)
-                            ),
-                        )
-                        .with_hint(format!("awsmfa remove {name} first")));
-                    }
-                    true
-                }
-                Some(meta) => {
-                    return Err(Error::new(
-                        Exit::Config,
-                        format!(
-                            "awsmfa's vault already holds other keys for it ({})",
-                            meta.key_id.as_deref().unwrap_or("?")
-                        ),
-                    )
-                    .with_hint(format!("awsmfa remove {name} first")));
-                }
-                None => false,
-            };
-            let source = KeysSource {
-                profile: name.clone(),
-                keys: KeysFrom::Static(keys.clone()),
-                origin: "aws-vault's export".into(),
-                section: None,
-            };
-            let setup = Setup::with(ctx, files.clone(), profile::with_keys(&files, name, source))?;
-            let sts = sts_client(ctx, &setup)?;
-            let id = sts.get_caller_identity(&keys).map_err(|e| {
-                Error::from(e).with_message_prefix("checking the keys with GetCallerIdentity: ")
-            })?;
-            Ok(Candidate {
-                name: name.clone(),
-                keys,
-                arn: id.arn,
-                already,
-            })
-        })();
-        match result {
+        match run.export_and_check(&tool, name) {
             Ok(c) => ready.push(c),
             Err(e) => failures.push((name.clone(), e)),
         }
     }
-    // The config lines, per target profile; a profile whose lines cannot be written stays.
-    let lines = vault_lines(&files);
-    let mut rewrites: BTreeMap<String, Vec<Rewrite>> = BTreeMap::new();
+    let (rewrites, left_lines) = plan_rewrites(&files, &command, &ready, &chosen);
+    run.drop_unwritable(&rewrites, &mut ready, &mut failures)?;
+    let (moved, store_failures) = run.store_and_rewrite(&ready, &rewrites)?;
+    run.report_moved(&moved, &rewrites);
+    for (name, e) in &store_failures {
+        ctx.warn(&format!(
+            "left {name:?} in aws-vault: storing failed: {}",
+            e.message
+        ));
+    }
+    for line in &left_lines {
+        ctx.warn(line);
+    }
+    for line in ignored_settings(&files, &touched(&files, &moved, &rewrites)) {
+        ctx.warn(&line);
+    }
+    finish(ctx, &failures, &store_failures, &moved)
+}
+
+/// The credentials to import: the names given, each of which aws-vault must hold, else
+/// all it holds; None when it holds none (said).
+fn chosen(ctx: &Context, tool: &AwsVault, names: &[String]) -> Result<Option<Vec<String>>, Error> {
+    let stored = tool.list(ctx)?;
+    if names.is_empty() {
+        if stored.is_empty() {
+            ctx.say("aws-vault holds no credentials (aws-vault list --credentials printed none): nothing to import");
+            return Ok(None);
+        }
+        return Ok(Some(stored));
+    }
+    let missing: Vec<&String> = names.iter().filter(|n| !stored.contains(n)).collect();
+    if let Some(first) = missing.first() {
+        return Err(Error::new(
+            Exit::Config,
+            format!(
+                "aws-vault holds no credentials named {first:?} (it holds: {}); nothing imported",
+                if stored.is_empty() {
+                    "none".to_string()
+                } else {
+                    stored.join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(Some(names.to_vec()))
+}
+
+/// Credentials that could not be moved, by name, with why.
+type Failures = Vec<(String, Error)>;
+
+/// The config lines to rewrite, by the profile whose keys they run aws-vault for.
+type Rewrites = BTreeMap<String, Vec<Rewrite>>;
+
+/// What the steps of an import share: the files as read, awsmfa's vault and the backend
+/// the keys go to, and whether named profiles move all or none.
+struct Run<'a> {
+    ctx: &'a Context,
+    files: &'a AwsFiles,
+    vault: vault::Vault<'a>,
+    backend: Backend,
+    all_or_nothing: bool,
+}
+
+impl Run<'_> {
+    /// Exports one credential from aws-vault, compares it with what awsmfa's vault
+    /// already holds under the name, and checks it with GetCallerIdentity.
+    fn export_and_check(&self, tool: &AwsVault, name: &str) -> Result<Candidate, Error> {
+        let ctx = self.ctx;
+        let existing = self.files.vault.get(vault::Kind::Keys, name)?;
+        let keys = tool.export(ctx, name)?;
+        let already = match &existing {
+            Some(meta)
+                if meta.fingerprint.as_deref() == Some(&key_fingerprint(&keys.access_key_id)) =>
+            {
+                if self.vault.read_keys(meta)?.secret() != keys.secret() {
+                    return Err(Error::new(
+                        Exit::Config,
+                        format!(
+                            "awsmfa's vault holds a different secret for {}",
+                            mask(&keys.access_key_id)
+                        ),
+                    )
+                    .with_hint(format!("awsmfa remove {name} first")));
+                }
+                true
+            }
+            Some(meta) => {
+                return Err(Error::new(
+                    Exit::Config,
+                    format!(
+                        "awsmfa's vault already holds other keys for it ({})",
+                        meta.key_id.as_deref().unwrap_or("?")
+                    ),
+                )
+                .with_hint(format!("awsmfa remove {name} first")));
+            }
+            None => false,
+        };
+        let source = KeysSource {
+            profile: name.to_string(),
+            keys: KeysFrom::Static(keys.clone()),
+            origin: "aws-vault's export".into(),
+            section: None,
+        };
+        let resolved = profile::with_keys(self.files, name, source);
+        let setup = Setup::with(ctx, self.files.clone(), resolved)?;
+        let sts = sts_client(ctx, &setup)?;
+        let id = sts.get_caller_identity(&keys).map_err(|e| {
+            Error::from(e).with_message_prefix("checking the keys with GetCallerIdentity: ")
+        })?;
+        Ok(Candidate {
+            name: name.to_string(),
+            keys,
+            arn: id.arn,
+            already,
+        })
+    }
+
+    /// A profile whose lines cannot be written stays (with named profiles, nothing is
+    /// imported); the failures so far are said.
+    fn drop_unwritable(
+        &self,
+        rewrites: &Rewrites,
+        ready: &mut Vec<Candidate>,
+        failures: &mut Failures,
+    ) -> Result<(), Error> {
+        let files = self.files;
+        ready.retain(|c| {
+            let group: Vec<&Rewrite> = rewrites
+                .get(&c.name)
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
+            match output::try_edit(&files.config, |d| edit_all(d, &group)) {
+                Ok(_) => true,
+                Err(e) => {
+                    failures.push((
+                        c.name.clone(),
+                        Error::from(output::with_path(e, &files.config_path)).with_message_prefix(
+                            "its credential_process line cannot be rewritten: ",
+                        ),
+                    ));
+                    false
+                }
+            }
+        });
+        if self.all_or_nothing
+            && let Some((name, e)) = failures.first()
+        {
+            return Err(Error {
+                message: format!("{name:?}: {}; nothing imported", e.message),
+                ..e.clone()
+            });
+        }
+        for (name, e) in failures.iter() {
+            self.ctx
+                .warn(&format!("left {name:?} in aws-vault: {}", e.message));
+            if let Some(h) = &e.hint {
+                self.ctx.hint(h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the keys, then rewrites the config in one edit; undoes the stores if that
+    /// edit fails. The credentials moved, and those whose storing failed.
+    fn store_and_rewrite<'c>(
+        &self,
+        ready: &'c [Candidate],
+        rewrites: &Rewrites,
+    ) -> Result<(Vec<&'c Candidate>, Failures), Error> {
+        let mut stored_now: Vec<&Candidate> = Vec::new();
+        let mut store_failures = Vec::new();
+        for c in ready {
+            if c.already {
+                continue;
+            }
+            match self
+                .vault
+                .store_keys(&c.name, self.backend, &c.keys, Some(&c.arn))
+            {
+                Ok(_) => stored_now.push(c),
+                Err(e) => store_failures.push((c.name.clone(), Error::from(e))),
+            }
+        }
+        if !store_failures.is_empty() && self.all_or_nothing {
+            undo(self.ctx, &self.vault, &stored_now);
+            let (name, e) = store_failures.remove(0);
+            return Err(Error {
+                message: format!("storing {name:?}: {}; nothing imported", e.message),
+                ..e
+            });
+        }
+        let moved: Vec<&Candidate> = ready
+            .iter()
+            .filter(|c| !store_failures.iter().any(|(n, _)| *n == c.name))
+            .collect();
+        let group: Vec<&Rewrite> = moved
+            .iter()
+            .flat_map(|c| rewrites.get(&c.name).into_iter().flatten())
+            .collect();
+        if !group.is_empty()
+            && let Err(e) = output::edit_file(&self.files.config_path, |d| edit_all(d, &group))
+        {
+            undo(self.ctx, &self.vault, &stored_now);
+            return Err(Error::from(e).with_message_prefix(
+                "rewriting the config's aws-vault lines failed, and the keys stored were removed again; nothing imported: ",
+            ));
+        }
+        Ok((moved, store_failures))
+    }
+
+    /// Says what moved where and which config lines were rewritten.
+    fn report_moved(&self, moved: &[&Candidate], rewrites: &Rewrites) {
+        let (ctx, files) = (self.ctx, self.files);
+        for c in moved {
+            let how = if c.already {
+                "already in awsmfa's vault, the same keys".to_string()
+            } else {
+                format!("moved into {}", self.backend.describe())
+            };
+            ctx.say(&format!(
+                "{:?}: {} ({}, {}), checked with GetCallerIdentity",
+                c.name,
+                how,
+                mask(&c.keys.access_key_id),
+                c.arn
+            ));
+            for r in rewrites.get(&c.name).into_iter().flatten() {
+                ctx.say(&format!(
+                    "  rewrote credential_process in [{}] of {}: {} (was {})",
+                    files.config_section_of(&r.holder),
+                    files.config_path.display(),
+                    r.new,
+                    r.old
+                ));
+                for note in &r.notes {
+                    ctx.say(&format!("    {note}"));
+                }
+                debug_assert_eq!(r.target, c.name);
+            }
+        }
+    }
+}
+
+/// The config lines, per target profile, for the credentials `ready` to move; and why
+/// each other line that runs aws-vault is left as it is.
+fn plan_rewrites(
+    files: &AwsFiles,
+    command: &str,
+    ready: &[Candidate],
+    chosen: &[String],
+) -> (Rewrites, Vec<String>) {
+    let mut rewrites: Rewrites = BTreeMap::new();
     let mut left_lines: Vec<String> = Vec::new();
-    for (holder, old, parsed) in &lines {
+    for (holder, old, parsed) in &vault_lines(files) {
         let section = files.config_section_of(holder);
         match parsed {
             Parsed::Vault(line) if ready.iter().any(|c| c.name == line.profile) => {
-                match replacement(&command, line) {
+                match replacement(command, line) {
                     Ok((new, notes)) => rewrites.entry(line.profile.clone()).or_default().push(Rewrite {
                         holder: holder.clone(),
                         old: old.clone(),
@@ -633,115 +819,22 @@ pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), E
             Parsed::NotAwsVault => {}
         }
     }
-    let edit_all = |doc: &mut crate::config::ini::Document, group: &[&Rewrite]| {
-        for r in group {
-            output::save_edit(doc, &r.holder, "credential_process", &r.new)?;
-        }
-        Ok(())
-    };
-    ready.retain(|c| {
-        let group: Vec<&Rewrite> = rewrites
-            .get(&c.name)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        match output::try_edit(&files.config, |d| edit_all(d, &group)) {
-            Ok(_) => true,
-            Err(e) => {
-                failures.push((
-                    c.name.clone(),
-                    Error::from(output::with_path(e, &files.config_path))
-                        .with_message_prefix("its credential_process line cannot be rewritten: "),
-                ));
-                false
-            }
-        }
-    });
-    if all_or_nothing && let Some((name, e)) = failures.first() {
-        return Err(Error {
-            message: format!("{name:?}: {}; nothing imported", e.message),
-            ..e.clone()
-        });
+    (rewrites, left_lines)
+}
+
+/// Writes the new `credential_process` lines of `group` into the config.
+fn edit_all(doc: &mut crate::config::ini::Document, group: &[&Rewrite]) -> Result<(), WriteError> {
+    for r in group {
+        output::save_edit(doc, &r.holder, "credential_process", &r.new)?;
     }
-    for (name, e) in &failures {
-        ctx.warn(&format!("left {name:?} in aws-vault: {}", e.message));
-        if let Some(h) = &e.hint {
-            ctx.hint(h);
-        }
-    }
-    // Store, then rewrite the config in one edit; undo the stores if that edit fails.
-    let mut stored_now: Vec<&Candidate> = Vec::new();
-    let mut store_failures = Vec::new();
-    for c in &ready {
-        if c.already {
-            continue;
-        }
-        match vault.store_keys(&c.name, backend, &c.keys, Some(&c.arn)) {
-            Ok(_) => stored_now.push(c),
-            Err(e) => store_failures.push((c.name.clone(), Error::from(e))),
-        }
-    }
-    if !store_failures.is_empty() && all_or_nothing {
-        undo(ctx, &vault, &stored_now);
-        let (name, e) = store_failures.remove(0);
-        return Err(Error {
-            message: format!("storing {name:?}: {}; nothing imported", e.message),
-            ..e
-        });
-    }
-    let moved: Vec<&Candidate> = ready
-        .iter()
-        .filter(|c| !store_failures.iter().any(|(n, _)| *n == c.name))
-        .collect();
-    let group: Vec<&Rewrite> = moved
-        .iter()
-        .flat_map(|c| rewrites.get(&c.name).into_iter().flatten())
-        .collect();
-    if !group.is_empty()
-        && let Err(e) = output::edit_file(&files.config_path, |d| edit_all(d, &group))
-    {
-        undo(ctx, &vault, &stored_now);
-        return Err(Error::from(e).with_message_prefix(
-            "rewriting the config's aws-vault lines failed, and the keys stored were removed again; nothing imported: ",
-        ));
-    }
-    for c in &moved {
-        let how = if c.already {
-            "already in awsmfa's vault, the same keys".to_string()
-        } else {
-            format!("moved into {}", backend.describe())
-        };
-        ctx.say(&format!(
-            "{:?}: {} ({}, {}), checked with GetCallerIdentity",
-            c.name,
-            how,
-            mask(&c.keys.access_key_id),
-            c.arn
-        ));
-        for r in rewrites.get(&c.name).into_iter().flatten() {
-            ctx.say(&format!(
-                "  rewrote credential_process in [{}] of {}: {} (was {})",
-                files.config_section_of(&r.holder),
-                files.config_path.display(),
-                r.new,
-                r.old
-            ));
-            for note in &r.notes {
-                ctx.say(&format!("    {note}"));
-            }
-            debug_assert_eq!(r.target, c.name);
-        }
-    }
-    for (name, e) in &store_failures {
-        ctx.warn(&format!(
-            "left {name:?} in aws-vault: storing failed: {}",
-            e.message
-        ));
-    }
-    for line in &left_lines {
-        ctx.warn(line);
-    }
+    Ok(())
+}
+
+/// The profiles an import touched: those moved, those whose lines were rewritten, and
+/// those that lean on a moved one (`source_profile`, `include_profile`, `parent_profile`).
+fn touched(files: &AwsFiles, moved: &[&Candidate], rewrites: &Rewrites) -> BTreeSet<String> {
     let mut touched: BTreeSet<String> = BTreeSet::new();
-    for c in &moved {
+    for c in moved {
         touched.insert(c.name.clone());
         for r in rewrites.get(&c.name).into_iter().flatten() {
             touched.insert(r.holder.clone());
@@ -757,9 +850,17 @@ pub fn import(ctx: &Context, names: &[String], backend: Backend) -> Result<(), E
             }
         }
     }
-    for line in ignored_settings(&files, &touched) {
-        ctx.warn(&line);
-    }
+    touched
+}
+
+/// The exit: an error saying how many stayed in aws-vault if any did; and the hint to
+/// delete aws-vault's copies of those that moved.
+fn finish(
+    ctx: &Context,
+    failures: &Failures,
+    store_failures: &Failures,
+    moved: &[&Candidate],
+) -> Result<(), Error> {
     let left = failures.len() + store_failures.len();
     let remove_hint = if moved.is_empty() {
         None
