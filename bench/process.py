@@ -7,8 +7,10 @@ calls. (The cached hot path against its floor is bench/hotpath.py.)
 Prints a table and writes bench/results/process.md. Run through `bench/run process`.
 """
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,9 @@ from login import AWSMFA, VENV, ROOT, Bed  # noqa: E402
 
 
 def setup_home(bed, user, roles):
-    home = tempfile.mkdtemp()
+    home = tempfile.mkdtemp(prefix="awsmfa-bench-home-")
+    # The bed's keys and sessions go with the run.
+    atexit.register(shutil.rmtree, home, True)
     os.makedirs(os.path.join(home, ".aws"))
     counter = os.path.join(home, "codes")
     script = os.path.join(home, "code.sh")

@@ -88,9 +88,11 @@ fn raw_get(url: &str, path: &str, token: Option<&str>) -> String {
     out
 }
 
-/// A command that sees only the two container variables (and a region and endpoint).
-fn client(served: &Served, bed: &Bed, program: &std::path::Path) -> Command {
-    let empty = tempfile::tempdir().unwrap().keep();
+/// A command that sees only the two container variables (and a region and endpoint), in
+/// an empty HOME of its own inside the test's.
+fn client(served: &Served, bed: &Bed, env: &TestEnv, program: &std::path::Path) -> Command {
+    let empty = env.path("client-home");
+    std::fs::create_dir_all(&empty).unwrap();
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -116,12 +118,12 @@ fn the_aws_cli_and_boto3_use_the_server_with_only_two_variables() {
     );
     assert_eq!(served.token.len(), 64);
 
-    let mut aws = client(&served, bed, &common::venv_bin("aws"));
+    let mut aws = client(&served, bed, &env, &common::venv_bin("aws"));
     aws.args(["s3", "ls"]);
     let r = run(aws);
     assert_eq!(r.status, 0, "{r:?}");
     assert!(r.stdout.contains(&bucket), "{r:?}");
-    let mut py = client(&served, bed, &common::venv_bin("python"));
+    let mut py = client(&served, bed, &env, &common::venv_bin("python"));
     py.args([
         "-c",
         "import boto3; print(boto3.client('sts').get_caller_identity()['Arn']); print(' '.join(b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']))",

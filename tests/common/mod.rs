@@ -88,6 +88,8 @@ impl Bed {
             assert!(Instant::now() < deadline, "the test bed did not start");
             std::thread::sleep(Duration::from_millis(50));
         };
+        // The bed wrote its port and needs the place no more: leave nothing in /tmp.
+        let _ = std::fs::remove_dir_all(&dir);
         Bed {
             port,
             url: format!("http://127.0.0.1:{port}"),
