@@ -33,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from login import AWSMFA, VENV, ROOT, Bed, machine  # noqa: E402
 from process import setup_home  # noqa: E402
+from status import filler_profiles  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))
 SIZES = [3, 1_000, 40_000]
@@ -73,16 +74,7 @@ def pad(home, n):
         if not os.path.exists(base):
             os.rename(os.path.join(aws, name), base)
     cfg, cred = [open(os.path.join(aws, n + ".base")).read() for n in ("config", "credentials")]
-    extra_cfg, extra_cred = [], []
-    for i in range(n - 3):
-        if i % 4 == 0:
-            extra_cfg.append(f"[profile r{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\n"
-                             f"source_profile = k{i + 1}\n")
-        else:
-            extra_cfg.append(f"[profile k{i}]\nregion = eu-west-1\n"
-                             f"mfa_serial = arn:aws:iam::123456789012:mfa/u{i}\n")
-            extra_cred.append(f"[k{i}]\naws_access_key_id = AKIA{i:016d}\n"
-                              f"aws_secret_access_key = secret{i}\n")
+    extra_cfg, extra_cred = filler_profiles(n - 3)
     with open(os.path.join(aws, "config"), "w") as f:
         f.write(cfg + "\n" + "\n".join(extra_cfg))
     with open(os.path.join(aws, "credentials"), "w") as f:

@@ -51,7 +51,9 @@ except Exception as e:
 """
 
 
-def write_files(d, n):
+def filler_profiles(n):
+    """n profiles (every fourth a role on the next one's keys): the config sections and
+    the credentials sections, as lists of text."""
     cfg, cred = [], []
     for i in range(n):
         if i % 4 == 0:
@@ -62,6 +64,11 @@ def write_files(d, n):
                        f"mfa_serial = arn:aws:iam::123456789012:mfa/u{i}\n")
             cred.append(f"[k{i}]\naws_access_key_id = AKIA{i:016d}\n"
                         f"aws_secret_access_key = secret{i}\n")
+    return cfg, cred
+
+
+def write_files(d, n):
+    cfg, cred = filler_profiles(n)
     with open(os.path.join(d, "config"), "w") as f:
         f.write("\n".join(cfg))
     with open(os.path.join(d, "credentials"), "w") as f:

@@ -58,16 +58,17 @@ impl Setup {
         let Some(cache) = Cache::from_env(&ctx.env) else {
             return Setup::new(ctx);
         };
+        let files = |config_path, credentials_path, config, credentials| AwsFiles {
+            config_path,
+            credentials_path,
+            config,
+            credentials,
+            vault: vault_index(ctx),
+        };
         match index::read(cache.dir(), &config_path, &credentials_path, &ctx.profile) {
             Lookup::Sections(docs) => {
                 let (config, credentials) = *docs;
-                let files = AwsFiles {
-                    config_path,
-                    credentials_path,
-                    config,
-                    credentials,
-                    vault: vault_index(ctx),
-                };
+                let files = files(config_path, credentials_path, config, credentials);
                 resolve(&files, &ctx.profile)
                     .ok()
                     .and_then(|resolved| Setup::with(ctx, files, resolved).ok())
@@ -94,14 +95,10 @@ impl Setup {
                     let path = index::path(cache.dir(), &config_path, &credentials_path);
                     let _ = crate::fsx::write_atomic(&path, &bytes);
                 }
-                let files = AwsFiles {
-                    config_path,
-                    credentials_path,
-                    config,
-                    credentials,
-                    vault: vault_index(ctx),
-                };
-                Setup::from_files(ctx, files)
+                Setup::from_files(
+                    ctx,
+                    files(config_path, credentials_path, config, credentials),
+                )
             }
             Lookup::Unusable => Setup::new(ctx),
         }
