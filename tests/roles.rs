@@ -376,7 +376,18 @@ fn exec_passes_status_and_signals_and_refuses_nesting() {
     assert_eq!(r.status, 5, "{r:?}");
     assert_eq!(r.stdout, "in base\n");
 
-    // Death by signal: 128 + N.
+    // The command takes awsmfa's place (no awsmfa waits beside it holding the
+    // session): the process awsmfa started as is the command's.
+    let mut cmd = s
+        .env
+        .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", "echo $$"]);
+    cmd.stdout(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pid.to_string());
+
+    // Death by signal: 128 + N, as the shell shows it.
     let r = run(s
         .env
         .awsmfa(&["-p", "base", "exec", "--", "sh", "-c", "kill -TERM $$"]));

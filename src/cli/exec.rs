@@ -5,10 +5,14 @@
 //! session's keys (or, with `--server`, the local server's address and token), the
 //! region and the profile's endpoints; `AWSMFA_PROFILE` marks it, so a nested `exec` is
 //! refused unless asked for. Secrets go only into the environment, never into arguments.
-//! The child's exit status is passed through (a death by signal N as 128+N, 127 and 126
-//! when it cannot be run, as shells do); SIGINT, SIGTERM and SIGHUP sent to awsmfa are
-//! forwarded to it, and awsmfa ends as soon as it does. On Windows the status is passed
-//! whole, and Ctrl-C reaches the child through the console it shares with awsmfa.
+//! On Unix, without `--server`, the command replaces awsmfa (`execve`, as `env CMD`
+//! does): its exit status and the signals sent to it are its own, and nothing of
+//! awsmfa's, its secrets included, stays in memory. Otherwise (`--server`, Windows)
+//! awsmfa runs it as a child and passes its status through (a death by signal N as
+//! 128+N, as shells do); SIGINT, SIGTERM and SIGHUP sent to awsmfa are forwarded to it,
+//! and awsmfa ends as soon as it does. Either way a command that cannot be run gives 127
+//! (not found) or 126, as in a shell. On Windows the status is passed whole, and Ctrl-C
+//! reaches the child through the console it shares with awsmfa.
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -78,6 +82,14 @@ pub fn run(ctx: &Context, opts: &ExecOpts) -> Result<u8, Error> {
                 "starting a shell with the session of profile {:?}{until}; exit it to return",
                 ctx.profile
             ));
+        }
+        // Nothing of awsmfa's is needed once the command starts (no server, no config
+        // copy to remove): on Unix the command takes awsmfa's place, as `env` would run
+        // it, instead of a child awsmfa waits for. Its status and the signals sent to it
+        // are then its own, and `exec` costs only awsmfa's start.
+        #[cfg(unix)]
+        if handoff.scratch.is_none() {
+            return Ok(become_command(ctx, cmd));
         }
         return run_child(ctx, cmd);
     }
@@ -197,15 +209,7 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
     crate::sys::install_interrupt_forwarding();
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) => {
-            let status = if e.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            ctx.say(&format!("cannot run {program}: {e}"));
-            return Ok(status);
-        }
+        Err(e) => return Ok(cannot_run(ctx, &program, &e)),
     };
     crate::sys::forward_interrupts_to(child.id());
     let status = child
@@ -217,5 +221,32 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
         Ok(code) => Ok(code),
         // A Windows status beyond 255 (0xC000013A after Ctrl-C) is passed on whole.
         Err(_) => std::process::exit(code),
+    }
+}
+
+/// Replaces this process with the command (`execve`); returns only when it cannot run,
+/// with the status a shell gives then.
+#[cfg(unix)]
+fn become_command(ctx: &Context, mut cmd: Command) -> u8 {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    ctx.debug(
+        1,
+        &format!("running {program} with the session of {:?}", ctx.profile),
+    );
+    let _ = std::io::stdout().flush();
+    let e = cmd.exec();
+    cannot_run(ctx, &program, &e)
+}
+
+/// Says why `program` did not start; 127 when it is not found and 126 when it cannot
+/// run, as a shell does.
+fn cannot_run(ctx: &Context, program: &str, e: &std::io::Error) -> u8 {
+    ctx.say(&format!("cannot run {program}: {e}"));
+    if e.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
     }
 }

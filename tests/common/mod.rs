@@ -368,10 +368,19 @@ pub struct Run {
 pub fn run(mut cmd: Command) -> Run {
     let out = cmd.output().expect("command runs");
     Run {
-        status: out.status.code().unwrap_or(-1),
+        status: shell_status(out.status),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The status as a shell's `$?` shows it: the exit code, or 128+N for a death by signal N.
+pub fn shell_status(status: std::process::ExitStatus) -> i32 {
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return 128 + signal;
+    }
+    status.code().unwrap_or(-1)
 }
 
 /// Runs `cmd` with `input` on standard input.
@@ -389,7 +398,7 @@ pub fn run_with_input(mut cmd: Command, input: &str) -> Run {
     }
     let out = child.wait_with_output().unwrap();
     Run {
-        status: out.status.code().unwrap_or(-1),
+        status: shell_status(out.status),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
