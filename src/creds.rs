@@ -75,7 +75,7 @@ pub fn key_fingerprint(access_key_id: &str) -> String {
         .chain_update(b"awsmfa key\0")
         .chain_update(access_key_id.as_bytes())
         .finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&digest[..16])
 }
 
 /// Reads `credential_process` output (version 1): `AccessKeyId`, `SecretAccessKey`,

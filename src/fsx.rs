@@ -242,7 +242,7 @@ pub fn hashed_name(parts: &[&str]) -> String {
         h.update([0u8]);
     }
     let digest = h.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&digest[..16])
 }
 
 /// Creates `dir` and its missing parents with mode 0700.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fsx;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hex;
 pub mod lifetime;
 pub mod mfa;
 pub mod output;

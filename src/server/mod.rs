@@ -40,11 +40,8 @@ pub trait Provider: Sync {
 pub fn random_token() -> std::io::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new([0u8; 32]);
     getrandom::fill(bytes.as_mut_slice()).map_err(std::io::Error::from)?;
-    let mut out = Zeroizing::new(String::with_capacity(64));
-    for b in bytes.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    Ok(out)
+    // Written straight into the one string (no per-byte copies left unwiped).
+    Ok(Zeroizing::new(crate::hex::lower(bytes.as_slice())))
 }
 
 /// Binds 127.0.0.1:`port` (0: any free port).
