@@ -411,51 +411,32 @@ fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
 /// The process that reads what this process writes to its standard output, when that
 /// is a pipe and the reader is one of its ancestors: the shell that evaluates
 /// `eval "$(awsmfa server)"` (or `awsmfa server | source` in fish), however many
-/// subshells stand between (bash forks one for `$(… 2>/dev/null)`). Linux reads it from
-/// `/proc`; macOS guesses it from the programs the parent and grandparent run (below);
-/// elsewhere `None` (the caller falls back to the parent shell).
+/// subshells stand between (bash forks one for `$(… 2>/dev/null)`). Linux reads the
+/// ancestors' open files from `/proc`, macOS from libproc (`proc_pidfdinfo`); elsewhere
+/// `None` (the caller falls back to the parent shell).
 pub fn stdout_reader() -> Option<u32> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let ours = std::fs::metadata("/proc/self/fd/1").ok()?;
-        if !ours.file_type().is_fifo() {
+    let ours = pipe_id(libc::STDOUT_FILENO)?;
+    let mut pid = parent_pid()?;
+    for _ in 0..64 {
+        if pid <= 1 {
             return None;
         }
-        let mut pid = parent_pid()?;
-        for _ in 0..64 {
-            if pid <= 1 {
-                return None;
-            }
-            if holds_read_end(pid, ours.ino()) {
-                return Some(pid);
-            }
-            pid = parent_of(pid)?;
+        if holds_read_end(pid, ours) {
+            return Some(pid);
         }
-        None
+        pid = parent_of(pid)?;
     }
-    #[cfg(target_os = "macos")]
-    {
-        // No way to see another process's pipes here: when our output is a pipe and the
-        // parent runs the same program as its own parent, the parent is taken for the
-        // subshell bash forks for `$(… 2>/dev/null)` and the grandparent for the shell.
-        use std::os::unix::fs::FileTypeExt;
-        let out = std::fs::File::options()
-            .write(true)
-            .open("/dev/fd/1")
-            .ok()?;
-        if !out.metadata().ok()?.file_type().is_fifo() {
-            return None;
-        }
-        let parent = parent_pid()?;
-        let grandparent = parent_of(parent).filter(|&g| g > 1)?;
-        let same = process_exe(parent).is_some() && process_exe(parent) == process_exe(grandparent);
-        Some(if same { grandparent } else { parent })
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        None
-    }
+    None
+}
+
+/// What names the pipe `fd` writes to, as [`holds_read_end`] looks for it in another
+/// process (Linux: the pipe's inode; macOS: the kernel's handle of its read end), or
+/// `None` when `fd` is not a pipe.
+#[cfg(target_os = "linux")]
+fn pipe_id(fd: libc::c_int) -> Option<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+    meta.file_type().is_fifo().then(|| meta.ino())
 }
 
 /// Whether process `pid` has the pipe `inode` open for reading.
@@ -478,6 +459,123 @@ fn holds_read_end(pid: u32, inode: u64) -> bool {
             })
             .is_some_and(|flags| flags & libc::O_ACCMODE as u32 == libc::O_RDONLY as u32)
     })
+}
+
+#[cfg(target_os = "macos")]
+fn pipe_id(fd: libc::c_int) -> Option<u64> {
+    // Our end writes; its peer is the read end another process may hold.
+    let me = i32::try_from(std::process::id()).ok()?;
+    mac_pipe::end(me, fd).map(|end| end.pipeinfo.pipe_peerhandle)
+}
+
+/// Whether process `pid` has an open file that is the read end `handle` of a pipe.
+#[cfg(target_os = "macos")]
+fn holds_read_end(pid: u32, handle: u64) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    mac_pipe::fds(pid).into_iter().any(|fd| {
+        fd.proc_fdtype == libc::PROX_FDTYPE_PIPE as u32
+            && mac_pipe::end(pid, fd.proc_fd).is_some_and(|end| {
+                end.pipeinfo.pipe_handle == handle && end.pfi.fi_openflags & mac_pipe::FREAD != 0
+            })
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn pipe_id(_fd: libc::c_int) -> Option<u64> {
+    None
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn holds_read_end(_pid: u32, _id: u64) -> bool {
+    false
+}
+
+/// libproc's view of a process's pipes (`<sys/proc_info.h>`: what the `libc` crate
+/// does not declare).
+#[cfg(target_os = "macos")]
+mod mac_pipe {
+    /// `PROC_PIDFDPIPEINFO`: `proc_pidfdinfo` fills a [`PipeFdInfo`].
+    const PROC_PIDFDPIPEINFO: libc::c_int = 6;
+    /// `FREAD` in `fi_openflags`: the file is open for reading.
+    pub const FREAD: u32 = 0x1;
+
+    #[repr(C)]
+    pub struct ProcFileInfo {
+        pub fi_openflags: u32,
+        pub fi_status: u32,
+        pub fi_offset: libc::off_t,
+        pub fi_type: i32,
+        pub fi_guardflags: u32,
+    }
+
+    #[repr(C)]
+    pub struct PipeInfo {
+        pub pipe_stat: libc::vinfo_stat,
+        pub pipe_handle: u64,
+        pub pipe_peerhandle: u64,
+        pub pipe_status: i32,
+        pub rfu_1: i32,
+    }
+
+    #[repr(C)]
+    pub struct PipeFdInfo {
+        pub pfi: ProcFileInfo,
+        pub pipeinfo: PipeInfo,
+    }
+
+    // The sizes <sys/proc_info.h> gives them (24 + 160): the kernel fills nothing into a
+    // buffer of another size.
+    const _: () = assert!(std::mem::size_of::<ProcFileInfo>() == 24);
+    const _: () = assert!(std::mem::size_of::<PipeFdInfo>() == 184);
+
+    /// Process `pid`'s pipe end at `fd`, or `None` when `fd` is no pipe (or not ours to see).
+    pub fn end(pid: libc::c_int, fd: libc::c_int) -> Option<PipeFdInfo> {
+        // SAFETY: an all-zero PipeFdInfo is valid (integers only); proc_pidfdinfo writes
+        // at most the size given.
+        let mut info: PipeFdInfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<PipeFdInfo>() as libc::c_int;
+        let n = unsafe {
+            libc::proc_pidfdinfo(
+                pid,
+                fd,
+                PROC_PIDFDPIPEINFO,
+                (&mut info as *mut PipeFdInfo).cast(),
+                size,
+            )
+        };
+        (n == size).then_some(info)
+    }
+
+    /// Process `pid`'s open files (`PROC_PIDLISTFDS`).
+    pub fn fds(pid: libc::c_int) -> Vec<libc::proc_fdinfo> {
+        let entry = std::mem::size_of::<libc::proc_fdinfo>();
+        // SAFETY: a null buffer asks only for the size needed.
+        let needed =
+            unsafe { libc::proc_pidinfo(pid, libc::PROC_PIDLISTFDS, 0, std::ptr::null_mut(), 0) };
+        let Ok(needed) = usize::try_from(needed) else {
+            return Vec::new();
+        };
+        // Room for a few files opened since.
+        let mut list: Vec<libc::proc_fdinfo> = Vec::with_capacity(needed / entry + 16);
+        let room = (list.capacity() * entry) as libc::c_int;
+        // SAFETY: the buffer holds `room` bytes; proc_pidinfo writes at most that, whole
+        // entries, and returns how many bytes it wrote.
+        let got = unsafe {
+            libc::proc_pidinfo(
+                pid,
+                libc::PROC_PIDLISTFDS,
+                0,
+                list.as_mut_ptr().cast(),
+                room,
+            )
+        };
+        let count = usize::try_from(got).unwrap_or(0) / entry;
+        // SAFETY: proc_pidinfo initialised `count` entries.
+        unsafe { list.set_len(count.min(list.capacity())) };
+        list
+    }
 }
 
 /// A temporary directory in `parent`, 0700 from its first instant whatever the umask;
@@ -764,5 +862,28 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(process_start(child.id()), None);
+    }
+
+    // What `server` uses to find the shell that evaluates its output (Linux: /proc;
+    // macOS: libproc): a process holding a pipe's read end is found by the pipe its
+    // writer names, and no longer once it closes that end.
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    #[test]
+    fn the_holder_of_a_pipes_read_end_is_found_by_the_pipe() {
+        let mut fds = [0; 2];
+        // SAFETY: a two-element array, as pipe(2) needs.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let [read, write] = fds;
+        let me = std::process::id();
+        let id = pipe_id(write).expect("the write end is a pipe");
+        assert_eq!(pipe_id(write), Some(id), "stable");
+        assert!(holds_read_end(me, id), "we hold the read end");
+        // A file that is not a pipe names none.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(pipe_id(file.as_raw_fd()), None);
+        // SAFETY: closing the read end we opened above.
+        unsafe { libc::close(read) };
+        assert!(!holds_read_end(me, id), "the read end is closed");
+        unsafe { libc::close(write) };
     }
 }
