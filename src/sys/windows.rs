@@ -694,3 +694,40 @@ pub fn terminal_width() -> Option<usize> {
         usize::try_from(width).ok().filter(|w| *w > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The process-identity readers on Windows (Toolhelp, GetProcessTimes,
+    // QueryFullProcessImageNameW): this process and a child as the OS sees them.
+    #[test]
+    fn a_process_is_named_by_its_pid_and_start_time() {
+        let me = std::process::id();
+        let start = process_start(me).expect("our own start time");
+        assert_eq!(process_start(me), Some(start), "stable");
+        assert!(alive(me));
+        assert_eq!(parent_of(me), parent_pid());
+        let exe = std::env::current_exe().unwrap().canonicalize().unwrap();
+        assert_eq!(
+            process_exe(me).map(|p| p.canonicalize().unwrap()),
+            Some(exe)
+        );
+        // A child started after us started later, and is gone once it ends and its
+        // last handle is closed.
+        let mut child = Command::new("ping")
+            .args(["-n", "30", "127.0.0.1"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let theirs = process_start(pid).expect("the child's start time");
+        assert!(theirs >= start);
+        assert_eq!(parent_of(pid), Some(me));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(child);
+        assert_eq!(process_start(pid), None);
+        assert!(!alive(pid));
+    }
+}
