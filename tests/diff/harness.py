@@ -30,6 +30,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,8 @@ import botocore.exceptions
 import botocore.session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "bed"))
+from client import Bed  # noqa: E402  (the one bed client of the Python test scripts)
 PUBLIC = os.path.join(ROOT, "tests", "fixtures", "public")
 VIEW_KEYS = [
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "region",
@@ -423,9 +426,6 @@ def compare(b, a):
 import configparser
 import difflib
 import re
-import time
-import urllib.parse
-import urllib.request
 
 SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
                 "expiration")
@@ -435,49 +435,12 @@ ACCOUNT = "123456789012"
 PASSPHRASE = "harness passphrase"
 
 
-class TestBed:
-    """tests/bed/bed.py serve, started for the write check and stopped with it."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="awsmfa-bed-")
-        ready = os.path.join(self.dir, "ready.json")
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "bed", "bed.py"), "serve",
-             "--exit-on-stdin-eof", "--ready-file", ready],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "bed.log"), "w"))
-        deadline = time.time() + 60
-        while True:
-            try:
-                self.port = json.load(open(ready))["port"]
-                break
-            except (OSError, ValueError, KeyError):
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise SystemExit(f"the test bed did not start (log in {self.dir}/bed.log)")
-                time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def control(self, path, body=None):
-        req = urllib.request.Request(self.url + path, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.load(r)
-
-    def seed(self, users, roles=()):
-        spec = {"users": [{"name": u, "policy": "allow-all", "mfa": True} for u in users],
-                "roles": [{"name": r, "trust": "mfa", "policy": "allow-all", "max_session_seconds": 43200}
-                          for r in roles]}
-        return self.control("/_bed/seed", spec)["users"]
-
-    def code(self, serial, offset=0):
-        q = urllib.parse.urlencode({"serial": serial, "offset": offset})
-        return self.control(f"/_bed/totp?{q}")["code"]
-
-    def stop(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
+def seed_users(bed, users, roles=()):
+    """Force-MFA users (keys, a virtual device) and MFA-trusting roles in the bed."""
+    spec = {"users": [{"name": u, "policy": "allow-all", "mfa": True} for u in users],
+            "roles": [{"name": r, "trust": "mfa", "policy": "allow-all", "max_session_seconds": 43200}
+                      for r in roles]}
+    return bed.control("POST", "/_bed/seed", spec)["users"]
 
 
 def gen_write_pair(rng):
@@ -843,7 +806,6 @@ def write_case(awsmfa, bed, i, rng, user, root):
     op = rng.choice(WRITE_OPS)
     d = os.path.join(root, f"w{i}")
     os.makedirs(os.path.join(d, ".aws"))
-    B0 = None
     names = []
     full = None
     # Which profiles botocore sees (to pick one): parse before any key substitution.
@@ -956,11 +918,11 @@ def write_category(problem):
 
 
 def write_check(awsmfa, n, seed, show):
-    bed = TestBed()
+    bed = Bed()
+    root = tempfile.mkdtemp(prefix="awsmfa-writes-")
     try:
         rng = random.Random(f"writes {seed}")
-        users = bed.seed([f"w{os.getpid()}-{i}" for i in range(n)], [f"R{i}" for i in range(10)])
-        root = tempfile.mkdtemp(prefix="awsmfa-writes-")
+        users = seed_users(bed, [f"w{os.getpid()}-{i}" for i in range(n)], [f"R{i}" for i in range(10)])
         rngs = [random.Random(rng.random()) for _ in range(n)]
         names = sorted(users, key=lambda u: int(u.rsplit("-", 1)[1]))
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
@@ -991,6 +953,9 @@ def write_check(awsmfa, n, seed, show):
               f"files in {case['dir']}/.aws, exit {case['rc']}):")
         for p in problems[:6]:
             print(f"    {p}")
+    # The cases' files stay only when one is wrong (their places are printed above).
+    if not s["wrong"]:
+        shutil.rmtree(root, ignore_errors=True)
     return s["wrong"]
 
 
@@ -1053,6 +1018,9 @@ def main():
         print(f"DIFFERS: {name}: {', '.join(bad)} (files in {d})")
     if "--json" in args:
         json.dump({"totals": totals, "categories": per_category}, sys.stderr)
+    # The file pairs stay only when one differs unexplained (their places are printed).
+    if not unexplained:
+        shutil.rmtree(tmp, ignore_errors=True)
     wrong_writes = write_check(awsmfa, writes, seed, show) if writes else 0
     sys.exit(1 if unexplained or wrong_writes else 0)
 
