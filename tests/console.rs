@@ -39,7 +39,7 @@ fn setup(bed: &Bed, prefix: &str, policy: Value) -> Setup {
         &format!(
             "[profile base]\nregion = eu-west-1\nendpoint_url = {url}\nmfa_serial = {}\nmfa_process = {}\n\n[profile r]\nrole_arn = {role}\nsource_profile = base\nregion = eu-west-1\nendpoint_url = {url}\n",
             user.mfa_serial,
-            script.display(),
+            script,
             url = bed.url
         ),
     );

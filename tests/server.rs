@@ -47,7 +47,7 @@ fn role_setup(bed: &Bed) -> (TestEnv, User, std::path::PathBuf) {
         &format!(
             "[profile base]\nregion = us-east-1\nendpoint_url = {url}\nmfa_serial = {}\nmfa_process = {}\n\n[profile r]\nrole_arn = {arn}\nsource_profile = base\nregion = us-east-1\nendpoint_url = {url}\n",
             user.mfa_serial,
-            script.display(),
+            script,
             url = bed.url
         ),
     );
