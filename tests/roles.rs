@@ -213,18 +213,23 @@ fn the_prompt_works_under_credential_process_in_a_terminal() {
     let bed = Bed::shared();
     let s = setup(bed, 1, false);
     // No terminal: the AWS CLI's credential_process fails at once, with exit 4 inside.
-    let start = Instant::now();
     let r = run(s.env.awsmfa(&["-p", "r0", "process"]));
     assert_eq!(r.status, 4, "{r:?}");
     assert!(r.stdout.is_empty());
     assert!(r.stderr.contains("hint: run `awsmfa login -p r0`"), "{r:?}");
-    let r = run(s
-        .env
-        .aws(&["--profile", "cp-r0", "sts", "get-caller-identity"]));
-    assert_ne!(r.status, 0);
-    assert!(start.elapsed() < Duration::from_secs(20));
+    // Through the AWS CLI too, and in a terminal the question reaches the person. (On
+    // Windows a console program started by one without a console gets a console of its
+    // own, hidden, where awsmfa would ask: there is no "no terminal" under the AWS CLI.)
     #[cfg(unix)]
-    prompt_in_a_pseudo_terminal(bed, &s);
+    {
+        let start = Instant::now();
+        let r = run(s
+            .env
+            .aws(&["--profile", "cp-r0", "sts", "get-caller-identity"]));
+        assert_ne!(r.status, 0);
+        assert!(start.elapsed() < Duration::from_secs(20));
+        prompt_in_a_pseudo_terminal(bed, &s);
+    }
 }
 
 /// The AWS CLI in a terminal (a pseudo-terminal from `script`) starts `awsmfa process`,
