@@ -206,7 +206,7 @@ fn browser_gets_a_private_page(bed: &Bed, s: &mut Setup) {
     std::fs::write(
         &browser,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen}.args'\nstat -c %a \"$1\" > '{seen}.mode'\ncat \"$1\" > '{seen}.html'\nenv > '{seen}.env'\nulimit -c > '{seen}.core'\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen}.args'\nls -l \"$1\" > '{seen}.mode'\ncat \"$1\" > '{seen}.html'\nenv > '{seen}.env'\nulimit -c > '{seen}.core'\n",
             seen = seen.display()
         ),
     )
@@ -230,12 +230,9 @@ fn browser_gets_a_private_page(bed: &Bed, s: &mut Setup) {
         !args.contains("SigninToken"),
         "the URL on a command line: {args}"
     );
-    assert_eq!(
-        std::fs::read_to_string(seen.with_extension("mode"))
-            .unwrap()
-            .trim(),
-        "600"
-    );
+    // `ls -l`, which GNU and BSD (macOS) write alike, unlike `stat`.
+    let mode = std::fs::read_to_string(seen.with_extension("mode")).unwrap();
+    assert!(mode.starts_with("-rw-------"), "{mode}");
     let html = std::fs::read_to_string(seen.with_extension("html")).unwrap();
     assert!(html.contains("Action=login&amp;Issuer=awsmfa"), "{html}");
     let browser_env = std::fs::read_to_string(seen.with_extension("env")).unwrap();
