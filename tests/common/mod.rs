@@ -319,6 +319,21 @@ impl TestEnv {
         self.path(".aws/credentials")
     }
 
+    /// Where awsmfa keeps its file vault in this HOME by default:
+    /// `~/.local/share/awsmfa/vault`; `%APPDATA%\awsmfa\vault` on Windows.
+    pub fn vault_dir(&self) -> PathBuf {
+        if cfg!(windows) {
+            self.home
+                .path()
+                .join("AppData")
+                .join("Roaming")
+                .join("awsmfa")
+                .join("vault")
+        } else {
+            self.path(".local/share/awsmfa/vault")
+        }
+    }
+
     /// Where awsmfa keeps its session cache in this HOME by default: `~/.cache/awsmfa`;
     /// `%LOCALAPPDATA%\awsmfa\cache` on Windows.
     pub fn cache_dir(&self) -> PathBuf {
