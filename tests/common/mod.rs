@@ -64,7 +64,15 @@ pub fn path_with(dirs: &[&Path]) -> std::ffi::OsString {
 pub struct Bed {
     pub port: u16,
     pub url: String,
-    _child: Option<Child>,
+    /// Who runs it: this process (it stops when the pipe to its standard input closes),
+    /// or the external bed that spawned it for us (told to stop it on drop), or neither.
+    owner: Owner,
+}
+
+enum Owner {
+    Child(Child),
+    SpawnedBy(String),
+    External,
 }
 
 /// A user the bed created: long-term keys, its virtual MFA device and the device's seed.
@@ -100,7 +108,7 @@ impl Bed {
         let bed = Bed {
             port,
             url: url.to_string(),
-            _child: None,
+            owner: Owner::External,
         };
         bed.control("GET", "/_bed/calls", None);
         bed
@@ -108,9 +116,22 @@ impl Bed {
 
     /// A bed of the test's own, for tests that change the bed's behaviour (faults,
     /// clock skew, short sessions) and must not disturb tests sharing the other one.
-    /// It stops when dropped.
+    /// With `AWSMFA_TEST_BED_URL` set, the external bed starts it (`/_bed/spawn`), as
+    /// this side may be unable to (a Windows test binary under Wine). It stops when
+    /// dropped.
     pub fn private() -> Bed {
-        Bed::start()
+        match std::env::var("AWSMFA_TEST_BED_URL") {
+            Ok(url) if !url.is_empty() => {
+                let parent = Bed::shared();
+                let spawned = parent.control("POST", "/_bed/spawn", Some(json!({})));
+                Bed {
+                    port: spawned["port"].as_u64().unwrap() as u16,
+                    url: spawned["url"].as_str().unwrap().to_string(),
+                    owner: Owner::SpawnedBy(parent.url.clone()),
+                }
+            }
+            _ => Bed::start(),
+        }
     }
 
     /// Changes the bed's behaviour: `{"faults": [...]}`, `{"clock_skew": secs}`,
@@ -145,7 +166,7 @@ impl Bed {
         Bed {
             port,
             url: format!("http://127.0.0.1:{port}"),
-            _child: Some(child),
+            owner: Owner::Child(child),
         }
     }
 
@@ -245,6 +266,17 @@ impl Bed {
             .to_string()
     }
 
+    /// A code STS accepts now (this step, the one before or the one after) that is none
+    /// of `used`: a test that needs one more code picks it so, whether or not a 30 s step
+    /// boundary has passed since it took the others.
+    pub fn code_other_than(&self, serial: &str, used: &[&str]) -> String {
+        [-1, 0, 1]
+            .into_iter()
+            .map(|offset| self.code(serial, offset))
+            .find(|c| !used.contains(&c.as_str()))
+            .unwrap()
+    }
+
     /// How many calls of each action the bed has seen (e.g. "sts:GetSessionToken").
     pub fn calls(&self, action: &str) -> u64 {
         self.control("GET", "/_bed/calls", None)[action]
@@ -277,6 +309,16 @@ impl Bed {
             &format!("/_bed/whois?access_key_id={session_key_id}"),
             None,
         )
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        if let Owner::SpawnedBy(parent) = &self.owner {
+            let _ = ureq::post(format!("{parent}/_bed/stop"))
+                .header("content-type", "application/json")
+                .send(json!({ "port": self.port }).to_string().as_bytes());
+        }
     }
 }
 
