@@ -276,13 +276,8 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     let user = bed.user("keep");
     let env = TestEnv::new();
     env.long_term_layout("w", &user, bed);
-    let r = run(env.awsmfa(&[
-        "-p",
-        "w",
-        "login",
-        "--token-code",
-        &bed.code(&user.mfa_serial, 0),
-    ]));
+    let code1 = bed.code(&user.mfa_serial, 0);
+    let r = run(env.awsmfa(&["-p", "w", "login", "--token-code", &code1]));
     assert_eq!(r.status, 0, "{r:?}");
     let first = env.read(".aws/credentials");
     let calls = bed.user_calls(&user, "sts:GetSessionToken");
@@ -305,6 +300,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls);
 
     // Asking for more than is left renews.
+    let code2 = bed.code_other_than(&user.mfa_serial, &[&code1]);
     let r = run(env.awsmfa(&[
         "-p",
         "w",
@@ -312,7 +308,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
         "--min-remaining",
         "13h",
         "--token-code",
-        &bed.code(&user.mfa_serial, 1),
+        &code2,
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls + 1);
@@ -330,7 +326,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
         "--duration",
         "1h30m",
         "--token-code",
-        &bed.code(&user.mfa_serial, -1),
+        &bed.code_other_than(&user.mfa_serial, &[&code1, &code2]),
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     assert!(
