@@ -242,7 +242,7 @@ fn the_prompt_works_under_credential_process_in_a_terminal() {
     assert!(r.stderr.contains("hint: run `awsmfa login -p r0`"), "{r:?}");
     // Through the AWS CLI too, and in a terminal the question reaches the person. (On
     // Windows a console program started by one without a console gets a console of its
-    // own, hidden, where awsmfa would ask: there is no "no terminal" under the AWS CLI.)
+    // own, where awsmfa would ask: there is no "no terminal" under the AWS CLI there.)
     #[cfg(unix)]
     {
         let start = Instant::now();
@@ -561,6 +561,15 @@ fn windows_env_round_trip(s: &Setup, format: &str, ext: &str, show: &str) -> (St
             .arg(&file);
             cmd
         };
+        // Only what the file sets: none of these from the machine running the tests.
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+        ] {
+            cmd.env_remove(name);
+        }
         cmd.stdin(Stdio::null());
         let r = run(cmd);
         assert_eq!(r.status, 0, "{format}: {r:?}");
