@@ -405,6 +405,8 @@ fn exec_passes_status_and_signals_and_refuses_nesting() {
 
     #[cfg(unix)]
     shell_and_signals(&s);
+    #[cfg(windows)]
+    comspec_without_a_command(&s);
 
     // Nested: refused, unless asked for.
     let mut nested = TestEnv::new();
@@ -421,6 +423,20 @@ fn exec_passes_status_and_signals_and_refuses_nesting() {
     args.extend(exit_0.iter().map(String::as_str));
     let r = run(nested.awsmfa(&args));
     assert_eq!(r.status, 0, "{r:?}");
+}
+
+/// `exec` with no command runs `%COMSPEC%` (cmd outside PowerShell), here reading its
+/// commands from stdin. (cmd prints its prompt around them, differently under Wine; the
+/// exit status was checked above.)
+#[cfg(windows)]
+fn comspec_without_a_command(s: &Setup) {
+    let r = common::run_with_input(
+        s.env.awsmfa(&["-p", "base", "exec"]),
+        "echo in %AWSMFA_PROFILE%\r\nexit\r\n",
+    );
+    assert_eq!(r.status, 0, "{r:?}");
+    assert!(r.stdout.contains("in base\r\n"), "{r:?}");
+    assert!(r.stderr.contains("starting a shell"), "{r:?}");
 }
 
 /// `exec` with no command runs `$SHELL`; death by a signal is 128 + N; SIGTERM to awsmfa
