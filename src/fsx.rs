@@ -177,6 +177,12 @@ pub fn read_optional_with_meta(path: &Path) -> Result<Option<(Vec<u8>, fs::Metad
                 path: path.to_path_buf(),
             });
         }
+        // Windows refuses to open a directory as a file, as "access denied": say what it is.
+        Err(_) if fs::metadata(path).is_ok_and(|m| m.is_dir()) => {
+            return Err(FsError::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
         Err(e) => return Err(io_err(path)(e)),
     };
     let meta = file.metadata().map_err(io_err(path))?;

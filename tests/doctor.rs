@@ -1,6 +1,4 @@
 //! `awsmfa doctor` against deliberately broken setups: each problem named, with its fix.
-// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
-#![cfg(unix)]
 
 mod common;
 
@@ -21,8 +19,9 @@ fn setup(env: &TestEnv, user: &User, serial: &str, endpoint: &str) {
             "[profile w]\nregion = us-east-1\nendpoint_url = {endpoint}\nmfa_serial = {serial}\n"
         ),
     );
-    use std::os::unix::fs::PermissionsExt;
+    #[cfg(unix)]
     for f in [env.credentials(), env.config()] {
+        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
@@ -76,20 +75,27 @@ fn broken_setups_are_named_with_their_fix() {
     let user = bed.user("broken");
     let other = bed.user("otheruser");
 
-    // World-readable credentials and a stray AWS_ACCESS_KEY_ID.
+    // World-readable credentials (file modes are Unix's) and a stray AWS_ACCESS_KEY_ID.
     let mut env = TestEnv::new();
     setup(&env, &user, &user.mfa_serial, &bed.url);
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(env.credentials(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(env.credentials(), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
     env.set("AWS_ACCESS_KEY_ID", "AKIASTRAYSTRAYSTRAY0");
     let (status, c) = checks(&env);
     assert_eq!(status, 1);
-    let (s, m, fix) = status_of(&c, "credentials file");
-    assert_eq!(s, "fail");
-    assert!(
-        m.contains("readable by others") && fix.starts_with("chmod 600"),
-        "{m} / {fix}"
-    );
+    #[cfg(unix)]
+    {
+        let (s, m, fix) = status_of(&c, "credentials file");
+        assert_eq!(s, "fail");
+        assert!(
+            m.contains("readable by others") && fix.starts_with("chmod 600"),
+            "{m} / {fix}"
+        );
+    }
     let (s, _, fix) = status_of(&c, "environment");
     assert_eq!(s, "fail");
     assert_eq!(fix, "unset AWS_ACCESS_KEY_ID");

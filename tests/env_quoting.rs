@@ -1,13 +1,11 @@
 //! Every `env` format carries arbitrary strings exactly, or refuses them (issue 17, item
 //! 2). sh and fish output is evaluated for real by bash, dash and fish — one process per
 //! batch of generated values; PowerShell, cmd and dotenv by models of their parsers
-//! written out below, since neither shell runs here.
-// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
-#![cfg(unix)]
+//! written out below, since neither shell runs here. The models run on every OS; the
+//! Unix shells on Unix.
 
 use awsmfa::output::formats::{EnvFormat, env_assignments};
 use proptest::prelude::*;
-use std::process::Command;
 use zeroize::Zeroizing;
 
 /// What a model makes of a format's output: the assignments, or `None` when anything
@@ -37,6 +35,7 @@ fn assign(format: EnvFormat, name: &str, value: &str) -> Option<String> {
 }
 
 /// Evaluates the accepted assignments with `shell` and reads every variable back.
+#[cfg(unix)]
 fn shell_round_trip(shell: &str, format: EnvFormat, values: &[String]) {
     let mut script = String::new();
     let mut read_back = Vec::new();
@@ -55,7 +54,7 @@ fn shell_round_trip(shell: &str, format: EnvFormat, values: &[String]) {
         script.push_str(&format!(" \"${name}\""));
     }
     script.push('\n');
-    let out = Command::new(shell)
+    let out = std::process::Command::new(shell)
         .arg("-c")
         .arg(&script)
         .env_clear()
@@ -178,6 +177,7 @@ fn model_round_trip(
     }
 }
 
+#[cfg(unix)]
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 

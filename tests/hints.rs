@@ -145,7 +145,13 @@ fn all_literals() -> Vec<Literal> {
     files.sort();
     let mut out = Vec::new();
     for path in files {
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
+        // `src/cli/exec.rs` on every OS, as the rules below name the files.
+        let name = path
+            .strip_prefix(&root)
+            .unwrap()
+            .display()
+            .to_string()
+            .replace('\\', "/");
         out.extend(literals(&name, &std::fs::read_to_string(&path).unwrap()));
     }
     out

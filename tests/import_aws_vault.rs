@@ -106,7 +106,7 @@ fn every_credential_moves_checked_and_its_lines_run_awsmfa() {
         "# mine\r\n[profile work]\r\nregion = us-east-1\r\nendpoint_url = {url}\r\nmfa_serial = {serial}\r\nmfa_process = {script}\r\ncredential_process = aws-vault exec --no-session --json work\r\n\r\n[profile other]\r\nregion=us-east-1\r\nendpoint_url={url}\r\ncredential_process=aws-vault --backend=file export --format=json --duration 2h other\r\n\r\n[profile pinned]\r\ninclude_profile = work\r\ncredential_process = aws-vault exec --json -t 123456 work\r\n\r\n[profile tool]\r\ncredential_process = op read x",
         url = bed.url,
         serial = work.mfa_serial,
-        script = script.display()
+        script = script
     );
     env.write(".aws/config", &config);
     let r = run(env.awsmfa(&["import", "--from", "aws-vault"]));

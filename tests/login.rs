@@ -1,7 +1,6 @@
 //! `awsmfa login` end to end: the real binary, the STS bed (moto behind the fidelity
-//! layer) and the real AWS CLI, each test in a fresh HOME.
-// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
-#![cfg(unix)]
+//! layer) and the real AWS CLI, each test in a fresh HOME. They run on every OS; the one
+//! that needs a Unix pseudo-terminal says so.
 
 mod common;
 
@@ -212,17 +211,8 @@ fn code_from_stdin_and_from_mfa_process() {
 
     // mfa_process in the profile, printing ykman-style output.
     let next = bed.code(&user.mfa_serial, 1);
-    let script = env.path("code.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho 'Touch your key' >&2\necho 'Amazon Web Services:{}  {next}'\n",
-            user.name
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ykman = format!("Amazon Web Services:{}  {next}", user.name);
+    let script = common::printing_script(&env, "code", &[&ykman], &["Touch your key"]);
     env.write(
         ".aws/config",
         &format!(
@@ -256,8 +246,11 @@ fn code_from_stdin_and_from_mfa_process() {
     // One that hangs (a key nobody touches) is stopped at its time limit, children too;
     // one that prints garbage is refused.
     for (process, message) in [
-        ("sh -c 'sleep 30; echo 123456'", "did not finish within 1 s"),
-        ("echo 'no code here'", "printed no 6-digit code"),
+        (
+            common::slow_command(30, "123456"),
+            "did not finish within 1 s",
+        ),
+        ("echo no code here".to_string(), "printed no 6-digit code"),
     ] {
         env.write(
             ".aws/config",
@@ -283,13 +276,8 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     let user = bed.user("keep");
     let env = TestEnv::new();
     env.long_term_layout("w", &user, bed);
-    let r = run(env.awsmfa(&[
-        "-p",
-        "w",
-        "login",
-        "--token-code",
-        &bed.code(&user.mfa_serial, 0),
-    ]));
+    let code1 = bed.code(&user.mfa_serial, 0);
+    let r = run(env.awsmfa(&["-p", "w", "login", "--token-code", &code1]));
     assert_eq!(r.status, 0, "{r:?}");
     let first = env.read(".aws/credentials");
     let calls = bed.user_calls(&user, "sts:GetSessionToken");
@@ -312,6 +300,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
     assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls);
 
     // Asking for more than is left renews.
+    let code2 = bed.code_other_than(&user.mfa_serial, &[&code1]);
     let r = run(env.awsmfa(&[
         "-p",
         "w",
@@ -319,7 +308,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
         "--min-remaining",
         "13h",
         "--token-code",
-        &bed.code(&user.mfa_serial, 1),
+        &code2,
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(bed.user_calls(&user, "sts:GetSessionToken"), calls + 1);
@@ -337,7 +326,7 @@ fn valid_session_is_kept_unless_forced_or_below_min_remaining() {
         "--duration",
         "1h30m",
         "--token-code",
-        &bed.code(&user.mfa_serial, -1),
+        &bed.code_other_than(&user.mfa_serial, &[&code1, &code2]),
     ]));
     assert_eq!(r.status, 0, "{r:?}");
     assert!(
@@ -513,6 +502,8 @@ fn endpoint_precedence_env_beats_profile() {
     assert!(r.stderr.contains("from AWS_ENDPOINT_URL_STS"), "{r:?}");
 }
 
+// A pseudo-terminal from `script(1)`; the Windows console prompt is a unit of src/sys.
+#[cfg(unix)]
 #[test]
 fn prompt_reaches_the_terminal_even_when_stdio_is_captured() {
     // `script` gives awsmfa a pseudo-terminal as its controlling terminal, while
@@ -528,9 +519,8 @@ fn prompt_reaches_the_terminal_even_when_stdio_is_captured() {
         common::awsmfa_bin().display(),
         err_file.display()
     );
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &inner, "/dev/null"])
-        .env_clear()
+    let mut cmd = common::in_pseudo_terminal(&inner);
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", env.home.path())
         .env("TERM", "dumb")

@@ -1,7 +1,5 @@
 //! `awsmfa policy`: the printed policies lint clean, and every policy shown in the seeds
 //! gets the findings it deserves — through the real binary.
-// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
-#![cfg(unix)]
 
 mod common;
 

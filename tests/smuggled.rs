@@ -4,8 +4,6 @@
 //! whose command botocore then ran, and a `SerialNumber` from `ListMFADevices` reached
 //! the config the same way through `--save`. Each must be refused with one clear error
 //! and every file left byte-identical.
-// Run against the Linux test bed; Windows is covered by the smoke test in scripts/cross.
-#![cfg(unix)]
 
 mod common;
 

@@ -559,7 +559,7 @@ fn import_from_the_config_keeps_roles_working_for_the_aws_cli() {
         id = user.access_key_id,
         secret = user.secret_access_key,
         serial = user.mfa_serial,
-        script = script.display(),
+        script = script,
     );
     env.write(".aws/config", &config);
     let credentials = format!(

@@ -609,11 +609,13 @@ mod tests {
 
     #[test]
     fn paths_follow_flags_then_env_then_home() {
-        let env = Env::from_pairs([("HOME", "/h"), ("AWS_CONFIG_FILE", "~/cfg")]);
+        let home = crate::sys::HOME_VARIABLE;
+        let env = Env::from_pairs([(home, "/h"), ("AWS_CONFIG_FILE", "~/cfg")]);
         let (c, k) = file_paths(&env, None, None).unwrap();
         assert_eq!(c, PathBuf::from("/h/cfg"));
         assert_eq!(k, PathBuf::from("/h/.aws/credentials"));
         let env2 = Env::from_pairs([
+            (home, "/h"),
             ("HOME", "/h"),
             ("AWS_CONFIG_FILE", "$HOME/a/${HOME}/$NOPE/$"),
         ]);

@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(
             obtain_code(
                 "s",
-                sources(None, &mut empty, Some("echo 'acct  333333'"), &none)
+                sources(None, &mut empty, Some("echo acct  333333"), &none)
             )
             .unwrap(),
             "333333"
@@ -468,8 +468,13 @@ mod tests {
             Err(MfaError::ProcessFailed { status }) if status == "exit status 7"
         ));
         let start = std::time::Instant::now();
+        let hang = if cfg!(windows) {
+            "ping -n 6 127.0.0.1 >nul"
+        } else {
+            "sleep 5"
+        };
         assert!(matches!(
-            run_code_process("sleep 5", t),
+            run_code_process(hang, t),
             Err(MfaError::ProcessTimeout(_))
         ));
         assert!(start.elapsed() < Duration::from_secs(3));

@@ -172,10 +172,12 @@ pub fn restore_limits(_cmd: &mut Command) {}
 
 /// A helper command (`mfa_process`, the passphrase command) through `cmd /C`, as
 /// aws-vault runs them. `/S` and the outer quotes make cmd take the command exactly as
-/// written, quotes included (`"C:\Program Files\…\ykman.exe" oath …`).
+/// written, quotes included (`"C:\Program Files\…\ykman.exe" oath …`). One raw
+/// argument: separate ones are joined with spaces, which cmd kept inside the quotes
+/// (`echo secret` printed `secret `).
 pub fn shell_command(command: &str) -> Command {
     let mut cmd = Command::new("cmd.exe");
-    cmd.raw_arg("/S /C \"").raw_arg(command).raw_arg("\"");
+    cmd.raw_arg(format!("/S /C \"{command}\""));
     cmd
 }
 

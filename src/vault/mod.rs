@@ -669,14 +669,15 @@ mod tests {
 
     #[test]
     fn vault_dir_order() {
-        let env = Env::from_pairs([("HOME", "/h"), ("XDG_DATA_HOME", "/d")]);
+        let home = crate::sys::HOME_VARIABLE;
+        let env = Env::from_pairs([(home, "/h"), ("XDG_DATA_HOME", "/d")]);
         assert_eq!(vault_dir(&env).unwrap(), PathBuf::from("/d/awsmfa/vault"));
-        let env = Env::from_pairs([("HOME", "/h")]);
+        let env = Env::from_pairs([(home, "/h")]);
         assert_eq!(
             vault_dir(&env).unwrap(),
             PathBuf::from("/h/.local/share/awsmfa/vault")
         );
-        let env = Env::from_pairs([("HOME", "/h"), ("AWSMFA_VAULT_DIR", "~/v")]);
+        let env = Env::from_pairs([(home, "/h"), ("AWSMFA_VAULT_DIR", "~/v")]);
         assert_eq!(vault_dir(&env).unwrap(), PathBuf::from("/h/v"));
     }
 }

@@ -144,7 +144,8 @@ mod tests {
             .get(false)
             .unwrap();
         assert_eq!((p.expose_secret(), o), ("from-var", Origin::Variable));
-        let env = Env::from_pairs([("AWSMFA_VAULT_PASSPHRASE_COMMAND", "printf 'a b\\n'")]);
+        // A line as the system's shell prints it (`\r\n` from cmd), the line end dropped.
+        let env = Env::from_pairs([("AWSMFA_VAULT_PASSPHRASE_COMMAND", "echo a b")]);
         let (p, o) = Passphrase::new(&env, &person, &Memo::default())
             .get(false)
             .unwrap();

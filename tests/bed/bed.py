@@ -15,7 +15,8 @@ same process, and adds (see README.md beside this file for the full list):
 * a small IAM policy evaluator so that a "force MFA" policy denies requests signed
   with long-term keys while MFA session keys pass;
 * a control API under /_bed/ for tests: seeding users, devices, policies and buckets,
-  per-action call counters, shorter session lifetimes, clock skew and injected faults.
+  per-action call counters, shorter session lifetimes, clock skew and injected faults,
+  and other beds started on request (for tests whose own side cannot start one).
 
 Run: python bed.py serve [--port N] [--ready-file F]   (prints {"port": N} when ready)
      python bed.py totp SEED [--offset STEPS]            (prints the current code)
@@ -999,7 +1000,59 @@ def control(environ, body):
         device = iam_backend().virtual_mfa_devices[serial]
         at = STATE.now().timestamp() + 30 * offset
         return {"code": totp(device.base32_string_seed, at), "step": int(at // 30)}
+    if path == "/_bed/spawn" and method == "POST":
+        return spawn_bed()
+    if path == "/_bed/stop" and method == "POST":
+        return stop_bed(int(data["port"]))
     raise AwsError(404, "NotFound", "no such bed control")
+
+
+# Beds started through /_bed/spawn, by port. Each exits when this one does (its standard
+# input, a pipe from here, closes) or when /_bed/stop closes that pipe.
+SPAWNED = {}
+SPAWNED_LOCK = threading.Lock()
+
+
+def spawn_bed():
+    """Another bed of this kind, with state of its own: what a test that changes the bed's
+    behaviour uses when it cannot start one itself (the Windows tests under Wine, whose
+    Python here is a Linux program)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    place = tempfile.mkdtemp()
+    ready = os.path.join(place, "ready.json")
+    child = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "serve", "--exit-on-stdin-eof",
+         "--ready-file", ready],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            if child.poll() is not None or time.time() > deadline:
+                child.kill()
+                raise RuntimeError("the spawned bed did not start")
+            time.sleep(0.05)
+        with open(ready) as f:
+            port = json.load(f)["port"]
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+    with SPAWNED_LOCK:
+        SPAWNED[port] = child
+    return {"port": port, "url": f"http://127.0.0.1:{port}"}
+
+
+def stop_bed(port):
+    with SPAWNED_LOCK:
+        child = SPAWNED.pop(port, None)
+    if child is None:
+        raise AwsError(404, "NotFound", f"no bed spawned on port {port}")
+    child.stdin.close()
+    child.wait(timeout=10)
+    return {"stopped": port}
 
 
 # --------------------------------------------------------------------------- middleware

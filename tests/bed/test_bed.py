@@ -210,6 +210,25 @@ class BedTest(unittest.TestCase):
         sts = self.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
         self.assertEqual(self.error(sts.get_caller_identity)["Code"], "ExpiredToken")
 
+    def test_a_spawned_bed_has_state_of_its_own_and_stops(self):
+        other = self.control("/_bed/spawn", {})
+        url = other["url"]
+        config = urllib.request.Request(
+            url + "/_bed/config", data=json.dumps({"clock_skew": 1200}).encode(), method="POST")
+        json.load(urllib.request.urlopen(config))
+        theirs = boto3.client(
+            "sts", endpoint_url=url, region_name="us-east-1",
+            aws_access_key_id=bedmod.ADMIN_KEY_ID, aws_secret_access_key=bedmod.ADMIN_SECRET,
+            config=Config(retries={"max_attempts": 1}))
+        self.assertIn("Signature", self.error(theirs.get_caller_identity)["Message"])
+        mine = self.client("sts", bedmod.ADMIN_KEY_ID, bedmod.ADMIN_SECRET)
+        self.assertIn("Arn", mine.get_caller_identity())  # this bed's clock is untouched
+        self.control("/_bed/stop", {"port": other["port"]})
+        with self.assertRaises(urllib.error.URLError):
+            urllib.request.urlopen(url + "/_bed/calls", timeout=2)
+        with self.assertRaises(urllib.error.HTTPError):
+            self.control("/_bed/stop", {"port": other["port"]})
+
 
 if __name__ == "__main__":
     unittest.main()

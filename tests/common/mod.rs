@@ -1,5 +1,12 @@
 //! Shared pieces of the integration tests: the STS test bed (one per test binary) and a
 //! fresh temporary HOME per test with no inherited `AWS_*` variables.
+//!
+//! The differences between the operating systems live here, not in the tests: where the
+//! bed's virtual environment keeps its programs (`.venv/bin/python` or
+//! `.venv\Scripts\python.exe`), how the AWS CLI is started, which variable names the home
+//! directory (`HOME` or `USERPROFILE`), what a process without a terminal is, how `PATH`
+//! is joined, and which scripts a helper command can be. `AWSMFA_TEST_BED_URL` points the
+//! tests at a bed that runs elsewhere (the Windows tests under Wine drive a bed on Linux).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -14,8 +21,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A program of the bed's virtual environment: `.venv/bin/NAME` on Unix,
+/// `.venv\Scripts\NAME.exe` on Windows.
 pub fn venv_bin(name: &str) -> PathBuf {
-    let path = root().join(".venv/bin").join(name);
+    let path = if cfg!(windows) {
+        root()
+            .join(".venv")
+            .join("Scripts")
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    } else {
+        root().join(".venv/bin").join(name)
+    };
     assert!(
         path.exists(),
         "{} is missing: run scripts/test (it installs the test bed's Python peers)",
@@ -28,11 +44,35 @@ pub fn awsmfa_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_awsmfa"))
 }
 
-/// The moto server behind the fidelity layer (tests/bed/bed.py), started once.
+/// The directory of the bed's virtual environment's programs.
+pub fn venv_scripts() -> PathBuf {
+    venv_bin("python").parent().unwrap().to_path_buf()
+}
+
+/// `PATH` with `dirs` in front of the one the tests run with.
+pub fn path_with(dirs: &[&Path]) -> std::ffi::OsString {
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let all = dirs
+        .iter()
+        .map(|d| d.to_path_buf())
+        .chain(std::env::split_paths(&inherited));
+    std::env::join_paths(all).unwrap()
+}
+
+/// The moto server behind the fidelity layer (tests/bed/bed.py), started once, or the one
+/// `AWSMFA_TEST_BED_URL` names.
 pub struct Bed {
     pub port: u16,
     pub url: String,
-    _child: Child,
+    /// Who runs it: this process (it stops when the pipe to its standard input closes),
+    /// or the external bed that spawned it for us (told to stop it on drop), or neither.
+    owner: Owner,
+}
+
+enum Owner {
+    Child(Child),
+    SpawnedBy(String),
+    External,
 }
 
 /// A user the bed created: long-term keys, its virtual MFA device and the device's seed.
@@ -50,15 +90,48 @@ static BED: OnceLock<Bed> = OnceLock::new();
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Bed {
+    /// The bed the test binary shares: the one at `AWSMFA_TEST_BED_URL` when that is set
+    /// (started by whoever set it, e.g. `scripts/cross wine-tests`), else one of its own.
     pub fn shared() -> &'static Bed {
-        BED.get_or_init(Bed::start)
+        BED.get_or_init(|| match std::env::var("AWSMFA_TEST_BED_URL") {
+            Ok(url) if !url.is_empty() => Bed::external(url.trim_end_matches('/')),
+            _ => Bed::start(),
+        })
+    }
+
+    fn external(url: &str) -> Bed {
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("AWSMFA_TEST_BED_URL={url}: want http://HOST:PORT"));
+        let bed = Bed {
+            port,
+            url: url.to_string(),
+            owner: Owner::External,
+        };
+        bed.control("GET", "/_bed/calls", None);
+        bed
     }
 
     /// A bed of the test's own, for tests that change the bed's behaviour (faults,
     /// clock skew, short sessions) and must not disturb tests sharing the other one.
-    /// It stops when dropped.
+    /// With `AWSMFA_TEST_BED_URL` set, the external bed starts it (`/_bed/spawn`), as
+    /// this side may be unable to (a Windows test binary under Wine). It stops when
+    /// dropped.
     pub fn private() -> Bed {
-        Bed::start()
+        match std::env::var("AWSMFA_TEST_BED_URL") {
+            Ok(url) if !url.is_empty() => {
+                let parent = Bed::shared();
+                let spawned = parent.control("POST", "/_bed/spawn", Some(json!({})));
+                Bed {
+                    port: spawned["port"].as_u64().unwrap() as u16,
+                    url: spawned["url"].as_str().unwrap().to_string(),
+                    owner: Owner::SpawnedBy(parent.url.clone()),
+                }
+            }
+            _ => Bed::start(),
+        }
     }
 
     /// Changes the bed's behaviour: `{"faults": [...]}`, `{"clock_skew": secs}`,
@@ -93,7 +166,7 @@ impl Bed {
         Bed {
             port,
             url: format!("http://127.0.0.1:{port}"),
-            _child: child,
+            owner: Owner::Child(child),
         }
     }
 
@@ -193,6 +266,17 @@ impl Bed {
             .to_string()
     }
 
+    /// A code STS accepts now (this step, the one before or the one after) that is none
+    /// of `used`: a test that needs one more code picks it so, whether or not a 30 s step
+    /// boundary has passed since it took the others.
+    pub fn code_other_than(&self, serial: &str, used: &[&str]) -> String {
+        [-1, 0, 1]
+            .into_iter()
+            .map(|offset| self.code(serial, offset))
+            .find(|c| !used.contains(&c.as_str()))
+            .unwrap()
+    }
+
     /// How many calls of each action the bed has seen (e.g. "sts:GetSessionToken").
     pub fn calls(&self, action: &str) -> u64 {
         self.control("GET", "/_bed/calls", None)[action]
@@ -225,6 +309,16 @@ impl Bed {
             &format!("/_bed/whois?access_key_id={session_key_id}"),
             None,
         )
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        if let Owner::SpawnedBy(parent) = &self.owner {
+            let _ = ureq::post(format!("{parent}/_bed/stop"))
+                .header("content-type", "application/json")
+                .send(json!({ "port": self.port }).to_string().as_bytes());
+        }
     }
 }
 
@@ -267,6 +361,36 @@ impl TestEnv {
         self.path(".aws/credentials")
     }
 
+    /// Where awsmfa keeps its file vault in this HOME by default:
+    /// `~/.local/share/awsmfa/vault`; `%APPDATA%\awsmfa\vault` on Windows.
+    pub fn vault_dir(&self) -> PathBuf {
+        if cfg!(windows) {
+            self.home
+                .path()
+                .join("AppData")
+                .join("Roaming")
+                .join("awsmfa")
+                .join("vault")
+        } else {
+            self.path(".local/share/awsmfa/vault")
+        }
+    }
+
+    /// Where awsmfa keeps its session cache in this HOME by default: `~/.cache/awsmfa`;
+    /// `%LOCALAPPDATA%\awsmfa\cache` on Windows.
+    pub fn cache_dir(&self) -> PathBuf {
+        if cfg!(windows) {
+            self.home
+                .path()
+                .join("AppData")
+                .join("Local")
+                .join("awsmfa")
+                .join("cache")
+        } else {
+            self.path(".cache/awsmfa")
+        }
+    }
+
     pub fn write(&self, rel: &str, text: &str) {
         std::fs::write(self.path(rel), text).unwrap();
     }
@@ -282,8 +406,8 @@ impl TestEnv {
     fn base(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(home_vars(self.home.path()))
             .env("LANG", "C.UTF-8")
             .env("TZ", "UTC")
             .stdin(Stdio::null());
@@ -293,8 +417,8 @@ impl TestEnv {
         cmd
     }
 
-    /// `awsmfa ARGS…` in its own session: no controlling terminal, so a prompt is
-    /// impossible and must fail fast.
+    /// `awsmfa ARGS…` with no terminal (see [`no_tty`]), so a prompt is impossible and
+    /// must fail fast.
     pub fn awsmfa(&self, args: &[&str]) -> Command {
         let mut cmd = self.base(&awsmfa_bin());
         cmd.args(args);
@@ -302,10 +426,14 @@ impl TestEnv {
         cmd
     }
 
-    /// The real AWS CLI from the bed's virtual environment.
+    /// The real AWS CLI from the bed's virtual environment. On Windows pip installs it as
+    /// `aws.cmd`, a batch file that looks for `python` on `PATH`; the same CLI is started
+    /// here as `python -m awscli` with the venv's own Python, which is what that batch
+    /// file runs when the venv is active.
     pub fn aws(&self, args: &[&str]) -> Command {
-        let mut cmd = self.base(&venv_bin("aws"));
-        cmd.args(args);
+        let argv = aws_argv();
+        let mut cmd = self.base(Path::new(&argv[0]));
+        cmd.args(&argv[1..]).args(args);
         no_tty(&mut cmd);
         cmd
     }
@@ -347,14 +475,60 @@ impl TestEnv {
     }
 }
 
+/// The variables that make `home` the user's home directory, as awsmfa and botocore find
+/// it: `HOME` on Unix; on Windows `USERPROFILE`, with the per-user application data
+/// folders inside it as in a real profile, and the system variables every Windows
+/// program expects (Winsock and the crypto provider fail without `SYSTEMROOT`).
+pub fn home_vars(home: &Path) -> Vec<(String, std::ffi::OsString)> {
+    let mut vars: Vec<(String, std::ffi::OsString)> = Vec::new();
+    if cfg!(windows) {
+        vars.push(("USERPROFILE".into(), home.into()));
+        vars.push((
+            "APPDATA".into(),
+            home.join("AppData").join("Roaming").into(),
+        ));
+        vars.push((
+            "LOCALAPPDATA".into(),
+            home.join("AppData").join("Local").into(),
+        ));
+        for name in [
+            "SYSTEMROOT",
+            "SYSTEMDRIVE",
+            "WINDIR",
+            "COMSPEC",
+            "PATHEXT",
+            "TEMP",
+            "TMP",
+        ] {
+            if let Some(v) = std::env::var_os(name) {
+                vars.push((name.into(), v));
+            }
+        }
+    } else {
+        vars.push(("HOME".into(), home.into()));
+    }
+    vars
+}
+
+/// Runs `cmd` with no terminal to ask on: in a new session without a controlling
+/// terminal on Unix; detached from the console on Windows (`CONIN$` does not open).
 pub fn no_tty(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setsid is async-signal-safe; it detaches from the controlling terminal.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; it detaches from the controlling terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        const DETACHED_PROCESS: u32 = 0x0000_0008;
+        cmd.creation_flags(DETACHED_PROCESS);
     }
 }
 
@@ -414,10 +588,35 @@ impl std::fmt::Debug for Run {
     }
 }
 
-/// A code command for `user`'s device that counts its invocations in `counter`. Like a
-/// person who waits for a fresh code, its 2nd and 3rd calls give the codes of the next
-/// and the previous time step (STS accepts ±1 step), so tests never wait 30 s.
-pub fn counting_code_command(env: &TestEnv, user: &User, counter: &Path) -> PathBuf {
+/// A code command for `user`'s device that counts its invocations in `counter`, as an
+/// `mfa_process` line. Like a person who waits for a fresh code, its 2nd and 3rd calls
+/// give the codes of the next and the previous time step (STS accepts ±1 step), so tests
+/// never wait 30 s. On Unix a shell script asks the bed's TOTP at each call; on Windows a
+/// `.cmd` file (which needs no Python, so it runs under Wine too) holds the three codes
+/// computed when it is written, valid for the 30 to 60 s a test takes.
+pub fn counting_code_command(env: &TestEnv, user: &User, counter: &Path) -> String {
+    if cfg!(windows) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let code = |steps: i64| {
+            let t = now.checked_add_signed(steps * 30).unwrap();
+            awsmfa::mfa::totp::aws_code(&user.mfa_seed, t).unwrap()
+        };
+        let script = env.path(&format!("code-{}.cmd", user.name));
+        let text = format!(
+            "@echo off\r\nsetlocal\r\necho used>>\"{count}\"\r\nset n=0\r\n\
+             for /f \"usebackq\" %%l in (\"{count}\") do set /a n+=1\r\n\
+             if %n%==1 echo {now}\r\nif %n%==2 echo {next}\r\nif %n% GEQ 3 echo {previous}\r\n",
+            count = counter.display(),
+            now = code(0),
+            next = code(1),
+            previous = code(-1),
+        );
+        std::fs::write(&script, text).unwrap();
+        return script.display().to_string();
+    }
     let script = env.path(&format!("code-{}.sh", user.name));
     let text = format!(
         "#!/bin/sh\n\
@@ -430,9 +629,107 @@ pub fn counting_code_command(env: &TestEnv, user: &User, counter: &Path) -> Path
         seed = user.mfa_seed
     );
     std::fs::write(&script, text).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    script.display().to_string()
+}
+
+/// A helper script named `stem` in the test's HOME that prints `stdout` lines to
+/// standard output and `stderr` lines to standard error: a `#!/bin/sh` file on Unix, a
+/// `.cmd` file on Windows. Lines must be plain text (no shell or cmd syntax).
+pub fn printing_script(env: &TestEnv, stem: &str, stdout: &[&str], stderr: &[&str]) -> PathBuf {
+    let mut text = String::new();
+    if cfg!(windows) {
+        let path = env.path(&format!("{stem}.cmd"));
+        text.push_str("@echo off\r\n");
+        for line in stderr {
+            text.push_str(&format!(">&2 echo {line}\r\n"));
+        }
+        for line in stdout {
+            text.push_str(&format!("echo {line}\r\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        return path;
+    }
+    let path = env.path(&format!("{stem}.sh"));
+    text.push_str("#!/bin/sh\n");
+    for line in stderr {
+        text.push_str(&format!("echo '{line}' >&2\n"));
+    }
+    for line in stdout {
+        text.push_str(&format!("echo '{line}'\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+/// A command that prints its environment as `NAME=value` lines (`env`; cmd's `set`).
+pub fn printenv() -> Vec<String> {
+    if cfg!(windows) {
+        ["cmd", "/d", "/c", "set"].map(String::from).to_vec()
+    } else {
+        vec!["env".to_string()]
+    }
+}
+
+/// The `NAME=value` lines of [`printenv`]'s output.
+pub fn parse_env(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim_end_matches('\r').split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A command that exits with `status` and does nothing else.
+pub fn exit_with(status: i32) -> Vec<String> {
+    if cfg!(windows) {
+        vec![
+            "cmd".into(),
+            "/d".into(),
+            "/c".into(),
+            format!("exit {status}"),
+        ]
+    } else {
+        vec!["sh".into(), "-c".into(), format!("exit {status}")]
+    }
+}
+
+/// A `credential_process` line that prints the file at `path` (`cat`; `cmd /c type`, as
+/// botocore runs the line without a shell on Windows).
+pub fn cat_command(path: &Path) -> String {
+    if cfg!(windows) {
+        format!("cmd /d /c type \"{}\"", path.display())
+    } else {
+        format!("cat {}", path.display())
+    }
+}
+
+/// The AWS CLI as a command line (see [`TestEnv::aws`]).
+pub fn aws_argv() -> Vec<String> {
+    let python = venv_bin("python").display().to_string();
+    if cfg!(windows) {
+        vec![python, "-m".into(), "awscli".into()]
+    } else {
+        vec![venv_bin("aws").display().to_string()]
+    }
+}
+
+/// A helper command line that takes `seconds` and then prints `text`, as the system's
+/// shell runs it (`sh -c` on Unix, `cmd /C` on Windows, where `ping` is the wait).
+pub fn slow_command(seconds: u32, text: &str) -> String {
+    if cfg!(windows) {
+        format!("ping -n {} 127.0.0.1 >nul & echo {text}", seconds + 1)
+    } else {
+        format!("sh -c 'sleep {seconds}; echo {text}'")
+    }
 }
 
 pub fn count_lines(path: &Path) -> usize {
@@ -474,23 +771,24 @@ pub fn read_http_request(stream: &mut std::net::TcpStream) -> String {
     }
 }
 
-/// A shell (bash, fish) seeing what a person's shell sees: HOME, PATH with awsmfa and
-/// the AWS CLI, the test's variables.
+/// A shell (bash, fish; cmd or PowerShell on Windows) seeing what a person's shell sees:
+/// the home directory, PATH with awsmfa and the AWS CLI, the test's variables.
 pub fn shell(env: &TestEnv, program: &str, script: &str) -> Command {
     let mut cmd = Command::new(program);
     let bin = awsmfa_bin();
-    let path = format!(
-        "{}:{}:{}",
-        bin.parent().unwrap().display(),
-        venv_bin("aws").parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(&[bin.parent().unwrap(), &venv_scripts()]);
     cmd.env_clear()
         .env("PATH", path)
-        .env("HOME", env.home.path())
+        .envs(home_vars(env.home.path()))
         .env("LANG", "C.UTF-8")
-        .args(["-c", script])
         .stdin(Stdio::null());
+    match program {
+        "cmd" | "cmd.exe" => cmd.args(["/d", "/s", "/c"]).arg(script),
+        "powershell" | "powershell.exe" | "pwsh" | "pwsh.exe" => {
+            cmd.args(["-NoProfile", "-NonInteractive", "-Command", script])
+        }
+        _ => cmd.args(["-c", script]),
+    };
     for (k, v) in &env.vars {
         cmd.env(k, v);
     }
@@ -523,9 +821,24 @@ pub fn port_closed(url: &str) -> bool {
     std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err()
 }
 
+/// `sh -c COMMAND` in a pseudo-terminal of `script(1)`, which copies the terminal to its
+/// standard output and its standard input to the terminal: util-linux's `script -qec`,
+/// or the BSD `script -q` of macOS.
+#[cfg(unix)]
+pub fn in_pseudo_terminal(command: &str) -> Command {
+    let mut cmd = Command::new("script");
+    if cfg!(target_os = "linux") {
+        cmd.args(["-qec", command, "/dev/null"]);
+    } else {
+        cmd.args(["-q", "/dev/null", "sh", "-c", command]);
+    }
+    cmd
+}
+
 /// Gives `cmd` a soft core-dump limit of `bytes` (the hard one allowing), so a test can
 /// tell whether what awsmfa starts gets the user's limit back: awsmfa sets its own to 0,
 /// and a user's limit of 0 would hide the difference.
+#[cfg(unix)]
 pub fn with_core_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: getrlimit and setrlimit on plain data are async-signal-safe.
@@ -544,10 +857,12 @@ pub fn with_core_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
 
 /// tmux on a private socket: a real terminal (80×24 unless sized) whose screen the test
 /// reads.
+#[cfg(unix)]
 pub struct Tmux {
     socket: String,
 }
 
+#[cfg(unix)]
 impl Tmux {
     pub fn start(command: &str) -> Tmux {
         Tmux::start_sized(command, 80, 24)
@@ -622,6 +937,7 @@ impl Tmux {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = std::process::Command::new("tmux")

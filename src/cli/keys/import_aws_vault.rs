@@ -1001,9 +1001,16 @@ mod tests {
             ..vault("my prof")
         };
         let (value, notes) = replacement("awsmfa", &line).unwrap();
+        // Quoted for the shell botocore runs credential_process with: none on Windows,
+        // where the program takes the rest of the line as written.
+        let quoted = if cfg!(windows) {
+            "\"my prof\""
+        } else {
+            "'my prof'"
+        };
         assert_eq!(
             value,
-            "awsmfa process --profile 'my prof' --region eu-west-1"
+            format!("awsmfa process --profile {quoted} --region eu-west-1")
         );
         assert_eq!(notes.len(), 3);
         let bad = VaultLine {
