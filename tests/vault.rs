@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bed, TestEnv, User, run, run_with_input};
+use common::{Bed, TestEnv, User, assert_nowhere_in, files_under, run, run_with_input};
 use serde_json::json;
 
 const PASS: &str = "correct horse battery staple";
@@ -43,35 +43,6 @@ fn add(env: &TestEnv, name: &str, user: &User, extra: &[&str]) -> common::Run {
 
 fn vault_dir(env: &TestEnv) -> PathBuf {
     env.path(".local/share/awsmfa/vault")
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// No file under HOME holds `needle` in plaintext.
-fn assert_nowhere_in(home: &Path, needle: &str) {
-    for f in files_under(home) {
-        let bytes = std::fs::read(&f).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(needle),
-            "{} holds the secret",
-            f.display()
-        );
-    }
 }
 
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -945,3 +945,32 @@ impl Drop for Tmux {
             .status();
     }
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// No file under HOME holds `needle` in plaintext.
+pub fn assert_nowhere_in(home: &Path, needle: &str) {
+    for f in files_under(home) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(needle),
+            "{} holds the secret",
+            f.display()
+        );
+    }
+}
