@@ -427,21 +427,25 @@ pub fn kill(pid: u32) {
 }
 
 /// When process `pid` was created (a `FILETIME`, 100 ns units): with the pid, it names
-/// one process for good, where a pid alone is reused.
+/// one process for good, where a pid alone is reused. A process that has ended counts
+/// as gone even while someone still holds a handle to it (its object and times stay),
+/// as a zombie does on Unix: it runs nothing and holds nothing.
 pub fn process_start(pid: u32) -> Option<u64> {
-    let h = open_process(pid, PROCESS_QUERY_LIMITED_INFORMATION)?;
+    let h = open_process(pid, PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_SYNCHRONIZE)?;
     let zero = FILETIME {
         dwLowDateTime: 0,
         dwHighDateTime: 0,
     };
     let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
     // SAFETY: an open handle, closed once; four FILETIMEs to fill.
-    let ok = unsafe {
+    let (ok, running) = unsafe {
+        let running = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
         let ok = GetProcessTimes(h, &mut created, &mut exited, &mut kernel, &mut user);
         CloseHandle(h);
-        ok
+        (ok, running)
     };
-    (ok != 0).then(|| (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime))
+    (ok != 0 && running)
+        .then(|| (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime))
 }
 
 /// The parent of process `pid`.
@@ -715,8 +719,7 @@ mod tests {
             process_exe(me).map(|p| p.canonicalize().unwrap()),
             Some(exe)
         );
-        // A child started after us started later, and is gone once it ends and its
-        // last handle is closed.
+        // A child started after us started later, and is gone once it ends.
         let mut child = Command::new("ping")
             .args(["-n", "30", "127.0.0.1"])
             .stdout(std::process::Stdio::null())
@@ -726,10 +729,12 @@ mod tests {
         let theirs = process_start(pid).expect("the child's start time");
         assert!(theirs >= start);
         assert_eq!(parent_of(pid), Some(me));
+        // Ended, while our handle still holds its object: gone all the same.
         child.kill().unwrap();
         child.wait().unwrap();
-        drop(child);
         assert_eq!(process_start(pid), None);
         assert!(!alive(pid));
+        drop(child);
+        assert_eq!(process_start(pid), None);
     }
 }
