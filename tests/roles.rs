@@ -618,27 +618,11 @@ fn windows_env_round_trip(s: &Setup, format: &str, ext: &str, show: &str) -> (St
 #[cfg(windows)]
 #[test]
 fn env_output_evaluates_in_cmd() {
-    let bed = Bed::shared();
-    let s = setup(bed, 1, true);
-    let p = run(s.env.awsmfa(&["-p", "r0", "process"]));
-    assert_eq!(p.status, 0, "{p:?}");
-    let want: Value = serde_json::from_str(&p.stdout).unwrap();
-    let (set, unset) = windows_env_round_trip(
-        &s,
+    let s = windows_env_sets_and_clears(
         "cmd",
         "cmd",
         "echo %AWS_ACCESS_KEY_ID%^|%AWS_SECRET_ACCESS_KEY%^|%AWS_SESSION_TOKEN%^|%AWS_REGION%\r\n",
     );
-    assert_eq!(
-        set,
-        format!(
-            "{}|{}|{}|us-east-1\n",
-            want["AccessKeyId"].as_str().unwrap(),
-            want["SecretAccessKey"].as_str().unwrap(),
-            want["SessionToken"].as_str().unwrap()
-        )
-    );
-    assert_eq!(unset, "|||\n", "--unset clears them, the region too");
     let r = run(s.env.awsmfa(&["-p", "r0", "env"]));
     assert!(
         r.stdout.contains("set \"AWS_ACCESS_KEY_ID=ASIA"),
@@ -649,17 +633,23 @@ fn env_output_evaluates_in_cmd() {
 #[cfg(windows)]
 #[test]
 fn env_output_evaluates_in_powershell() {
+    windows_env_sets_and_clears(
+        "powershell",
+        "ps1",
+        "Write-Output \"$env:AWS_ACCESS_KEY_ID|$env:AWS_SECRET_ACCESS_KEY|$env:AWS_SESSION_TOKEN|$env:AWS_REGION\"\n",
+    );
+}
+
+/// `env --format FORMAT`, run as a script of extension `ext`, sets exactly what `process`
+/// hands out (`show` prints the four values), and `env --unset` clears them.
+#[cfg(windows)]
+fn windows_env_sets_and_clears(format: &str, ext: &str, show: &str) -> Setup {
     let bed = Bed::shared();
     let s = setup(bed, 1, true);
     let p = run(s.env.awsmfa(&["-p", "r0", "process"]));
     assert_eq!(p.status, 0, "{p:?}");
     let want: Value = serde_json::from_str(&p.stdout).unwrap();
-    let (set, unset) = windows_env_round_trip(
-        &s,
-        "powershell",
-        "ps1",
-        "Write-Output \"$env:AWS_ACCESS_KEY_ID|$env:AWS_SECRET_ACCESS_KEY|$env:AWS_SESSION_TOKEN|$env:AWS_REGION\"\n",
-    );
+    let (set, unset) = windows_env_round_trip(&s, format, ext, show);
     assert_eq!(
         set,
         format!(
@@ -670,6 +660,7 @@ fn env_output_evaluates_in_powershell() {
         )
     );
     assert_eq!(unset, "|||\n", "--unset clears them, the region too");
+    s
 }
 
 #[cfg(unix)]
