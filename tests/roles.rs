@@ -513,7 +513,7 @@ fn run_shell(shell: &str, script: &str) -> String {
 
 #[cfg(unix)]
 #[test]
-fn env_output_evaluates_in_bash_dash_and_fish() {
+fn env_output_evaluates_in_bash_dash_zsh_and_fish() {
     let bed = Bed::shared();
     let s = setup(bed, 1, true);
     let p = run(s.env.awsmfa(&["-p", "r0", "process"]));
@@ -525,7 +525,12 @@ fn env_output_evaluates_in_bash_dash_and_fish() {
         want["SecretAccessKey"].as_str().unwrap(),
         want["SessionToken"].as_str().unwrap()
     );
-    for (shell, format) in [("bash", "sh"), ("dash", "sh"), ("fish", "fish")] {
+    for (shell, format) in [
+        ("bash", "sh"),
+        ("dash", "sh"),
+        ("zsh", "sh"),
+        ("fish", "fish"),
+    ] {
         let r = run(s.env.awsmfa(&["-p", "r0", "env", "--format", format]));
         assert_eq!(r.status, 0, "{r:?}");
         let file = s.env.path(&format!("env.{shell}"));
