@@ -201,11 +201,7 @@ fn local_time(t: jiff::Timestamp) -> String {
 /// Runs the command and returns its status: its exit code, 128+N for a death by signal
 /// N, and as a shell does, 127 when it is not found and 126 when it cannot run.
 fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    ctx.debug(
-        1,
-        &format!("running {program} with the session of {:?}", ctx.profile),
-    );
+    let program = announce(ctx, &cmd);
     crate::sys::install_interrupt_forwarding();
     let mut child = match cmd.spawn() {
         Ok(child) => child,
@@ -230,14 +226,20 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
 fn become_command(ctx: &Context, mut cmd: Command) -> u8 {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
+    let program = announce(ctx, &cmd);
+    let _ = std::io::stdout().flush();
+    let e = cmd.exec();
+    cannot_run(ctx, &program, &e)
+}
+
+/// The command's program, said at `-v` as it starts.
+fn announce(ctx: &Context, cmd: &Command) -> String {
     let program = cmd.get_program().to_string_lossy().into_owned();
     ctx.debug(
         1,
         &format!("running {program} with the session of {:?}", ctx.profile),
     );
-    let _ = std::io::stdout().flush();
-    let e = cmd.exec();
-    cannot_run(ctx, &program, &e)
+    program
 }
 
 /// Says why `program` did not start; 127 when it is not found and 126 when it cannot

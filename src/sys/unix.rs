@@ -884,6 +884,7 @@ mod tests {
         // SAFETY: closing the read end we opened above.
         unsafe { libc::close(read) };
         assert!(!holds_read_end(me, id), "the read end is closed");
+        // SAFETY: closing the write end we opened above.
         unsafe { libc::close(write) };
     }
 }
