@@ -852,7 +852,13 @@ impl Document {
     /// Removes section `name` when it has no entries left: its header and its blank
     /// lines go, comments stay. Returns whether it was removed.
     pub fn remove_section_if_empty(&mut self, name: &str) -> bool {
-        let Some((start, end)) = self.section_range(name) else {
+        let mut blocks = self.section_ranges(name);
+        let found = (blocks.next(), blocks.next());
+        drop(blocks);
+        let (Some((start, end)), None) = found else {
+            // None, or a repeated `[DEFAULT]`, which reads as one section: taking one of
+            // its headers away would leave the name in the file, so an empty one stays
+            // (it reads as nothing).
             return false;
         };
         // Under a `[DEFAULT]` with keys, an empty section still reads as those keys (a
@@ -1228,6 +1234,19 @@ mod tests {
         assert!(d.remove_section_if_empty("c"));
         assert_eq!(d.to_bytes(), b"[b]\nx = 1");
         assert!(!d.remove_section_if_empty("missing"));
+    }
+
+    #[test]
+    fn a_repeated_default_is_not_half_removed() {
+        // Found by fuzz/ini_edit: the first of two [DEFAULT]s went, the name stayed.
+        let file = b"[DEFAULT]\na = 1\n[x]\nb = 2\n[DEFAULT]\n";
+        let mut d = super::Document::parse(file).unwrap();
+        assert!(d.check_duplicates().is_ok(), "configparser reads it");
+        assert!(d.remove_key("DEFAULT", "a"));
+        let before = d.to_bytes();
+        assert!(!d.remove_section_if_empty("DEFAULT"));
+        assert_eq!(d.to_bytes(), before);
+        assert_eq!(d.entries("DEFAULT"), Some(vec![]));
     }
 
     use super::*;
