@@ -3,7 +3,8 @@
 //! section) on sections and keys of the file or new ones. After each edit:
 //! - refused (an error, or `false`): not one byte changed;
 //! - done: the bytes outside the edited section are the old ones (a new section: the
-//!   old file is a prefix), and the result parses and writes itself back;
+//!   old file is a prefix), and the result parses, writes itself back and reads as
+//!   the document it came from;
 //! - in a file without repeated sections or keys, the edit reads back as meant (a set
 //!   key has its value, a removed one is gone), and whenever the edit check passes,
 //!   every other section reads as before (the check's own promise).
@@ -146,6 +147,16 @@ fn apply(doc: &mut Document, op: &Op) {
     let reparsed = Document::parse(&new)
         .unwrap_or_else(|e| panic!("{op:?} made a file that does not parse: {e}"));
     assert_eq!(reparsed.to_bytes(), new);
+    // The document reads as its bytes do: no line read one way in memory and another
+    // way from the file (a header that became a value's next line).
+    assert_eq!(reparsed.section_names(), doc.section_names(), "{op:?}");
+    for section in doc.section_names() {
+        assert_eq!(
+            reparsed.entries(section),
+            doc.entries(section),
+            "{op:?} reads [{section}] otherwise from the file"
+        );
+    }
     match ini_section_span(&before, name) {
         Some(span) => {
             // Before the section: unchanged, but that removing the file's last,

@@ -872,6 +872,15 @@ impl Document {
         {
             return false;
         }
+        // An indented header after it would follow the entry above once this header
+        // is gone, and configparser would read it as that entry's value going on.
+        if self
+            .lines
+            .get(end)
+            .is_some_and(|l| l.text.trim_start().len() < l.text.len())
+        {
+            return false;
+        }
         self.edits.push(Edit::RemoveSection(name.to_string()));
         let at_end = end == self.lines.len();
         let unterminated = self.lines[end - 1].ending.is_empty();
@@ -1234,6 +1243,20 @@ mod tests {
         assert!(d.remove_section_if_empty("c"));
         assert_eq!(d.to_bytes(), b"[b]\nx = 1");
         assert!(!d.remove_section_if_empty("missing"));
+    }
+
+    #[test]
+    fn an_empty_section_before_an_indented_header_stays() {
+        // Found by fuzz/ini_edit: without [empty], `  [b]` continues k's value.
+        let file = b"[a]\nk = v\n[empty]\n\n  [b]\nx = 1\n";
+        let mut d = super::Document::parse(file).unwrap();
+        assert!(!d.remove_section_if_empty("empty"));
+        assert_eq!(d.to_bytes(), file);
+        // Unindented, it goes.
+        let mut d = super::Document::parse(b"[a]\nk = v\n[empty]\n\n[b]\nx = 1\n").unwrap();
+        assert!(d.remove_section_if_empty("empty"));
+        assert_eq!(d.to_bytes(), b"[a]\nk = v\n[b]\nx = 1\n");
+        assert_eq!(d.get("a", "k").as_deref(), Some("v"));
     }
 
     #[test]
