@@ -35,31 +35,45 @@ COMMANDS = [["-p", "r", "process"], ["-p", "base", "process"], ["-p", "r", "env"
 
 
 def ran_functions(argv, env):
-    """The mangled names of the binary's functions that ran (callgrind, no demangling)."""
+    """The mangled names of the binary's functions that ran (callgrind, no demangling).
+
+    `exec` replaces awsmfa with the command (execve): callgrind then writes nothing at
+    exit, so it dumps what ran so far just before execve (a file "OUT.N" per dump)."""
     with tempfile.TemporaryDirectory(prefix="awsmfa-hot-order-") as tmp:
         out = os.path.join(tmp, "callgrind.out")
         subprocess.run(["valgrind", "--tool=callgrind", "--demangle=no", "--dump-instr=no",
-                        f"--callgrind-out-file={out}", BINARY, *argv],
+                        "--dump-before=execve", f"--callgrind-out-file={out}", BINARY, *argv],
                        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Compressed names: "(N) name" the first time, "(N)" after; "ob=" is the object
-        # of the "fn=" lines that follow, "cob="/"cfn=" name a callee's.
-        ids = {"ob": {}, "fn": {}}
-        names, current = set(), None
-        with open(out) as f:
-            for line in f:
-                m = re.match(r"(c?)(ob|fn)=(\(\d+\))\s*(.*)", line.rstrip("\n"))
-                if not m:
-                    continue
-                callee, kind, ident, name = m.groups()
-                if name:
-                    ids[kind][ident] = name
-                if callee:
-                    continue
-                if kind == "ob":
-                    current = ids["ob"].get(ident)
-                elif current == BINARY and ident in ids["fn"]:
-                    names.add(ids["fn"][ident])
+        dumps = [os.path.join(tmp, f) for f in os.listdir(tmp)]
+        names = set()
+        for dump in dumps:
+            names |= functions_in(dump)
+        if not names:
+            raise SystemExit(f"callgrind recorded no function of the binary for {argv}")
         return names
+
+
+def functions_in(dump):
+    """The binary's functions named in one callgrind output file."""
+    # Compressed names: "(N) name" the first time, "(N)" after; "ob=" is the object of
+    # the "fn=" lines that follow, "cob="/"cfn=" name a callee's.
+    ids = {"ob": {}, "fn": {}}
+    names, current = set(), None
+    with open(dump) as f:
+        for line in f:
+            m = re.match(r"(c?)(ob|fn)=(\(\d+\))\s*(.*)", line.rstrip("\n"))
+            if not m:
+                continue
+            callee, kind, ident, name = m.groups()
+            if name:
+                ids[kind][ident] = name
+            if callee:
+                continue
+            if kind == "ob":
+                current = ids["ob"].get(ident)
+            elif current == BINARY and ident in ids["fn"]:
+                names.add(ids["fn"][ident])
+    return names
 
 
 def pattern(name):
@@ -94,7 +108,9 @@ def main():
                 f"   code (see build.rs). Written by scripts/hot-order with {rustc};\n"
                 "   do not edit by hand. */\nSECTIONS\n{\n  .text.awsmfa_hot_path :\n  {\n")
         for p in patterns:
-            f.write(f"    *(.text.{p})\n")
+            # A cold function (`#[cold]`: a Vec growing, a map rehashing) is compiled
+            # into `.text.unlikely.NAME`.
+            f.write(f"    *(.text.{p} .text.unlikely.{p})\n")
         f.write("  }\n}\nINSERT BEFORE .text;\n")
     print(f"{len(patterns)} functions -> {os.path.relpath(OUT, ROOT)}")
 
