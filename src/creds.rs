@@ -70,11 +70,10 @@ impl Credentials {
 /// What identifies an access key in cache keys and the vault index without revealing
 /// it: 32 hex digits of SHA-256 over the id.
 pub fn key_fingerprint(access_key_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(b"awsmfa key\0")
-        .chain_update(access_key_id.as_bytes())
-        .finalize();
+    let digest = crate::sha256::Sha256::new()
+        .update(b"awsmfa key\0")
+        .update(access_key_id.as_bytes())
+        .finish();
     crate::hex::lower(&digest[..16])
 }
 

@@ -241,14 +241,11 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf, FsError> {
 /// A file-name-safe name for what `parts` say (the first 128 bits of their SHA-256, in
 /// hex): the session cache's entries and the files index are named so.
 pub fn hashed_name(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
+    let mut h = crate::sha256::Sha256::new();
     for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
+        h.update(p.as_bytes()).update(&[0]);
     }
-    let digest = h.finalize();
-    crate::hex::lower(&digest[..16])
+    crate::hex::lower(&h.finish()[..16])
 }
 
 /// Creates `dir` and its missing parents with mode 0700.

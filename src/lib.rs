@@ -23,6 +23,7 @@ pub mod policy;
 pub mod proc;
 pub mod server;
 pub mod session;
+pub mod sha256;
 pub mod shlex;
 pub mod slow;
 pub mod sts;
