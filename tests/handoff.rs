@@ -621,6 +621,36 @@ fn exec_status_for_missing_programs_and_a_word_before_a_shell_and_core_limits() 
     assert_eq!(r.stdout, String::from_utf8_lossy(&want.stdout));
 }
 
+/// `exec` hands the command this environment byte for byte but for what it must change:
+/// a variable that is not UTF-8 and one with `=` in its value arrive as they were, the
+/// session's key replaces an inherited one (once: no name twice), AWS_PROFILE goes, and
+/// AWS_REGION set by the person wins over the profile's, as in the AWS CLI.
+#[test]
+fn exec_hands_on_the_environment_byte_for_byte_but_for_the_identity() {
+    use std::os::unix::ffi::OsStrExt;
+    let bed = Bed::shared();
+    let s = setup(bed, "ee");
+    let script = "printf %s \"$ODD\" | od -An -tx1 | tr -d ' \\n'; echo; \
+                  echo \"eq=$EQ region=$AWS_REGION profile=${AWS_PROFILE-unset}\"; \
+                  echo \"key=${AWS_ACCESS_KEY_ID%${AWS_ACCESS_KEY_ID#????}}\"; \
+                  env | sed 's/=.*//' | sort | uniq -d";
+    let mut cmd = s.env.awsmfa(&["-p", "r", "exec", "--", "sh", "-c", script]);
+    cmd.env(
+        std::ffi::OsStr::from_bytes(b"ODD"),
+        std::ffi::OsStr::from_bytes(b"\xff\xfe=x"),
+    )
+    .env("EQ", "a=b=c")
+    .env("AWS_REGION", "eu-west-3")
+    .env("AWS_PROFILE", "other")
+    .env("AWS_ACCESS_KEY_ID", "AKIAOLDOLDOLDOLDOLD1");
+    let r = run(cmd);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout, "fffe3d78\neq=a=b=c region=eu-west-3 profile=unset\nkey=ASIA\n",
+        "{r:?}"
+    );
+}
+
 /// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22).
 fn start_time(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();

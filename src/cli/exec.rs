@@ -225,10 +225,9 @@ fn run_child(ctx: &Context, mut cmd: Command) -> Result<u8, Error> {
 #[cfg(unix)]
 fn become_command(ctx: &Context, mut cmd: Command) -> u8 {
     use std::io::Write;
-    use std::os::unix::process::CommandExt;
     let program = announce(ctx, &cmd);
     let _ = std::io::stdout().flush();
-    let e = cmd.exec();
+    let e = crate::sys::exec_in_place(&mut cmd);
     cannot_run(ctx, &program, &e)
 }
 

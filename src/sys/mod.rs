@@ -20,6 +20,9 @@ mod unix;
 #[cfg(unix)]
 use unix as imp;
 
+#[cfg(unix)]
+pub use unix::exec_in_place;
+
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

@@ -110,13 +110,103 @@ pub fn restore_limits(cmd: &mut Command) {
     // and setrlimit on plain data.
     unsafe {
         cmd.pre_exec(move || {
-            let mut limit: libc::rlimit = std::mem::zeroed();
-            if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
-                limit.rlim_cur = soft as libc::rlim_t;
-                libc::setrlimit(libc::RLIMIT_CORE, &limit);
-            }
+            set_core_limit(soft);
             Ok(())
         });
+    }
+}
+
+/// Replaces this process with `cmd` and returns only when that fails: what
+/// `CommandExt::exec` does (the program found in `PATH` as `execvp` finds it, SIGPIPE
+/// back to its default, the core-file limit of [`restore_limits`]), without first
+/// copying the whole environment into a map and out again, std's way, which costs the
+/// hot path tens of microseconds in a shell's environment: the inherited variables are
+/// passed as they are, the command's changes written once.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn exec_in_place(cmd: &mut Command) -> io::Error {
+    use std::ffi::{CStr, CString, c_char};
+    use std::os::unix::ffi::OsStrExt;
+    unsafe extern "C" {
+        static environ: *const *const c_char;
+    }
+    let c_string = |bytes: Vec<u8>| {
+        CString::new(bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the command"))
+    };
+    let changes: Vec<_> = cmd.get_envs().collect();
+    let mut owned = Vec::new();
+    for part in std::iter::once(cmd.get_program()).chain(cmd.get_args()) {
+        match c_string(part.as_bytes().to_vec()) {
+            Ok(c) => owned.push(c),
+            Err(e) => return e,
+        }
+    }
+    let argc = owned.len();
+    for (name, value) in &changes {
+        if let Some(value) = value {
+            let entry = [name.as_bytes(), b"=", value.as_bytes()].concat();
+            match c_string(entry) {
+                Ok(c) => owned.push(c),
+                Err(e) => return e,
+            }
+        }
+    }
+    let mut argv: Vec<*const c_char> = owned[..argc].iter().map(|c| c.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const c_char> = Vec::new();
+    // SAFETY: `environ` is the process's NULL-terminated array of "NAME=value" strings;
+    // awsmfa runs one thread here and nothing changes it while it is read.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let bytes = CStr::from_ptr(*entry).to_bytes();
+            // As std reads it: the name ends at the first `=` after the first byte; an
+            // entry without one is not a variable.
+            let name = bytes
+                .iter()
+                .skip(1)
+                .position(|b| *b == b'=')
+                .map(|i| &bytes[..i + 1]);
+            if name.is_some_and(|n| !changes.iter().any(|(c, _)| c.as_bytes() == n)) {
+                envp.push(*entry);
+            }
+            entry = entry.add(1);
+        }
+    }
+    envp.extend(owned[argc..].iter().map(|c| c.as_ptr()));
+    envp.push(std::ptr::null());
+    let soft = CORE_LIMIT.load(Ordering::SeqCst);
+    // SAFETY: plain system calls with valid arguments; the arrays and the strings they
+    // point to outlive the call.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        set_core_limit(soft);
+        libc::execvpe(owned[0].as_ptr(), argv.as_ptr(), envp.as_ptr());
+    }
+    let error = io::Error::last_os_error();
+    // Not run: awsmfa, which may hold secrets, makes no core file after all.
+    set_core_limit(0);
+    error
+}
+
+/// Elsewhere std's own.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn exec_in_place(cmd: &mut Command) -> io::Error {
+    cmd.exec()
+}
+
+/// Sets the soft core-file limit (`u64::MAX`: leaves it).
+fn set_core_limit(soft: u64) {
+    if soft == u64::MAX {
+        return;
+    }
+    // SAFETY: getrlimit and setrlimit on plain data.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
+            limit.rlim_cur = soft as libc::rlim_t;
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+        }
     }
 }
 
