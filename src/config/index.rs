@@ -23,7 +23,7 @@
 //! sends the caller back to reading the files whole, so errors and hints are today's.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -218,9 +218,12 @@ pub enum Lookup {
     Unusable,
 }
 
-fn read_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Option<()> {
-    file.seek(SeekFrom::Start(offset)).ok()?;
-    file.read_exact(buf).ok()
+/// One positioned read (`pread`): no seek, and none at all for nothing.
+fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> Option<()> {
+    if buf.is_empty() {
+        return Some(());
+    }
+    crate::sys::read_exact_at(file, offset, buf).ok()
 }
 
 /// A section read: its header's line number and its bytes.
@@ -345,7 +348,7 @@ fn read_with(
                 &mut credentials
             };
             let mut bytes = Zeroizing::new(vec![0u8; len as usize]);
-            read_at(file.as_mut()?, start, &mut bytes)?;
+            read_at(file.as_ref()?, start, &mut bytes)?;
             // The section as it parses alone: its header must carry a name hashed here,
             // and its values may name further sections.
             let part = Document::parse(&bytes).ok()?;

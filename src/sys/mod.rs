@@ -34,8 +34,8 @@ pub use imp::{
     euid, exit_code, file_stamp, forward_interrupts_to, harden, install_interrupt_forwarding,
     is_symlink_loop, kill, new_session, null_device, open_nofollow, owner_and_mode, parent_name,
     parent_of, parent_pid, private_tempdir, process_exe, process_start, raise_open_files_limit,
-    redirect_stderr, replace_file, restore_limits, set_private_mode, shell_command, stdout_reader,
-    sync_dir, terminal_width, terminate, wait_for_signal, wait_readable,
+    read_exact_at, redirect_stderr, replace_file, restore_limits, set_private_mode, shell_command,
+    stdout_reader, sync_dir, terminal_width, terminate, wait_for_signal, wait_readable,
 };
 
 /// A Windows command line as `CreateProcess` reads it (and botocore's split of

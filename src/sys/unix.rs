@@ -176,16 +176,22 @@ pub fn exec_in_place(cmd: &mut Command) -> io::Error {
     envp.extend(owned[argc..].iter().map(|c| c.as_ptr()));
     envp.push(std::ptr::null());
     let soft = CORE_LIMIT.load(Ordering::SeqCst);
+    // 0 (the usual soft limit) is what awsmfa runs with: nothing to give back.
+    let give_back = soft != 0 && soft != u64::MAX;
+    if give_back {
+        set_core_limit(soft);
+    }
     // SAFETY: plain system calls with valid arguments; the arrays and the strings they
     // point to outlive the call.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        set_core_limit(soft);
         libc::execvpe(owned[0].as_ptr(), argv.as_ptr(), envp.as_ptr());
     }
     let error = io::Error::last_os_error();
     // Not run: awsmfa, which may hold secrets, makes no core file after all.
-    set_core_limit(0);
+    if give_back {
+        set_core_limit(0);
+    }
     error
 }
 
@@ -795,6 +801,12 @@ pub struct Owner {
     pub uid: u32,
     pub mode: u32,
     pub links: u64,
+}
+
+/// Reads `buf.len()` bytes of `file` at `offset` in one call (`pread`), without moving
+/// its position: the files index looks up a few records of a big file.
+pub fn read_exact_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 /// What identifies a file's content without reading it: device, inode, size, and the

@@ -541,6 +541,22 @@ pub fn is_symlink_loop(_e: &io::Error) -> bool {
     false
 }
 
+/// Reads `buf.len()` bytes of `file` at `offset` (`ReadFile` with an offset).
+pub fn read_exact_at(file: &File, offset: u64, mut buf: &mut [u8]) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    let mut at = offset;
+    while !buf.is_empty() {
+        match file.seek_read(buf, at)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                at += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Windows has no change time that every write sets (and no inode number in std's
 /// metadata): no stamp, so the file index is not used there.
 pub fn file_stamp(_meta: &Metadata) -> Option<[i64; 7]> {
