@@ -127,7 +127,8 @@ pub fn exec_in_place(cmd: &mut Command) -> io::Error {
     use std::ffi::{CStr, CString, c_char};
     use std::os::unix::ffi::OsStrExt;
     unsafe extern "C" {
-        static environ: *const *const c_char;
+        // `mut`: setenv may replace the array.
+        static mut environ: *const *const c_char;
     }
     let c_string = |bytes: Vec<u8>| {
         CString::new(bytes)
