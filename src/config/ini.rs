@@ -844,9 +844,24 @@ impl Document {
         self.reindex();
         // Keep "no final newline" true of the file if we removed its last line.
         if last_ending.is_empty() && idx == self.lines.len() && idx > 0 {
-            self.lines[idx - 1].ending = Ending::None;
+            self.end_unterminated();
         }
         true
+    }
+
+    /// Makes the last line the file's unterminated one, after an edit took the line
+    /// that was. A blank line left with neither text nor ending is no line at all (the
+    /// file's bytes do not have it): it goes, so that the document stays what its
+    /// bytes parse to.
+    fn end_unterminated(&mut self) {
+        let Some(last) = self.lines.last_mut() else {
+            return;
+        };
+        last.ending = Ending::None;
+        if last.text.is_empty() {
+            self.lines.pop();
+            self.reindex();
+        }
     }
 
     /// Removes section `name` when it has no entries left: its header and its blank
@@ -894,11 +909,8 @@ impl Document {
         self.lines.extend(tail);
         self.reindex();
         // Keep "no final newline" true of the file if its last line went.
-        if at_end
-            && unterminated
-            && let Some(last) = self.lines.last_mut()
-        {
-            last.ending = Ending::None;
+        if at_end && unterminated {
+            self.end_unterminated();
         }
         true
     }
@@ -1257,6 +1269,22 @@ mod tests {
         assert!(d.remove_section_if_empty("empty"));
         assert_eq!(d.to_bytes(), b"[a]\nk = v\n[b]\nx = 1\n");
         assert_eq!(d.get("a", "k").as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn removing_the_last_section_leaves_no_line_the_bytes_do_not_have() {
+        // Found by fuzz/ini_edit: after [a] went, X's blank line stayed as a line of no
+        // bytes, and removing [X] then took the newline of the line before it.
+        let mut d = super::Document::parse(b"[b]\nk = v\n[X]\n\n[a]").unwrap();
+        assert!(d.remove_section_if_empty("a"));
+        assert_eq!(d.to_bytes(), b"[b]\nk = v\n[X]\n");
+        assert!(d.remove_section_if_empty("X"));
+        assert_eq!(d.to_bytes(), b"[b]\nk = v\n");
+        let mut d = super::Document::parse(b"[b]\nk = v\n\nx = 1").unwrap();
+        assert!(d.remove_key("b", "x"));
+        assert_eq!(d.to_bytes(), b"[b]\nk = v\n");
+        assert!(d.set("b", "y", "2").is_ok());
+        assert_eq!(d.to_bytes(), b"[b]\nk = v\ny = 2\n");
     }
 
     #[test]
