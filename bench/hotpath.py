@@ -50,8 +50,9 @@ EXEC_NOTE = ("Where `exec -- true` stands for a glibc build (the lines above): e
              "`cpuid` instructions that start runs leaves the guest (8 µs apiece), that start alone is most of "
              "a millisecond, linked static or not (the two C rows; a static musl program that runs another "
              "costs about 0.1 ms). The +1 ms line then runs through the noise of this machine for any glibc "
-             "program that runs another: awsmfa's glibc build lands between the C program that only calls "
-             "`execv` and the smallest Rust program that does the same (std's `main`, as cargo builds it). "
+             "program that runs another: awsmfa's glibc build lands about where the smallest Rust program "
+             "that does the same lands (std's `main`, as cargo builds it); what it does of its own is its "
+             "distance from the C program (the lines above). "
              "The release archives (musl) stay well under it.")
 GOALS = {3: 1.2, 1_000: 1.3, 40_000: 2.0}
 ENV_LABEL = "`env true` (coreutils, glibc), for scale"
