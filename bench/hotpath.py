@@ -154,7 +154,7 @@ def above_floors(results, binaries):
         for kind, label, floor in kinds:
             a, b = results.get((n, label, "exec -- true, role")), results.get((n, floor, "exec -- true, role"))
             if label in labels and a and b:
-                row.append(f"{kind} build +{(a[3] - b[3]) * 1000:.2f} ms above its floor")
+                row.append(f"{kind} build {(a[3] - b[3]) * 1000:+.2f} ms above its floor")
         static_c, static_rust = (results.get((n, FLOOR_LABELS[i], "exec -- true, role")) for i in (1, 3))
         if static_c and static_rust:
             row.append(f"glibc's own start (static C less static musl Rust) {(static_c[3] - static_rust[3]) * 1000:.2f} ms")
@@ -242,7 +242,7 @@ def main():
                         continue
                     r, c, f, d, rss = results[(n, label, what)]
                     if what.startswith("exec"):
-                        vs, met = f"+{d * 1000:.2f} ms", d <= 0.001
+                        vs, met = f"{d * 1000:+.2f} ms", d <= 0.001
                         goal = "≤ +1 ms"
                     else:
                         limit = GOALS[n]
